@@ -1,0 +1,122 @@
+"""The `bot` command. The only module that prints or exits; everything else raises BotError."""
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+from pathlib import Path
+
+from .errors import BotError
+
+
+def _temperatures(text: str) -> list[float]:
+    try:
+        values = [float(t) for t in text.split(",") if t.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"temperatures must be numbers separated by commas, not {text!r}")
+    if not values or any(t <= 0 for t in values):
+        raise argparse.ArgumentTypeError("temperatures must be positive numbers, e.g. 0.8,1.0")
+    return values
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def default_model_dir() -> Path:
+    """./model_weights, else the one beside this package's source checkout."""
+    here = Path("model_weights")
+    if here.is_dir():
+        return here
+    return Path(__file__).resolve().parent.parent / "model_weights"
+
+
+def cmd_train(args) -> int:
+    from .train import TrainOptions, train
+
+    options = TrainOptions(
+        song_titles=args.song_titles, arxiv_titles=args.arxiv_titles, output_dir=args.output_dir,
+        name=args.name, epochs=args.epochs, batch_size=args.batch_size, dropout=args.dropout,
+        max_length=args.max_length, rnn_size=args.rnn_size, rnn_layers=args.rnn_layers,
+        dim_embeddings=args.dim_embeddings, from_scratch=args.from_scratch, balance=args.balance,
+        max_chars=args.max_chars, seed=args.seed, limit=args.limit,
+        sample_temperatures=tuple(args.sample_temperatures), checkpoint_dir=args.checkpoint_dir)
+    command = "bot " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    result = train(options, report=print, command=command)
+    print(f"wrote {result.paths.weights}, {result.paths.vocab}, {result.paths.config} "
+          f"in {result.seconds:.0f} s; final loss {result.losses[-1]:.4f}")
+    return 0
+
+
+def cmd_dry_run(args) -> int:
+    from .modelfile import ModelPaths, load_model
+    from .sampler import Sampler
+
+    model = load_model(ModelPaths.in_directory(args.model_dir))
+    titles = Sampler(model).generate(args.show, temperature=args.temperatures, seed=args.seed)
+    if args.json:
+        json.dump({"titles": titles}, sys.stdout, ensure_ascii=False, indent=1)
+        print()
+    else:
+        for title in titles:
+            print(title)
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="bot", description="Song x arXiv title mashups on Mastodon.")
+    ap.add_argument("--dry-run", action="store_true", help="print what the bot would post, post nothing")
+    ap.add_argument("--model-dir", type=Path, default=None, help="model directory (default: model_weights)")
+    ap.add_argument("--seed", type=int, default=None, help="random seed, for reproducible output")
+    ap.add_argument("--temperatures", type=_temperatures, default=[0.8, 1.0],
+                    help="sampling temperatures, comma-separated (default: 0.8,1.0)")
+    ap.add_argument("--show", type=_positive, default=10, help="how many titles to print")
+    ap.add_argument("--json", action="store_true", help="print JSON instead of text")
+    sub = ap.add_subparsers(dest="command")
+
+    t = sub.add_parser("train", help="train a model on the song and arXiv corpora (needs the [train] extra)")
+    t.add_argument("--song-titles", type=Path, default=Path("data/song_titles.txt"))
+    t.add_argument("--arxiv-titles", type=Path, default=Path("data/arxiv_titles.txt"))
+    t.add_argument("--output-dir", type=Path, default=Path("model_weights"))
+    t.add_argument("--name", default="mashup", help="file name prefix of the model files")
+    t.add_argument("--epochs", type=_positive, default=2)
+    t.add_argument("--batch-size", type=_positive, default=128)
+    t.add_argument("--dropout", type=float, default=0.2, help="spatial dropout on embeddings")
+    t.add_argument("--max-length", type=_positive, default=40, help="attention window in characters")
+    t.add_argument("--rnn-size", type=_positive, default=128)
+    t.add_argument("--rnn-layers", type=_positive, default=2)
+    t.add_argument("--dim-embeddings", type=_positive, default=100)
+    t.add_argument("--from-scratch", action="store_true", help="new weights instead of textgenrnn's pretrained")
+    t.add_argument("--balance", choices=("chars", "titles", "none"), default="chars",
+                   help="give both sources the same number of characters (default) or titles")
+    t.add_argument("--max-chars", type=_positive, default=140, help="drop longer titles")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--limit", type=_positive, default=None, help="use only the first N titles of each file")
+    t.add_argument("--sample-temperatures", type=_temperatures, default=[0.5, 0.8, 1.0])
+    t.add_argument("--checkpoint-dir", type=Path, default=Path(".train-checkpoints"),
+                   help="per-epoch checkpoints; rerunning the same command resumes from here")
+    t.set_defaults(handler=cmd_train)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    if getattr(args, "model_dir", None) is None:
+        args.model_dir = default_model_dir()
+    try:
+        if args.command:
+            return args.handler(args)
+        if args.dry_run:
+            return cmd_dry_run(args)
+        print("bot: the posting daemon is not available yet; use --dry-run", file=sys.stderr)
+        return 2
+    except BotError as e:
+        print(f"bot: error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("bot: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,287 @@
+"""Read and write models in textgenrnn's file format: weights .hdf5, vocab .json, config .json.
+
+Reads textgenrnn's pretrained weights (LSTMs in CuDNN layout), weights saved by textgenrnn's
+own training, and this project's, with h5py and numpy only: no TensorFlow.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .errors import ModelFileError
+
+META_TOKEN = "<s>"
+
+# textgenrnn's own defaults: the config of its pretrained model, which ships without a config file.
+TEXTGENRNN_CONFIG = {
+    "rnn_layers": 2,
+    "rnn_size": 128,
+    "rnn_bidirectional": False,
+    "max_length": 40,
+    "max_words": 10000,
+    "dim_embeddings": 100,
+    "word_level": False,
+    "single_text": False,
+}
+
+# How the network reads its context. "textgenrnn": every prediction reruns the LSTMs over a
+# window of the last max_length tokens, pre-padded with index 0 (textgenrnn's generate()).
+# "incremental": the LSTMs run once over the whole title and attention sees the last
+# max_length positions; one LSTM step per character when sampling.
+SEMANTICS = ("textgenrnn", "incremental")
+
+
+@dataclass
+class LSTMWeights:
+    kernel: np.ndarray  # (input_dim, 4 * units), gates i, f, c, o
+    recurrent: np.ndarray  # (units, 4 * units)
+    bias: np.ndarray  # (4 * units,)
+
+
+@dataclass
+class CharModel:
+    """A character-level textgenrnn network: its settings, vocabulary and weights."""
+
+    config: dict
+    vocab: dict[str, int]  # token -> index; index 0 is padding and belongs to no token
+    embedding: np.ndarray  # (num_classes, dim_embeddings)
+    lstms: list[LSTMWeights]
+    attention: np.ndarray  # (dim_embeddings + layers * units,)
+    output_kernel: np.ndarray  # (features, num_classes)
+    output_bias: np.ndarray  # (num_classes,)
+    source: dict = field(default_factory=dict)  # where it was read from, for messages
+
+    @property
+    def max_length(self) -> int:
+        return int(self.config["max_length"])
+
+    @property
+    def semantics(self) -> str:
+        return self.config.get("semantics", "textgenrnn")
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.vocab) + 1
+
+    def tokens(self) -> list[str]:
+        """Index -> token; index 0 (padding) is the empty string."""
+        table = [""] * self.num_classes
+        for token, index in self.vocab.items():
+            table[index] = token
+        return table
+
+    def encode(self, text: str) -> list[int]:
+        """Characters to indices the way textgenrnn does: unknown characters become 0."""
+        return [self.vocab.get(ch, 0) for ch in text]
+
+
+def _pretrained_paths() -> tuple[Path, Path]:
+    """The weights and vocab inside the installed textgenrnn package (its code is not imported)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("textgenrnn")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelFileError(
+            "textgenrnn's pretrained weights were asked for but the textgenrnn package is not "
+            "installed: pip install textgenrnn (only its data files are used)")
+    root = Path(list(spec.submodule_search_locations)[0])
+    return root / "textgenrnn_weights.hdf5", root / "textgenrnn_vocab.json"
+
+
+@dataclass
+class ModelPaths:
+    weights: Path
+    vocab: Path
+    config: Path | None  # None: textgenrnn's default config
+
+    @classmethod
+    def pretrained(cls) -> "ModelPaths":
+        weights, vocab = _pretrained_paths()
+        return cls(weights, vocab, None)
+
+    @classmethod
+    def in_directory(cls, directory: str | os.PathLike) -> "ModelPaths":
+        """The one model in a directory, found by its `<name>_config.json`."""
+        directory = Path(directory)
+        if not directory.is_dir():
+            raise ModelFileError(f"model directory {directory} does not exist")
+        configs = sorted(directory.glob("*_config.json"))
+        if len(configs) != 1:
+            found = ", ".join(p.name for p in configs) or "none"
+            raise ModelFileError(
+                f"model directory {directory} must hold exactly one *_config.json (found: {found})")
+        name = configs[0].name[: -len("_config.json")]
+        return cls(directory / f"{name}_weights.hdf5", directory / f"{name}_vocab.json", configs[0])
+
+
+def _read_json(path: Path, what: str):
+    try:
+        with open(path, encoding="utf8") as f:
+            return json.load(f)
+    except FileNotFoundError:
+        raise ModelFileError(f"{what} file {path} is missing") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ModelFileError(f"{what} file {path} is not valid JSON: {e}") from None
+
+
+def _read_vocab(path: Path) -> dict[str, int]:
+    vocab = _read_json(path, "vocab")
+    if not isinstance(vocab, dict) or not vocab:
+        raise ModelFileError(f"vocab file {path} must be a non-empty JSON object of token -> index")
+    indices = sorted(vocab.values()) if all(isinstance(v, int) for v in vocab.values()) else None
+    if indices != list(range(1, len(vocab) + 1)):
+        raise ModelFileError(f"vocab file {path}: indices must be the integers 1..{len(vocab)}, each once")
+    if META_TOKEN not in vocab:
+        raise ModelFileError(f"vocab file {path} lacks the meta token {META_TOKEN!r}")
+    return vocab
+
+
+def _read_config(path: Path | None) -> dict:
+    if path is None:
+        return dict(TEXTGENRNN_CONFIG)
+    config = _read_json(path, "config")
+    if not isinstance(config, dict):
+        raise ModelFileError(f"config file {path} must be a JSON object")
+    missing = [k for k in ("rnn_layers", "rnn_size", "max_length", "dim_embeddings") if k not in config]
+    if missing:
+        raise ModelFileError(f"config file {path} lacks {', '.join(missing)}")
+    if config.get("rnn_bidirectional"):
+        raise ModelFileError(f"config file {path}: bidirectional models are not supported")
+    if config.get("word_level") or config.get("single_text"):
+        raise ModelFileError(f"config file {path}: only character-level, per-title models are supported")
+    if config.get("semantics", "textgenrnn") not in SEMANTICS:
+        raise ModelFileError(f"config file {path}: semantics must be one of {', '.join(SEMANTICS)}")
+    return config
+
+
+def _layer_arrays(f, name: str, path: Path) -> list[np.ndarray]:
+    """A layer's weights in the order Keras 2 saved them (its `weight_names` attribute)."""
+    if name not in f:
+        raise ModelFileError(f"weights file {path} has no layer {name!r}")
+    group = f[name]
+    names = [n.decode() if isinstance(n, bytes) else str(n) for n in group.attrs.get("weight_names", [])]
+    if not names:
+        raise ModelFileError(f"weights file {path}: layer {name!r} holds no weights")
+    try:
+        return [np.asarray(group[n], dtype=np.float32) for n in names]
+    except (KeyError, OSError) as e:
+        raise ModelFileError(f"weights file {path}: layer {name!r} is unreadable ({e})") from None
+
+
+def _cudnn_to_keras(kernel, recurrent, bias, units, path, name) -> LSTMWeights:
+    """CuDNN stores each gate's input kernel transposed in raw memory and two biases per gate."""
+    if bias.shape == (8 * units,):
+        kernel = np.hstack([k.T.reshape(k.shape, order="F") for k in np.hsplit(kernel, 4)])
+        recurrent = np.hstack([k.T for k in np.hsplit(recurrent, 4)])
+        bias = bias[: 4 * units] + bias[4 * units:]
+    elif bias.shape != (4 * units,):
+        raise ModelFileError(
+            f"weights file {path}: layer {name!r} bias has shape {bias.shape}, "
+            f"expected ({4 * units},) or CuDNN's ({8 * units},)")
+    return LSTMWeights(np.ascontiguousarray(kernel), np.ascontiguousarray(recurrent), bias)
+
+
+def _expect(shape, expected, path, what):
+    if tuple(shape) != tuple(expected):
+        raise ModelFileError(f"weights file {path}: {what} has shape {tuple(shape)}, expected {tuple(expected)}")
+
+
+def load_model(paths: ModelPaths) -> CharModel:
+    """Read and cross-check the three files; any problem is one ModelFileError naming the file."""
+    import h5py
+
+    config = _read_config(paths.config)
+    vocab = _read_vocab(paths.vocab)
+    num_classes = len(vocab) + 1
+    dim, units, layers = int(config["dim_embeddings"]), int(config["rnn_size"]), int(config["rnn_layers"])
+    path = paths.weights
+    if not path.exists():
+        raise ModelFileError(f"weights file {path} is missing")
+    try:
+        with h5py.File(path, "r") as f:
+            root = f["model_weights"] if "model_weights" in f else f
+            (embedding,) = _layer_arrays(root, "embedding", path)
+            if embedding.shape[0] != num_classes:
+                raise ModelFileError(
+                    f"weights file {path}: embedding has {embedding.shape[0]} rows but vocab file "
+                    f"{paths.vocab} has {len(vocab)} tokens (+1 padding = {num_classes})")
+            _expect(embedding.shape, (num_classes, dim), path, "embedding (dim_embeddings in config)")
+            lstms = []
+            for i in range(1, layers + 1):
+                arrays = _layer_arrays(root, f"rnn_{i}", path)
+                if len(arrays) != 3:
+                    raise ModelFileError(f"weights file {path}: layer 'rnn_{i}' holds {len(arrays)} arrays, expected 3")
+                in_dim = dim if i == 1 else units
+                _expect(arrays[0].shape, (in_dim, 4 * units), path, f"rnn_{i} kernel (rnn_size in config)")
+                _expect(arrays[1].shape, (units, 4 * units), path, f"rnn_{i} recurrent kernel")
+                lstms.append(_cudnn_to_keras(*arrays, units, path, f"rnn_{i}"))
+            if f"rnn_{layers + 1}" in root:
+                raise ModelFileError(f"weights file {path} has more LSTM layers than rnn_layers={layers} in config")
+            features = dim + layers * units
+            (attention,) = _layer_arrays(root, "attention", path)
+            _expect(attention.shape, (features, 1), path, "attention weights")
+            kernel, bias = _layer_arrays(root, "output", path)
+            _expect(kernel.shape, (features, num_classes), path, "output kernel")
+            _expect(bias.shape, (num_classes,), path, "output bias")
+    except ModelFileError:
+        raise
+    except (OSError, KeyError, ValueError) as e:
+        raise ModelFileError(f"weights file {path} is not a readable HDF5 weights file ({e})") from None
+    return CharModel(config, vocab, embedding, lstms, attention[:, 0].copy(), kernel, bias,
+                     source={"weights": str(path), "vocab": str(paths.vocab),
+                             "config": str(paths.config) if paths.config else "textgenrnn default"})
+
+
+def _atomic_write(path: Path, write) -> None:
+    """Write through a temporary file in the same directory, then rename: no half-written files."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_model(model: CharModel, directory: str | os.PathLike, name: str) -> ModelPaths:
+    """Write weights (Keras 2 layout, readable by textgenrnn too), vocab and config."""
+    import h5py
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = ModelPaths(directory / f"{name}_weights.hdf5", directory / f"{name}_vocab.json",
+                       directory / f"{name}_config.json")
+    layers = {"embedding": {"embeddings": model.embedding}}
+    for i, lstm in enumerate(model.lstms, 1):
+        layers[f"rnn_{i}"] = {"kernel": lstm.kernel, "recurrent_kernel": lstm.recurrent, "bias": lstm.bias}
+    layers["attention"] = {"attention_W": model.attention.reshape(-1, 1)}
+    layers["output"] = {"kernel": model.output_kernel, "bias": model.output_bias}
+
+    def write_weights(tmp):
+        with h5py.File(tmp, "w") as f:
+            f.attrs["layer_names"] = [n.encode() for n in layers]
+            f.attrs["backend"] = b"tensorflow"
+            for layer, arrays in layers.items():
+                group = f.create_group(layer)
+                names = [f"{layer}/{k}:0" for k in arrays]
+                group.attrs["weight_names"] = [n.encode() for n in names]
+                for n, a in zip(names, arrays.values()):
+                    group.create_dataset(n, data=np.asarray(a, dtype=np.float32))
+
+    def write_json(obj):
+        def write(tmp):
+            with open(tmp, "w", encoding="utf8") as f:
+                json.dump(obj, f, ensure_ascii=False, indent=1, sort_keys=True)
+                f.write("\n")
+        return write
+
+    _atomic_write(paths.weights, write_weights)
+    _atomic_write(paths.vocab, write_json(model.vocab))
+    _atomic_write(paths.config, write_json(model.config))
+    return paths

@@ -1,0 +1,211 @@
+"""`bot train`: fit a character model on the two corpora with Keras 3 on TensorFlow (CPU).
+
+Each title is read once, start to end (incremental semantics, recorded in the config), instead
+of textgenrnn's one max_length window per character. Output: the three textgenrnn-format files
+and MODEL.md, written only when training finishes; every epoch leaves a resumable checkpoint.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from . import corpus
+from .errors import TrainingError
+from .modelfile import META_TOKEN, TEXTGENRNN_CONFIG, ModelPaths, load_model, save_model
+from .sampler import Sampler
+
+
+@dataclass
+class TrainOptions:
+    song_titles: Path = corpus.DEFAULT_PATHS["song"]
+    arxiv_titles: Path = corpus.DEFAULT_PATHS["arxiv"]
+    output_dir: Path = Path("model_weights")
+    name: str = "mashup"
+    epochs: int = 2  # the experiment: few epochs mix the two sources better
+    batch_size: int = 128
+    dropout: float = 0.2  # spatial dropout on the character embeddings
+    max_length: int = 40  # attention window, in characters
+    rnn_size: int = 128
+    rnn_layers: int = 2
+    dim_embeddings: int = 100
+    from_scratch: bool = False  # False: start from textgenrnn's pretrained weights and vocab
+    balance: str = "chars"  # see corpus.balance
+    max_chars: int = 140  # longer titles are dropped (about 1% of the arXiv side)
+    learning_rate: float = 4e-3  # textgenrnn's, decayed linearly to 0 over the epochs
+    seed: int = 0
+    limit: int | None = None  # titles per source, for quick runs
+    sample_temperatures: tuple = (0.5, 0.8, 1.0)
+    checkpoint_dir: Path = Path(".train-checkpoints")
+
+
+@dataclass
+class TrainResult:
+    paths: ModelPaths
+    seconds: float
+    epoch_seconds: list[float]
+    losses: list[float]
+    examples: int
+    characters: int
+    samples: list[str] = field(default_factory=list)
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _pretrained(options: TrainOptions):
+    if (options.rnn_size, options.rnn_layers, options.dim_embeddings) != (128, 2, 100):
+        raise TrainingError("textgenrnn's pretrained weights have rnn_size 128, rnn_layers 2, "
+                            "dim_embeddings 100; pass --from-scratch to train another size")
+    return load_model(ModelPaths.pretrained())
+
+
+def _new_vocabulary(titles: list[str]) -> dict[str, int]:
+    vocab = {ch: i for i, ch in enumerate(sorted({ch for t in titles for ch in t}), 1)}
+    vocab[META_TOKEN] = len(vocab) + 1
+    return vocab
+
+
+def prepare_examples(options: TrainOptions, alphabet: set[str] | None) -> list[corpus.Example]:
+    sources = {}
+    for name, path in (("song", options.song_titles), ("arxiv", options.arxiv_titles)):
+        lines = corpus.read_titles(path)[: options.limit] if options.limit else corpus.read_titles(path)
+        sources[name] = corpus.clean_titles(lines, options.max_chars, alphabet)
+    return corpus.balance(sources, options.balance, options.seed)
+
+
+class _Batches:
+    """Titles grouped by similar length, padded to a multiple of 16 (few distinct shapes to trace),
+    reshuffled every epoch."""
+
+    def __init__(self, sequences: list[np.ndarray], batch_size: int, seed: int):
+        self.sequences, self.batch_size = sequences, batch_size
+        self.rng = np.random.default_rng(seed)
+        self.count = -(-len(sequences) // batch_size)
+
+    def __iter__(self):
+        order = self.rng.permutation(len(self.sequences))
+        chunk = self.batch_size * 32
+        batches = []
+        for start in range(0, len(order), chunk):
+            part = sorted(order[start:start + chunk], key=lambda i: len(self.sequences[i]))
+            batches += [part[j:j + self.batch_size] for j in range(0, len(part), self.batch_size)]
+        self.rng.shuffle(batches)
+        for rows in batches:
+            yield self._pad([self.sequences[i] for i in rows])
+
+    @staticmethod
+    def _pad(rows):
+        steps = -(-max(len(r) - 1 for r in rows) // 16) * 16
+        x = np.zeros((len(rows), steps), np.int32)
+        y = np.zeros((len(rows), steps), np.int32)
+        for r, seq in enumerate(rows):
+            x[r, : len(seq) - 1], y[r, : len(seq) - 1] = seq[:-1], seq[1:]
+        mask = (y > 0).astype(np.float32)
+        # Scaled so the reported loss is the mean over real characters, not over padding too.
+        return x, y, mask * (mask.size / mask.sum())
+
+    def dataset(self):
+        import tensorflow as tf
+
+        spec = (tf.TensorSpec((None, None), tf.int32), tf.TensorSpec((None, None), tf.int32),
+                tf.TensorSpec((None, None), tf.float32))
+        data = tf.data.Dataset.from_generator(self.__iter__, output_signature=spec)
+        return data.apply(tf.data.experimental.assert_cardinality(self.count)).prefetch(2)
+
+
+def _check_resume(directory: Path, settings: dict) -> None:
+    stamp = directory / "settings.json"
+    if stamp.exists() and json.loads(stamp.read_text()) != settings:
+        raise TrainingError(f"checkpoint directory {directory} holds a run with other settings; "
+                            "delete it to start over, or pass another --checkpoint-dir")
+    directory.mkdir(parents=True, exist_ok=True)
+    stamp.write_text(json.dumps(settings, indent=1, sort_keys=True))
+
+
+def train(options: TrainOptions, report: Callable[[str], None] = print,
+          command: str = "bot train") -> TrainResult:
+    try:
+        import keras
+    except ImportError:
+        raise TrainingError("training needs TensorFlow: pip install -e '.[train]'") from None
+    from . import keras_model
+
+    if options.epochs < 1 or options.batch_size < 1 or not 0 <= options.dropout < 1:
+        raise TrainingError("epochs and batch size must be at least 1, dropout in [0, 1)")
+    start = time.perf_counter()
+    keras.utils.set_random_seed(options.seed)
+    if options.from_scratch:
+        pretrained = None
+        examples = prepare_examples(options, alphabet=None)
+        vocab = _new_vocabulary([e.title for e in examples])
+    else:  # titles with characters textgenrnn's vocabulary lacks are dropped
+        pretrained = _pretrained(options)
+        vocab = pretrained.vocab
+        examples = prepare_examples(options, alphabet=set(vocab) - {META_TOKEN})
+    meta = vocab[META_TOKEN]
+    sequences = [np.array([meta] + [vocab[c] for c in e.title] + [meta], np.int32) for e in examples]
+    characters = sum(len(e.title) for e in examples)
+    by_source = {s: sum(e.source == s for e in examples) for s in corpus.SOURCES}
+    report(f"{len(examples)} titles ({by_source['song']} song, {by_source['arxiv']} arXiv after "
+           f"balancing by {options.balance}), {characters} characters, vocabulary {len(vocab)}")
+
+    config = {**TEXTGENRNN_CONFIG, "rnn_size": options.rnn_size, "rnn_layers": options.rnn_layers,
+              "dim_embeddings": options.dim_embeddings, "max_length": options.max_length,
+              "semantics": "incremental", "name": options.name}
+    net = keras_model.build(len(vocab) + 1, config, options.dropout)
+    if pretrained is not None:
+        keras_model.set_weights(net, pretrained)
+    epochs = options.epochs
+    net.compile(optimizer=keras.optimizers.Adam(options.learning_rate),
+                loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+
+    settings = {k: str(v) for k, v in asdict(options).items() if k not in ("checkpoint_dir", "output_dir")}
+    _check_resume(options.checkpoint_dir, settings)
+    batches = _Batches(sequences, options.batch_size, options.seed)
+    epoch_seconds, losses = [], []
+
+    class EpochEnd(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.began = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            epoch_seconds.append(time.perf_counter() - self.began)
+            losses.append(float(logs["loss"]))
+            char_model = keras_model.to_char_model(net, config, vocab)
+            save_model(char_model, options.checkpoint_dir / f"epoch_{epoch + 1}", options.name)
+            sampler = Sampler(char_model)
+            report(f"epoch {epoch + 1}/{epochs}: loss {logs['loss']:.4f}, {epoch_seconds[-1]:.0f} s")
+            for t in options.sample_temperatures:
+                titles = sampler.generate(3, temperature=t, seed=options.seed + epoch)
+                report(f"  temperature {t}: " + " | ".join(titles))
+
+    callbacks = [
+        keras.callbacks.BackupAndRestore(str(options.checkpoint_dir / "backup")),
+        keras.callbacks.LearningRateScheduler(lambda e: options.learning_rate * (1 - e / epochs)),
+        EpochEnd(),
+    ]
+    net.fit(batches.dataset(), epochs=epochs, callbacks=callbacks, verbose=1)
+
+    char_model = keras_model.to_char_model(net, config, vocab)
+    seconds = time.perf_counter() - start
+    char_model.config["training"] = {
+        "command": command,
+        "data": {p.name: _sha256(Path(p)) for p in (options.song_titles, options.arxiv_titles)},
+        "titles": len(examples), "characters": characters, "balance": options.balance,
+        "epochs": epochs, "batch_size": options.batch_size, "dropout": options.dropout,
+        "from": "scratch" if options.from_scratch else "textgenrnn pretrained weights",
+        "final_loss": losses[-1] if losses else None, "seconds": round(seconds, 1),
+        "epoch_seconds": [round(s, 1) for s in epoch_seconds],
+    }
+    paths = save_model(char_model, options.output_dir, options.name)
+    shutil.rmtree(options.checkpoint_dir / "backup", ignore_errors=True)
+    samples = Sampler(char_model).generate(10, temperature=options.sample_temperatures[-1], seed=options.seed)
+    return TrainResult(paths, seconds, epoch_seconds, losses, len(examples), characters, samples)
