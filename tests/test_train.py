@@ -1,0 +1,75 @@
+"""Real TensorFlow training on small slices of the real corpora."""
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+from bot.errors import CorpusError, TrainingError
+from bot.modelfile import ModelPaths, load_model
+from bot.sampler import Sampler
+from bot.train import TrainOptions, train
+
+
+def _options(corpora, tmp_path, **overrides) -> TrainOptions:
+    settings = dict(song_titles=corpora["song"], arxiv_titles=corpora["arxiv"], output_dir=tmp_path / "out",
+                    checkpoint_dir=tmp_path / "ck", epochs=1, limit=150, batch_size=32,
+                    sample_temperatures=(1.0,))
+    settings.update(overrides)
+    return TrainOptions(**settings)
+
+
+def test_training_from_scratch_lowers_the_loss_and_writes_a_loadable_model(corpora, tmp_path):
+    options = _options(corpora, tmp_path, from_scratch=True, rnn_size=32, rnn_layers=1,
+                       dim_embeddings=16, epochs=3, limit=300)
+    result = train(options, report=lambda line: None, command="bot train --test")
+    assert result.losses[2] < result.losses[0]
+    model = load_model(ModelPaths.in_directory(options.output_dir))
+    assert model.semantics == "incremental" and model.config["rnn_size"] == 32
+    record = model.config["training"]
+    assert record["data"]["song_titles.txt"] == hashlib.sha256(corpora["song"].read_bytes()).hexdigest()
+    assert record["final_loss"] == pytest.approx(result.losses[-1])
+    card = (options.output_dir / "MODEL.md").read_text()
+    assert "bot train --test" in card and record["data"]["arxiv_titles.txt"] in card
+    assert all(sample in card for sample in result.samples)
+    assert len(Sampler(model).generate(5, temperature=1.0, seed=0)) == 5
+
+
+def test_interrupted_run_resumes_from_its_last_epoch(corpora, tmp_path):
+    options = _options(corpora, tmp_path, epochs=2)
+
+    def stop_after_first_epoch(line):
+        if line.strip().startswith("epoch 1/2"):
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train(options, report=stop_after_first_epoch)
+    assert not (options.output_dir / "mashup_config.json").exists()  # nothing half-written
+    assert (options.checkpoint_dir / "epoch_1" / "mashup_weights.hdf5").exists()
+
+    lines = []
+    result = train(options, report=lines.append)
+    epochs = [line.strip().split(":")[0] for line in lines if line.strip().startswith("epoch")]
+    assert epochs == ["epoch 2/2"]
+    assert len(result.losses) == 1
+    assert json.loads((options.output_dir / "mashup_config.json").read_text())["training"]["epochs"] == 2
+
+
+def test_resuming_with_other_settings_is_refused(corpora, tmp_path):
+    options = _options(corpora, tmp_path, epochs=1)
+    (options.checkpoint_dir).mkdir(parents=True)
+    (options.checkpoint_dir / "settings.json").write_text(json.dumps({"epochs": "7"}))
+    with pytest.raises(TrainingError, match="other settings"):
+        train(options, report=lambda line: None)
+
+
+def test_pretrained_start_needs_the_pretrained_size(corpora, tmp_path):
+    with pytest.raises(TrainingError, match="--from-scratch"):
+        train(_options(corpora, tmp_path, rnn_size=64), report=lambda line: None)
+
+
+def test_empty_corpus_stops_before_training(corpora, tmp_path):
+    empty = tmp_path / "empty.txt"
+    empty.write_text("\n  \n")
+    with pytest.raises(CorpusError, match="song corpus has no usable titles"):
+        train(_options(corpora, tmp_path, song_titles=empty), report=lambda line: None)
