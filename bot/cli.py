@@ -7,6 +7,7 @@ import shlex
 import sys
 from pathlib import Path
 
+from .candidates import DEFAULT_POOL_SIZE, DEFAULT_TEMPERATURES
 from .errors import BotError
 
 
@@ -52,18 +53,54 @@ def cmd_train(args) -> int:
     return 0
 
 
-def cmd_dry_run(args) -> int:
+def _load(model_dir: Path):
+    from .evidence import Evidence
     from .modelfile import ModelPaths, load_model
     from .sampler import Sampler
 
-    model = load_model(ModelPaths.in_directory(args.model_dir))
-    titles = Sampler(model).generate(args.show, temperature=args.temperatures, seed=args.seed)
+    paths = ModelPaths.in_directory(model_dir)
+    return paths, Sampler(load_model(paths)), Evidence.load(model_dir, paths.name)
+
+
+def _candidate_json(c) -> dict:
+    return {"text": c.text, "score": c.score, "temperature": c.temperature, "passed": c.passed,
+            "rejection": c.rejection, "mixedness": c.verdicts["mixedness"].detail}
+
+
+def cmd_dry_run(args) -> int:
+    from .candidates import build_pool
+
+    paths, sampler, evidence = _load(args.model_dir)
+    pool = build_pool(sampler, evidence, args.pool_size, args.temperatures, args.seed)
+    best, shown = pool.best, pool.passing[: args.show]
     if args.json:
-        json.dump({"titles": titles}, sys.stdout, ensure_ascii=False, indent=1)
+        json.dump({"model": str(paths.config), "sampled": pool.sampled, "unique": len(pool.candidates),
+                   "passed": len(pool.passing), "rejections": dict(pool.rejections.most_common()),
+                   "top": [_candidate_json(c) for c in shown], "would_post": best.text if best else None},
+                  sys.stdout, ensure_ascii=False, indent=1)
         print()
-    else:
-        for title in titles:
-            print(title)
+        return 0
+    temps = ", ".join(f"{t:g}" for t in args.temperatures)
+    seed = "random" if args.seed is None else args.seed
+    print(f"model {paths.config}: {pool.sampled} sampled at temperatures {temps} (seed {seed}), "
+          f"{len(pool.candidates)} unique, {len(pool.passing)} passed every filter")
+    print("rejected: " + (", ".join(f"{r} {n}" for r, n in pool.rejections.most_common()) or "none"))
+    print(f"top {len(shown)}:")
+    for c in shown:
+        print(f"  {c.score:.3f}  T={c.temperature:g}  {c.text}    [{c.verdicts['mixedness'].detail}]")
+    print(f"would post: {best.text}" if best else
+          "would post: nothing (no candidate passed every filter; try a larger --pool-size)")
+    return 0
+
+
+def cmd_derive(args) -> int:
+    from .evidence import derive_from_files
+    from .modelfile import ModelPaths
+
+    paths = ModelPaths.in_directory(args.model_dir)
+    ev = derive_from_files(args.song_titles, args.arxiv_titles, args.model_dir, paths.name)
+    print(f"wrote word statistics ({len(ev.stats.song)} song and {len(ev.stats.arxiv)} arXiv words) and a "
+          f"novelty index ({len(ev.novelty.titles)} titles, {len(ev.novelty.runs)} word runs) to {args.model_dir}")
     return 0
 
 
@@ -72,9 +109,11 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--dry-run", action="store_true", help="print what the bot would post, post nothing")
     ap.add_argument("--model-dir", type=Path, default=None, help="model directory (default: model_weights)")
     ap.add_argument("--seed", type=int, default=None, help="random seed, for reproducible output")
-    ap.add_argument("--temperatures", type=_temperatures, default=[0.8, 1.0],
-                    help="sampling temperatures, comma-separated (default: 0.8,1.0)")
-    ap.add_argument("--show", type=_positive, default=10, help="how many titles to print")
+    ap.add_argument("--temperatures", type=_temperatures, default=list(DEFAULT_TEMPERATURES),
+                    help="sampling temperatures, comma-separated (default: %(default)s)")
+    ap.add_argument("--pool-size", type=_positive, default=DEFAULT_POOL_SIZE,
+                    help="candidates to sample (default: %(default)s)")
+    ap.add_argument("--show", type=_positive, default=10, help="how many top candidates to print")
     ap.add_argument("--json", action="store_true", help="print JSON instead of text")
     sub = ap.add_subparsers(dest="command")
 
@@ -100,6 +139,11 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--checkpoint-dir", type=Path, default=Path(".train-checkpoints"),
                    help="per-epoch checkpoints; rerunning the same command resumes from here")
     t.set_defaults(handler=cmd_train)
+
+    d = sub.add_parser("derive", help="rebuild a model's word statistics and novelty index from the corpora")
+    d.add_argument("--song-titles", type=Path, default=Path("data/song_titles.txt"))
+    d.add_argument("--arxiv-titles", type=Path, default=Path("data/arxiv_titles.txt"))
+    d.set_defaults(handler=cmd_derive)
     return ap
 
 

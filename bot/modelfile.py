@@ -99,6 +99,11 @@ class ModelPaths:
     vocab: Path
     config: Path | None  # None: textgenrnn's default config
 
+    @property
+    def name(self) -> str:
+        """The shared file-name prefix: `mashup` for mashup_weights.hdf5."""
+        return self.weights.name.removesuffix(".hdf5").removesuffix("_weights")
+
     @classmethod
     def pretrained(cls) -> "ModelPaths":
         weights, vocab = _pretrained_paths()

@@ -1,0 +1,97 @@
+"""A pool of candidate posts: sampled across temperatures, deduplicated, screened and ranked."""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Sequence
+
+from . import filters, ranking
+from .evidence import Evidence
+from .sampler import Sampler
+from .text import canonical
+
+# The order in which a rejected candidate's first failing filter is counted.
+FILTER_ORDER = ("safety", "form", "fresh", "novelty", "mixedness")
+DEFAULT_TEMPERATURES = (0.8, 1.0, 1.2)
+DEFAULT_POOL_SIZE = 300
+
+
+@dataclass(frozen=True)
+class Candidate:
+    text: str
+    temperature: float
+    verdicts: dict[str, filters.Verdict]
+    score: float
+
+    @property
+    def passed(self) -> bool:
+        return all(v.passed for v in self.verdicts.values())
+
+    @property
+    def rejection(self) -> str:
+        """The first failing filter's reason code, or empty."""
+        for name in FILTER_ORDER:
+            if not self.verdicts[name].passed:
+                return self.verdicts[name].reason
+        return ""
+
+
+@dataclass
+class Pool:
+    sampled: int
+    candidates: list[Candidate] = field(default_factory=list)  # unique, best first among the passing
+
+    @property
+    def passing(self) -> list[Candidate]:
+        return [c for c in self.candidates if c.passed]
+
+    @property
+    def best(self) -> Candidate | None:
+        passing = self.passing
+        return passing[0] if passing else None
+
+    @property
+    def rejections(self) -> Counter:
+        return Counter(c.rejection for c in self.candidates if not c.passed)
+
+    @property
+    def duplicates(self) -> int:
+        return self.sampled - len(self.candidates)
+
+
+def screen(text: str, temperature: float, evidence: Evidence, max_chars: int = filters.MAX_CHARS,
+           posted: frozenset[str] = frozenset()) -> Candidate:
+    """Every filter's verdict on one title, and its rank score (0 unless it passes them all)."""
+    verdicts = {
+        "safety": filters.safety(text),
+        "form": filters.form(text, evidence.stats, max_chars),
+        "fresh": filters.fresh(text, posted),
+        "novelty": filters.novelty(text, evidence.novelty),
+        "mixedness": filters.mixedness(text, evidence.stats),
+    }
+    passed = all(v.passed for v in verdicts.values())
+    score = ranking.score(verdicts["mixedness"].score, filters.real_word_share(text, evidence.stats),
+                          len(text)) if passed else 0.0
+    return Candidate(text, temperature, verdicts, score)
+
+
+def sample_pool(sampler: Sampler, size: int, temperatures: Sequence[float], seed: int | None):
+    """(text, temperature) pairs, size split evenly across temperatures; reproducible per seed."""
+    pairs = []
+    for i, temperature in enumerate(temperatures):
+        count = size // len(temperatures) + (i < size % len(temperatures))
+        sub_seed = None if seed is None else seed * 1_000 + i
+        pairs += [(t, temperature) for t in sampler.generate(count, temperature=temperature, seed=sub_seed)]
+    return pairs
+
+
+def build_pool(sampler: Sampler, evidence: Evidence, size: int = DEFAULT_POOL_SIZE,
+               temperatures: Sequence[float] = DEFAULT_TEMPERATURES, seed: int | None = None,
+               max_chars: int = filters.MAX_CHARS, posted: frozenset[str] = frozenset()) -> Pool:
+    sampled = sample_pool(sampler, size, temperatures, seed)
+    unique = {}
+    for text, temperature in sampled:
+        unique.setdefault(canonical(text) or text, (text, temperature))
+    screened = [screen(text, t, evidence, max_chars, posted) for text, t in unique.values()]
+    screened.sort(key=lambda c: (-c.score, c.text))
+    return Pool(len(sampled), screened)

@@ -1,0 +1,163 @@
+"""Derived statistics shipped beside a model: word counts per source and a novelty index.
+
+Built from the training corpora when a model is trained (`bot train`, or `bot derive` for an
+existing model); they hold counts and hashes, never the titles themselves.
+"""
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import math
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import ModelFileError
+from .text import canonical, words
+
+NGRAM_SIZES = (4, 5, 6)  # word runs hashed for the overlap test
+WORDS_FILE = "{name}_words.json.gz"
+NOVELTY_FILE = "{name}_novelty.npz"
+
+
+def hash64(text: str) -> int:
+    return int.from_bytes(hashlib.blake2b(text.encode("utf8"), digest_size=8).digest(), "little")
+
+
+@dataclass(frozen=True)
+class WordStats:
+    """How often each word occurs in each source's titles."""
+
+    song: dict[str, int]
+    arxiv: dict[str, int]
+
+    @classmethod
+    def from_titles(cls, song_titles: list[str], arxiv_titles: list[str]) -> "WordStats":
+        return cls(dict(Counter(w for t in song_titles for w in words(t))),
+                   dict(Counter(w for t in arxiv_titles for w in words(t))))
+
+    @property
+    def totals(self) -> tuple[int, int]:
+        return sum(self.song.values()), sum(self.arxiv.values())
+
+    def known(self, word: str) -> bool:
+        return word in self.song or word in self.arxiv
+
+    def log_ratio(self, word: str) -> float:
+        """log P(word | song) - log P(word | arXiv), add-one smoothed: > 0 leans song."""
+        song_total, arxiv_total = self._totals
+        vocabulary = self._vocabulary
+        p_song = (self.song.get(word, 0) + 1) / (song_total + vocabulary)
+        p_arxiv = (self.arxiv.get(word, 0) + 1) / (arxiv_total + vocabulary)
+        return math.log(p_song / p_arxiv)
+
+    def __post_init__(self):
+        object.__setattr__(self, "_totals", self.totals)
+        object.__setattr__(self, "_vocabulary", len(set(self.song) | set(self.arxiv)))
+
+    def save(self, path: Path) -> None:
+        data = {"format": "songs-x-arxiv word counts v1", "song": self.song, "arxiv": self.arxiv}
+        with gzip.open(path, "wt", encoding="utf8") as f:
+            json.dump(data, f, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+    @classmethod
+    def load(cls, path: Path) -> "WordStats":
+        try:
+            with gzip.open(path, "rt", encoding="utf8") as f:
+                data = json.load(f)
+            return cls(data["song"], data["arxiv"])
+        except FileNotFoundError:
+            raise ModelFileError(f"word statistics file {path} is missing; rebuild it with `bot derive`") from None
+        except (OSError, EOFError, ValueError, KeyError, TypeError) as e:
+            raise ModelFileError(f"word statistics file {path} is unreadable ({e}); rebuild it with `bot derive`") from None
+
+
+def ngrams(tokens: list[str], size: int) -> list[str]:
+    return [" ".join(tokens[i:i + size]) for i in range(len(tokens) - size + 1)]
+
+
+@dataclass(frozen=True)
+class NoveltyIndex:
+    """64-bit hashes of every training title (canonical form) and of its 4- to 6-word runs."""
+
+    titles: np.ndarray  # sorted uint64
+    runs: np.ndarray  # sorted uint64
+
+    @classmethod
+    def from_titles(cls, titles: list[str]) -> "NoveltyIndex":
+        title_hashes, run_hashes = set(), set()
+        for title in titles:
+            tokens = words(title)
+            title_hashes.add(hash64(" ".join(tokens)))
+            for size in NGRAM_SIZES:
+                run_hashes.update(hash64(g) for g in ngrams(tokens, size))
+        as_array = lambda s: np.array(sorted(s), dtype=np.uint64)  # noqa: E731
+        return cls(as_array(title_hashes), as_array(run_hashes))
+
+    @staticmethod
+    def _contains(table: np.ndarray, keys: list[int]) -> np.ndarray:
+        keys = np.array(keys, dtype=np.uint64)
+        at = np.searchsorted(table, keys)
+        return (at < len(table)) & (table[np.minimum(at, len(table) - 1)] == keys)
+
+    def is_training_title(self, title: str) -> bool:
+        return bool(self._contains(self.titles, [hash64(canonical(title))])[0])
+
+    def shared_runs(self, tokens: list[str], size: int) -> list[str]:
+        grams = ngrams(tokens, size)
+        if not grams:
+            return []
+        hits = self._contains(self.runs, [hash64(g) for g in grams])
+        return [g for g, hit in zip(grams, hits) if hit]
+
+    def save(self, path: Path) -> None:
+        with open(path, "wb") as f:
+            np.savez_compressed(f, titles=self.titles, runs=self.runs)
+
+    @classmethod
+    def load(cls, path: Path) -> "NoveltyIndex":
+        try:
+            with np.load(path) as data:
+                return cls(data["titles"], data["runs"])
+        except FileNotFoundError:
+            raise ModelFileError(f"novelty index {path} is missing; rebuild it with `bot derive`") from None
+        except (OSError, ValueError, KeyError, EOFError) as e:
+            raise ModelFileError(f"novelty index {path} is unreadable ({e}); rebuild it with `bot derive`") from None
+
+
+@dataclass(frozen=True)
+class Evidence:
+    stats: WordStats
+    novelty: NoveltyIndex
+
+    @classmethod
+    def load(cls, directory: Path, name: str) -> "Evidence":
+        directory = Path(directory)
+        return cls(WordStats.load(directory / WORDS_FILE.format(name=name)),
+                   NoveltyIndex.load(directory / NOVELTY_FILE.format(name=name)))
+
+
+def derive(song_titles: list[str], arxiv_titles: list[str], directory: Path, name: str) -> Evidence:
+    """Build and write both files (through temporary names, so a failure leaves the old ones)."""
+    evidence = Evidence(WordStats.from_titles(song_titles, arxiv_titles),
+                        NoveltyIndex.from_titles(song_titles + arxiv_titles))
+    targets = [(evidence.stats.save, directory / WORDS_FILE.format(name=name)),
+               (evidence.novelty.save, directory / NOVELTY_FILE.format(name=name))]
+    for save, path in targets:
+        tmp = path.with_name(f".{path.name}.tmp")
+        save(tmp)
+        tmp.replace(path)
+    return evidence
+
+
+
+def derive_from_files(song_path: Path, arxiv_path: Path, directory: Path, name: str) -> Evidence:
+    """derive() over every title of the two corpus files, cleaned as for training but without
+    the length limit: a long title is still one the bot must not repeat."""
+    from . import corpus
+
+    clean = lambda path: corpus.clean_titles(corpus.read_titles(path), max_chars=10**6)  # noqa: E731
+    return derive(clean(song_path), clean(arxiv_path), Path(directory), name)

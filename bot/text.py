@@ -1,0 +1,36 @@
+"""Words of a title, normalised the same way for statistics, filters and novelty hashes."""
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
+# Spellings of song-title markers that mean the same thing.
+_ALIASES = {"ft": "feat", "featuring": "feat", "feat": "feat", "prod": "prod", "rmx": "remix"}
+
+# Closed-class words: frequent in both corpora and no evidence of either. A title needs content
+# words from both sides to count as a mashup.
+STOPWORDS = frozenset("""
+a an the and or but nor so yet of for in on at to by with from into onto over under up down out off
+as via per vs than then that this these those there here it its is are was were be been being am
+i me my mine you your yours he him his she her hers we us our they them their what which who whom
+whose when where why how not no all any each every some do does did done have has had will would
+can could shall should may might must if else let s t re ll ve d o n y
+""".split())
+
+
+def normalise(title: str) -> str:
+    """Compatibility forms folded (full-width letters, ligatures), case folded."""
+    return unicodedata.normalize("NFKC", title).casefold()
+
+
+def words(title: str) -> list[str]:
+    """Lower-case words without punctuation; apostrophes inside words kept; markers unified."""
+    found = _WORD.findall(normalise(title))
+    return [_ALIASES.get(w, w).replace("’", "'") for w in found]
+
+
+def canonical(title: str) -> str:
+    """The title as its words joined by one space: equal for titles differing only in case,
+    punctuation and spacing."""
+    return " ".join(words(title))
