@@ -113,8 +113,10 @@ INNOCENT_STEMS = (
     "tardigrade", "egypt", "strategyproof", "cocoon", "raccoon", "spice", "aspic", "saltwat",
     "pedagog", "kasperg", "scunthorpe",
 )
-_MENTION = re.compile(r"(?<![\w@])@[\w.-]+")
-_HASHTAG = re.compile(r"(?<![\w#&])#\w")
+# As Mastodon finds them: a mention is @ not preceded by a word character; a hashtag is # not
+# preceded by a word character, ")" or "/", followed by a word with at least one letter ("#1" is no tag).
+_MENTION = re.compile(r"(?<![\w@=/])@\w")
+_HASHTAG = re.compile(r"(?<![\w#&)/])#\w*[^\W\d_]")
 _URL = re.compile(r"(?i)\b(?:https?://|www\.)|\b[\w-]+\.(?:com|net|org|io|ly|co|me|gg|tv|xyz|info|app|dev)\b")
 
 

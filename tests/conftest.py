@@ -35,3 +35,17 @@ def reference_script() -> Path:
 @pytest.fixture(scope="session")
 def shipped_model_dir() -> Path:
     return ROOT / "model_weights"
+
+
+@pytest.fixture(scope="session")
+def evidence(shipped_model_dir):
+    from bot.evidence import Evidence
+
+    return Evidence.load(shipped_model_dir, "mashup")
+
+
+@pytest.fixture(scope="session")
+def training_titles(corpora) -> list[str]:
+    from bot import corpus
+
+    return [t for p in corpora.values() for t in corpus.clean_titles(corpus.read_titles(p), 10**6)]

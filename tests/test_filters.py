@@ -1,0 +1,127 @@
+import random
+
+import pytest
+
+from bot import filters, ranking
+from bot.text import canonical, words
+
+MASHUPS = ["Strong (feat. Salial Networks)", "Learning Theory (Live Self Model)"]
+PURE = ["Love Me Down (Manis Edit)",
+        "Structural Model for Deep Learning for Parallel Problem Evolutional Recognition"]
+
+
+@pytest.mark.parametrize("title", MASHUPS)
+def test_experiment_mashups_pass_mixedness(title, evidence):
+    verdict = filters.mixedness(title, evidence.stats)
+    assert verdict.passed and verdict.score > 0
+
+
+@pytest.mark.parametrize("title", PURE)
+def test_experiment_pure_titles_fail_mixedness(title, evidence):
+    verdict = filters.mixedness(title, evidence.stats)
+    assert not verdict.passed and verdict.reason == "not-mixed"
+
+
+def test_mixedness_ignores_case_punctuation_and_marker_spelling(evidence):
+    base = filters.mixedness("Strong (feat. Salial Networks)", evidence.stats)
+    for variant in ["STRONG (FEAT. SALIAL NETWORKS)", "strong ft salial networks", "Strong [Featuring Salial Networks]"]:
+        assert filters.mixedness(variant, evidence.stats).score == pytest.approx(base.score)
+
+
+def test_invented_words_count_for_neither_side(evidence):
+    assert filters.mix("Zorblax Quuxify Snargle", evidence.stats).score == 0
+    assert not filters.mixedness("Zorblax Networks Quuxify", evidence.stats).passed
+
+
+def test_more_of_both_vocabularies_scores_higher(evidence):
+    weak = filters.mixedness("Love Networks", evidence.stats).score
+    strong = filters.mixedness("Love Me Baby (Convolutional Neural Networks Remix)", evidence.stats).score
+    assert strong > weak > 0
+
+
+def test_training_titles_fail_novelty_in_any_spelling(training_titles, evidence):
+    for title in random.Random(0).sample(training_titles, 300):
+        assert filters.novelty(title, evidence.novelty).reason == "training-title", title
+        shouted = "  " + title.upper().replace(" ", "   ") + " !"
+        assert not filters.novelty(shouted, evidence.novelty).passed, title
+
+
+def test_long_run_copied_from_a_training_title_fails_novelty(training_titles, evidence):
+    long_titles = [t for t in training_titles if len(words(t)) >= 9]
+    for title in random.Random(1).sample(long_titles, 50):
+        copied = "Love Me Baby " + " ".join(title.split()[:7])
+        assert filters.novelty(copied, evidence.novelty).reason == "copied-run", copied
+
+
+def test_new_mashups_pass_novelty(evidence):
+    for title in MASHUPS + ["Love Out (Learning Remix)"]:
+        assert filters.novelty(title, evidence.novelty).passed
+
+
+def test_overlap_limit_follows_the_title_length():
+    assert [filters.overlap_limit(n) for n in (4, 6, 7, 8, 20)] == [4, 5, 5, 6, 6]
+
+
+def test_blocklisted_words_fail_safety_alone_and_inside_words():
+    for term in filters.blocklist():
+        assert filters.safety(f"Deep Learning for {term}").reason == "blocklisted", term
+        assert filters.safety(f"Deep Learning for q{term}q").reason == "blocklisted", term
+        assert filters.safety(f"Deep Learning for {term.upper()}s").reason == "blocklisted", term
+
+
+def test_innocent_words_that_contain_listed_terms_pass_safety():
+    for title in ["Midnight Script About Homogeneous Knights", "Japanese Manipulation (Flame Remix)",
+                  "Tardigrade Stardust in Egypt"]:
+        assert filters.safety(title).passed, title
+
+
+@pytest.mark.parametrize("title, reason", [
+    ("Neural Love (feat. @someone)", "mention"),
+    ("@team Learning to Dance", "mention"),
+    ("Deep Love https://example.org/x", "url"),
+    ("Deep Love at www.example", "url"),
+    ("Learning Love (bit.ly Remix)", "url"),
+    ("Deep Love #NeurIPS", "hashtag"),
+    ("Deep\u0007Love", "control-char"),
+    ("Deep\u200bLove Networks", "control-char"),
+])
+def test_things_that_notify_link_or_tag_fail_safety(title, reason):
+    assert filters.safety(title).reason == reason
+
+
+def test_ordinary_punctuation_passes_safety():
+    for title in ["Love & Networks (feat. A-Trak) #1", "C# for Lovers", "Email me@home"]:
+        assert filters.safety(title).passed, title
+
+
+@pytest.mark.parametrize("title, reason", [
+    ("Love Nets", "too-short"),
+    ("Love " * 30 + "Networks", "too-long"),
+    ("Love Networks (feat. Someone", "unbalanced"),
+    ("Love Networks feat. Someone)", "unbalanced"),
+    ('Love "Networks', "unbalanced"),
+    ("Love (Networks]", "unbalanced"),
+    ("Zorblax Quuxify Snargle Love", "few-real-words"),
+    (" Love Networks Again", "spacing"),
+])
+def test_malformed_titles_fail_form(title, reason, evidence):
+    assert filters.form(title, evidence.stats).reason == reason
+
+
+def test_server_limit_bounds_the_length(evidence):
+    title = "Learning Theory (Live Self Model)"
+    assert filters.form(title, evidence.stats).passed
+    assert filters.form(title, evidence.stats, max_chars=20).reason == "too-long"
+
+
+def test_posted_texts_are_not_fresh():
+    posted = frozenset({canonical("Love Out (Learning Remix)")})
+    assert filters.fresh("love out - learning remix", posted).reason == "already-posted"
+    assert filters.fresh("Love In (Learning Remix)", posted).passed
+
+
+def test_rank_score_rises_with_mixedness_realness_and_fitting_length():
+    assert ranking.score(4, 1.0, 45) > ranking.score(1, 1.0, 45)
+    assert ranking.score(4, 1.0, 45) > ranking.score(4, 0.7, 45)
+    assert ranking.score(4, 1.0, 45) > ranking.score(4, 1.0, 95)
+    assert 0 <= ranking.score(100, 1.0, 45) <= 1
