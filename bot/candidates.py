@@ -12,7 +12,7 @@ from .text import canonical
 
 # The order in which a rejected candidate's first failing filter is counted.
 FILTER_ORDER = ("safety", "form", "fresh", "novelty", "mixedness")
-DEFAULT_TEMPERATURES = (0.8, 1.0, 1.2)
+DEFAULT_TEMPERATURES = (0.5, 0.7, 0.9)  # chosen by `bot evaluate`: see bench/README.md
 DEFAULT_POOL_SIZE = 300
 
 

@@ -93,6 +93,18 @@ def cmd_dry_run(args) -> int:
     return 0
 
 
+def cmd_evaluate(args) -> int:
+    from . import evaluation
+
+    paths, sampler, evidence = _load(args.model_dir)
+    rows = evaluation.evaluate(sampler, evidence, args.eval_temperatures, args.samples, args.eval_seed)
+    print(evaluation.markdown(rows))
+    if args.plot:
+        evaluation.plot(rows, args.plot, f"{paths.config.name}: {args.samples} raw samples per temperature")
+        print(f"\nwrote {args.plot}")
+    return 0
+
+
 def cmd_derive(args) -> int:
     from .evidence import derive_from_files
     from .modelfile import ModelPaths
@@ -139,6 +151,14 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--checkpoint-dir", type=Path, default=Path(".train-checkpoints"),
                    help="per-epoch checkpoints; rerunning the same command resumes from here")
     t.set_defaults(handler=cmd_train)
+
+    e = sub.add_parser("evaluate", help="share of raw samples passing each filter, per temperature")
+    e.add_argument("--temperatures", dest="eval_temperatures", type=_temperatures,
+                   default=[0.5, 0.7, 0.9, 1.1, 1.3, 1.5])
+    e.add_argument("--samples", type=_positive, default=1000, help="samples per temperature")
+    e.add_argument("--seed", dest="eval_seed", type=int, default=0)
+    e.add_argument("--plot", type=Path, default=None, help="also write a PNG plot here")
+    e.set_defaults(handler=cmd_evaluate)
 
     d = sub.add_parser("derive", help="rebuild a model's word statistics and novelty index from the corpora")
     d.add_argument("--song-titles", type=Path, default=Path("data/song_titles.txt"))
