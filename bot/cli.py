@@ -3,8 +3,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
+import os
 import shlex
+import signal
 import sys
+import threading
 from pathlib import Path
 
 from .candidates import DEFAULT_POOL_SIZE, DEFAULT_TEMPERATURES
@@ -116,8 +120,95 @@ def cmd_derive(args) -> int:
     return 0
 
 
+class _Redact(logging.Filter):
+    """Keeps the access token out of every log line, whatever logged it."""
+
+    def __init__(self, secret: str | None):
+        super().__init__()
+        self.secret = secret
+
+    def filter(self, record):
+        if self.secret:
+            message = record.getMessage()
+            if self.secret in message:
+                record.msg, record.args = message.replace(self.secret, "[token]"), None
+        return True
+
+
+def _logging(settings) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    handler.addFilter(_Redact(settings.access_token))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(settings.log_level)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+
+
+def cmd_run(args) -> int:
+    from . import daemon, settings as settings_module
+
+    settings = settings_module.load()
+    _logging(settings)
+    stop = threading.Event()
+
+    def on_signal(signum, frame):
+        if stop.is_set():
+            logging.getLogger("bot").warning("second %s: exiting now", signal.Signals(signum).name)
+            logging.shutdown()
+            os._exit(1)
+        logging.getLogger("bot").info("%s: finishing the current job, then stopping", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    daemon.run(settings, stop)
+    logging.getLogger("bot").info("stopped")
+    return 0
+
+
+def cmd_check(args) -> int:
+    from . import settings as settings_module
+    from .mastodon_gateway import Gateway
+    from .state import open_store
+
+    settings = settings_module.load()
+    settings_module.require_server(settings)
+    gateway = Gateway(settings.api_base_url, settings.access_token, settings.request_timeout)
+    account = gateway.account()
+    limit = gateway.status_limit()
+    store = open_store(settings.database_url)
+    try:
+        posts = store.posts()
+    finally:
+        store.close()
+    print(f"account: @{account.get('acct')} on {settings.api_base_url} ({account.get('url')})")
+    print(f"bot flag: {'set' if account.get('bot') else 'NOT set (mark the account as a bot in its profile settings)'}")
+    print(f"status limit: {limit if limit else 'unknown'} characters")
+    print(f"state: {store.description}, {sum(p.state == 'posted' for p in posts)} posts, "
+          f"{sum(p.state == 'pending' for p in posts)} unfinished")
+    print(f"posting every {settings.interval:g} s, {settings.visibility}, language {settings.language}")
+    return 0
+
+
+def cmd_register(args) -> int:
+    from . import registration
+
+    server = args.server.rstrip("/")
+    client, url = registration.start(server)
+    print("Open this URL while logged in as the bot's account, authorize, and copy the code:")
+    print(url)
+    code = args.code or input("code: ")
+    token = registration.finish(client, code)
+    registration.write_env(args.env_file, {"MASTODON_API_BASE_URL": server, "MASTODON_ACCESS_TOKEN": token})
+    print(f"wrote MASTODON_API_BASE_URL and MASTODON_ACCESS_TOKEN to {args.env_file} (mode 0600); "
+          "`bot check` verifies them")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="bot", description="Song x arXiv title mashups on Mastodon.")
+    ap = argparse.ArgumentParser(prog="bot", description="Song x arXiv title mashups on Mastodon. "
+                                 "With no command, runs the posting worker (settings: .env.example).")
     ap.add_argument("--dry-run", action="store_true", help="print what the bot would post, post nothing")
     ap.add_argument("--model-dir", type=Path, default=None, help="model directory (default: model_weights)")
     ap.add_argument("--seed", type=int, default=None, help="random seed, for reproducible output")
@@ -160,6 +251,15 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--plot", type=Path, default=None, help="also write a PNG plot here")
     e.set_defaults(handler=cmd_evaluate)
 
+    c = sub.add_parser("check", help="verify the credentials; print the account, its bot flag and the server's limits")
+    c.set_defaults(handler=cmd_check)
+
+    r = sub.add_parser("register", help="get an access token (OAuth code flow) and write it to .env")
+    r.add_argument("--server", required=True, help="the server's URL, e.g. https://botsin.space")
+    r.add_argument("--code", default=None, help="the authorization code (asked for when omitted)")
+    r.add_argument("--env-file", type=Path, default=Path(".env"))
+    r.set_defaults(handler=cmd_register)
+
     d = sub.add_parser("derive", help="rebuild a model's word statistics and novelty index from the corpora")
     d.add_argument("--song-titles", type=Path, default=Path("data/song_titles.txt"))
     d.add_argument("--arxiv-titles", type=Path, default=Path("data/arxiv_titles.txt"))
@@ -176,8 +276,7 @@ def main(argv: list[str] | None = None) -> int:
             return args.handler(args)
         if args.dry_run:
             return cmd_dry_run(args)
-        print("bot: the posting daemon is not available yet; use --dry-run", file=sys.stderr)
-        return 2
+        return cmd_run(args)
     except BotError as e:
         print(f"bot: error: {e}", file=sys.stderr)
         return 1

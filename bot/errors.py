@@ -21,9 +21,25 @@ class TrainingError(BotError):
     """Training could not start or continue (missing training extras, bad options)."""
 
 
-class MastodonTemporaryError(BotError):
+class StateError(BotError):
+    """The state database cannot be opened, read or migrated."""
+
+
+class ServerError(BotError):
+    """Talking to the Mastodon server failed."""
+
+
+class TemporaryServerError(ServerError):
     """The server may accept the same request later: network errors, timeouts, 5xx, 429."""
 
+    def __init__(self, message: str, retry_at: float | None = None):
+        super().__init__(message)
+        self.retry_at = retry_at  # epoch seconds the server asked us to wait until (429), if any
 
-class MastodonPermanentError(BotError):
-    """Retrying cannot help: bad credentials (401/403) or a rejected status (422)."""
+
+class AuthError(ServerError):
+    """The server refuses our credentials (401/403): retrying cannot help."""
+
+
+class RejectedError(ServerError):
+    """The server refuses this status (422 and other 4xx): another text may pass."""

@@ -1,0 +1,65 @@
+"""`bot register`: an access token through OAuth's authorization-code flow (Mastodon 4.4 removed
+password log-in), written to .env readable only by its owner."""
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from mastodon import Mastodon
+from mastodon import errors as mastodon_errors
+
+from .errors import BotError
+from .mastodon_gateway import OOB_REDIRECT, SCOPES, USER_AGENT
+
+APP_NAME = "songs x arXiv mashups"
+
+
+class RegistrationError(BotError):
+    """The server would not register the app or exchange the code."""
+
+
+def _guard(what: str, function, *args, **kwargs):
+    try:
+        return function(*args, **kwargs)
+    except mastodon_errors.MastodonNetworkError:
+        raise RegistrationError(f"{what}: cannot reach the server; check the URL and your connection") from None
+    except mastodon_errors.MastodonError as e:
+        raise RegistrationError(f"{what}: the server said no ({e.args[-1] if e.args else e})") from None
+
+
+def start(server: str) -> tuple[Mastodon, str]:
+    """Register the app; returns the client and the URL the account owner must open."""
+    client_id, client_secret = _guard("registering the app", Mastodon.create_app, APP_NAME, scopes=SCOPES,
+                                      redirect_uris=OOB_REDIRECT, api_base_url=server, user_agent=USER_AGENT)
+    client = Mastodon(client_id=client_id, client_secret=client_secret, api_base_url=server,
+                      version_check_mode="none", user_agent=USER_AGENT)
+    url = _guard("building the authorization URL", client.auth_request_url, redirect_uris=OOB_REDIRECT,
+                 scopes=SCOPES)
+    return client, url
+
+
+def finish(client: Mastodon, code: str) -> str:
+    """Exchange the code the owner pasted for an access token."""
+    return _guard("exchanging the code", client.log_in, code=code.strip(), redirect_uri=OOB_REDIRECT, scopes=SCOPES)
+
+
+def write_env(path: Path, values: dict[str, str]) -> None:
+    """Set keys in a .env file, keeping its other lines; the file ends up mode 0600, written
+    through a temporary file so a crash leaves the old one."""
+    lines = path.read_text(encoding="utf8").splitlines() if path.exists() else []
+    remaining = dict(values)
+    out = []
+    for line in lines:
+        m = re.match(r"\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=", line)
+        if m and m.group(1) in remaining:
+            out.append(f"{m.group(1)}={remaining.pop(m.group(1))}")
+        else:
+            out.append(line)
+    out += [f"{k}={v}" for k, v in remaining.items()]
+    tmp = path.with_name(f".{path.name}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf8") as f:
+        f.write("\n".join(out) + "\n")
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, path)

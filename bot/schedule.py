@@ -1,0 +1,49 @@
+"""When posts are due: fixed slots every interval from an anchor kept in the database, so a
+restart neither posts early nor resets the schedule. Pure functions of time and state."""
+from __future__ import annotations
+
+import math
+import random
+
+from .evidence import hash64
+
+
+def slot_of(t: float, anchor: int, interval: float) -> int:
+    """Start of the slot that contains time t."""
+    return int(anchor + math.floor((t - anchor) / interval) * interval)
+
+
+def jitter_for(slot: int, jitter: float) -> float:
+    """A delay in [0, jitter) that is fixed for each slot (the same after any restart)."""
+    return jitter * (hash64(str(slot)) / 2**64) if jitter else 0.0
+
+
+def due_slot(now: float, anchor: int, interval: float, jitter: float,
+             last_slot: int | None, last_posted_at: int | None) -> int | None:
+    """The slot to post for now, or None: one post per slot, and none in a slot that already saw
+    a post (a post delayed by an outage into a later slot counts for that slot too)."""
+    if now < anchor:
+        return None
+    slot = slot_of(now, anchor, interval)
+    taken = [s for s in (last_slot, last_posted_at and slot_of(last_posted_at, anchor, interval)) if s is not None]
+    if taken and slot <= max(taken):
+        return None
+    if now < slot + jitter_for(slot, jitter):
+        return None
+    return slot
+
+
+def next_post_time(now: float, anchor: int, interval: float, jitter: float,
+                   last_slot: int | None, last_posted_at: int | None) -> float:
+    """When the next post will be due (for logs and `bot check`)."""
+    slot = max(slot_of(now, anchor, interval), anchor)
+    while True:
+        at = max(slot + jitter_for(slot, jitter), now)
+        if due_slot(at, anchor, interval, jitter, last_slot, last_posted_at) is not None:
+            return at
+        slot = int(slot + interval)
+
+
+def backoff(attempt: int, base: float, cap: float, rng: random.Random) -> float:
+    """Exponential backoff with jitter: between half and all of min(cap, base * 2^attempt)."""
+    return min(cap, base * 2 ** min(attempt, 30)) * rng.uniform(0.5, 1.0)

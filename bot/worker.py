@@ -1,0 +1,154 @@
+"""The two jobs the daemon schedules: keep the candidate pool topped up, and post when a slot is
+due, exactly once: the intent is stored before the server is called, sent with an
+Idempotency-Key, and an unfinished intent is reconciled or retried with the same key."""
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+import uuid
+from typing import Callable
+
+from . import schedule
+from .candidates import Pool
+from .errors import AuthError, RejectedError, TemporaryServerError
+from .mastodon_gateway import Gateway, Published, wait_hint
+from .settings import Settings
+from .state import PooledCandidate, Post, Store
+from .text import canonical
+
+log = logging.getLogger("bot")
+MAX_REJECTED = 5  # candidates tried for one slot when the server rejects them (422)
+
+
+class Worker:
+    def __init__(self, settings: Settings, store: Store, gateway: Gateway, account_id,
+                 make_pool: Callable[[frozenset[str]], Pool], stop: threading.Event,
+                 clock: Callable[[], float] = time.time, rng: random.Random | None = None):
+        self.settings, self.store, self.gateway = settings, store, gateway
+        self.account_id, self.make_pool, self.stop, self.clock = account_id, make_pool, stop, clock
+        self.rng = rng or random.Random()
+        self._pool_lock = threading.Lock()
+
+    # -- pool ---------------------------------------------------------------------------------
+    def refill(self) -> int:
+        """Regenerate the pool; returns how many candidates it holds."""
+        with self._pool_lock:
+            started = time.perf_counter()
+            pool = self.make_pool(self.store.posted_canonicals())
+            keep = [PooledCandidate(c.text, canonical(c.text), c.score, c.temperature) for c in pool.passing]
+            self.store.replace_pool(keep, int(self.clock()))
+            rate = len(keep) / pool.sampled if pool.sampled else 0.0
+            log.info("pool regenerated: %d sampled, %d passed (%.1f%%), best %r, %.1f s",
+                     pool.sampled, len(keep), 100 * rate, keep[0].text if keep else None,
+                     time.perf_counter() - started)
+            return len(keep)
+
+    def _candidates(self):
+        """Pooled candidates best first; the pool is regenerated when it runs dry."""
+        pooled = self.store.pool()
+        if not pooled:
+            self.refill()
+            pooled = self.store.pool()
+        return pooled
+
+    # -- schedule -----------------------------------------------------------------------------
+    def anchor(self) -> int:
+        """Slot zero: kept in the database. Set at the first start, and moved to the last post's
+        slot when the interval setting changes."""
+        stored, interval = self.store.get_meta("anchor"), self.store.get_meta("interval")
+        if stored is not None and interval is not None and float(interval) == self.settings.interval:
+            return int(stored)
+        last = self.store.last_post()
+        anchor = last.slot if last else int(self.clock())
+        self.store.set_meta({"anchor": str(anchor), "interval": repr(self.settings.interval)})
+        return anchor
+
+    def due_slot(self) -> int | None:
+        last = self.store.last_post()
+        return schedule.due_slot(self.clock(), self.anchor(), self.settings.interval, self.settings.jitter,
+                                 last.slot if last else None, last.posted_at if last else None)
+
+    def next_post_time(self) -> float:
+        last = self.store.last_post()
+        return schedule.next_post_time(self.clock(), self.anchor(), self.settings.interval, self.settings.jitter,
+                                       last.slot if last else None, last.posted_at if last else None)
+
+    # -- posting ------------------------------------------------------------------------------
+    def tick(self) -> Published | None:
+        """The posting job: settle unfinished intents, then post if a slot is due."""
+        if not self.reconcile():
+            return None
+        slot = self.due_slot()
+        if slot is None or self.stop.is_set():
+            return None
+        return self.post_for(slot)
+
+    def reconcile(self) -> bool:
+        """Settle pending intents left by a crash. False if one is still unsettled (stopping)."""
+        for intent in self.store.pending():
+            published = self._find_published(intent) or self._publish(intent.text, intent.idempotency_key)
+            if published is None:
+                return False
+            self.store.mark_posted(intent.idempotency_key, published.status_id, published.url, int(self.clock()))
+            log.info("settled unfinished post for slot %d: %s", intent.slot, published.url)
+        return True
+
+    def _find_published(self, intent: Post) -> Published | None:
+        while not self.stop.is_set():
+            try:
+                recent = self.gateway.recent_statuses(self.account_id)
+                return next((s for s in recent if canonical(s.text) == intent.canonical), None)
+            except TemporaryServerError as e:
+                if not self._wait_after(e, 0):
+                    return None
+        return None
+
+    def post_for(self, slot: int) -> Published | None:
+        for _ in range(MAX_REJECTED):
+            candidates = self._candidates()
+            if not candidates:
+                log.warning("no candidate passed the filters; slot %d waits for the next pool", slot)
+                return None
+            best = candidates[0]
+            key = uuid.uuid4().hex
+            if not self.store.record_intent(slot, best.text, best.canonical, key, int(self.clock())):
+                log.info("slot %d is already taken; nothing to do", slot)
+                return None
+            try:
+                published = self._publish(best.text, key)
+            except RejectedError as e:
+                self.store.drop_intent(key)
+                self.store.drop_from_pool(best.canonical)
+                log.warning("%s; trying the next candidate", e)
+                continue
+            except AuthError:
+                self.store.drop_intent(key)  # nothing was published
+                raise
+            if published is None:  # stopping: the intent stays, the next start settles it
+                return None
+            self.store.mark_posted(key, published.status_id, published.url, int(self.clock()))
+            log.info("posted %r: %s", best.text, published.url)
+            return published
+        log.error("the server rejected %d candidates in a row; slot %d is skipped", MAX_REJECTED, slot)
+        return None
+
+    def _publish(self, text: str, key: str) -> Published | None:
+        """Post, retrying temporary failures with the same key until it works or we stop."""
+        attempt = 0
+        while not self.stop.is_set():
+            try:
+                return self.gateway.post(text, key, self.settings.visibility, self.settings.content_warning,
+                                         self.settings.language)
+            except TemporaryServerError as e:
+                if not self._wait_after(e, attempt):
+                    return None
+                attempt += 1
+        return None
+
+    def _wait_after(self, error: TemporaryServerError, attempt: int) -> bool:
+        """Sleep before a retry; False if asked to stop meanwhile."""
+        delay = wait_hint(error, schedule.backoff(attempt, self.settings.retry_base, self.settings.retry_max, self.rng))
+        log.warning("%s; retry %d in %.1f s", error, attempt + 1, delay)
+        return not self.stop.wait(delay)
