@@ -142,7 +142,9 @@ def _logging(settings) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.log_level)
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    # A run skipped because the previous one still retries is expected, not news; job errors are
+    # logged by the daemon's own listener.
+    logging.getLogger("apscheduler").setLevel(logging.ERROR)
 
 
 def cmd_run(args) -> int:

@@ -101,9 +101,9 @@ def _schedule(settings: Settings, worker: Worker, stop: threading.Event) -> None
                            EVENT_JOB_ERROR)
     now = datetime.now(timezone.utc)
     scheduler.add_job(guarded(worker.refill), "interval", seconds=settings.pool_refresh, id="refill",
-                      next_run_time=now)
+                      name="refill pool", next_run_time=now)
     scheduler.add_job(guarded(worker.tick), "interval", seconds=settings.check_every, id="post",
-                      next_run_time=now)
+                      name="post when due", next_run_time=now)
     scheduler.start()
     while not stop.wait(1.0):
         pass

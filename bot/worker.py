@@ -32,9 +32,11 @@ class Worker:
         self._pool_lock = threading.Lock()
 
     # -- pool ---------------------------------------------------------------------------------
-    def refill(self) -> int:
+    def refill(self, only_if_empty: bool = False) -> int:
         """Regenerate the pool; returns how many candidates it holds."""
         with self._pool_lock:
+            if only_if_empty and self.store.pool():
+                return len(self.store.pool())
             started = time.perf_counter()
             pool = self.make_pool(self.store.posted_canonicals())
             keep = [PooledCandidate(c.text, canonical(c.text), c.score, c.temperature) for c in pool.passing]
@@ -49,7 +51,7 @@ class Worker:
         """Pooled candidates best first; the pool is regenerated when it runs dry."""
         pooled = self.store.pool()
         if not pooled:
-            self.refill()
+            self.refill(only_if_empty=True)  # unless the refill job is filling it right now
             pooled = self.store.pool()
         return pooled
 
