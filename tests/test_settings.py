@@ -44,3 +44,17 @@ def test_missing_server_or_token_says_how_to_fix_it():
 def test_description_for_logs_hides_the_token():
     text = load(dict(BASE)).describe()
     assert "secret-token" not in text and "access_token=set" in text
+
+
+def test_env_example_documents_every_setting_with_its_default():
+    from pathlib import Path
+
+    from dotenv import dotenv_values
+
+    example = {k: v or "" for k, v in dotenv_values(Path(__file__).resolve().parent.parent / ".env.example").items()}
+    documented = load(example)
+    defaults = load({"MASTODON_API_BASE_URL": example["MASTODON_API_BASE_URL"]})
+    assert documented == defaults
+    import dataclasses
+
+    assert len(example) == len(dataclasses.fields(documented))

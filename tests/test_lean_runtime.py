@@ -1,0 +1,32 @@
+"""The posting worker must not carry TensorFlow."""
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+WORKER = """
+import sys
+from bot import cli, daemon, worker, candidates, sampler, evidence, state, mastodon_gateway, registration
+from bot.modelfile import ModelPaths, load_model
+from bot.evidence import Evidence
+from bot.candidates import build_pool
+paths = ModelPaths.in_directory(sys.argv[1])
+pool = build_pool(sampler.Sampler(load_model(paths)), Evidence.load(sys.argv[1], paths.name), 30, seed=0)
+heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras', 'tf_keras', 'textgenrnn', 'torch'))
+print(pool.sampled, heavy)
+"""
+
+
+def test_worker_imports_and_samples_without_tensorflow(shipped_model_dir):
+    done = subprocess.run([sys.executable, "-c", WORKER, str(shipped_model_dir)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["30", "[]"]
+
+
+def test_worker_requirements_leave_training_out():
+    names = [re.split(r"[<>=\[ ]", line)[0].lower() for line in (ROOT / "requirements.txt").read_text().splitlines()
+             if line.strip() and not line.startswith("#")]
+    assert "tensorflow" not in names and "keras" not in names and "textgenrnn" not in names
+    assert {"mastodon.py", "apscheduler", "python-dotenv", "numpy", "h5py"} <= set(names)
