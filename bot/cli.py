@@ -48,7 +48,8 @@ def cmd_train(args) -> int:
         name=args.name, epochs=args.epochs, batch_size=args.batch_size, dropout=args.dropout,
         max_length=args.max_length, rnn_size=args.rnn_size, rnn_layers=args.rnn_layers,
         dim_embeddings=args.dim_embeddings, from_scratch=args.from_scratch, balance=args.balance,
-        max_chars=args.max_chars, seed=args.seed, limit=args.limit,
+        max_chars=args.max_chars, seed=args.seed, limit=args.limit, strategy=args.strategy,
+        switch_probability=args.switch_probability,
         sample_temperatures=tuple(args.sample_temperatures), checkpoint_dir=args.checkpoint_dir)
     command = "bot " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     result = train(options, report=print, command=command)
@@ -238,6 +239,10 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--balance", choices=("chars", "titles", "none"), default="chars",
                    help="give both sources the same number of characters (default) or titles")
     t.add_argument("--max-chars", type=_positive, default=140, help="drop longer titles")
+    t.add_argument("--strategy", choices=("plain", "sources"), default="plain",
+                   help="sources: mark each word with its corpus, switch corpus while sampling (bot/sources.py)")
+    t.add_argument("--switch-probability", type=float, default=0.5,
+                   help="sources strategy: chance of changing corpus at each word boundary")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--limit", type=_positive, default=None, help="use only the first N titles of each file")
     t.add_argument("--sample-temperatures", type=_temperatures, default=[0.5, 0.8, 1.0])

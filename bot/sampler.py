@@ -184,6 +184,11 @@ class Sampler:
         self._net = _Network(self.model, self.dtype)
         self._tokens = self.model.tokens()
         self._meta = self.model.vocab[META_TOKEN]
+        # Source-conditioned models (bot/sources.py): word-start tokens, one per corpus, shown as spaces.
+        markers = self.model.config.get("sources") or {}
+        self._markers = np.array([self.model.vocab[t] for t in markers.values()], dtype=np.int64) if markers else None
+        for index in self._markers if self._markers is not None else ():
+            self._tokens[index] = " "
         context = _WindowContext if self.model.semantics == "textgenrnn" else _IncrementalContext
         self._context = lambda: context(self._net, self.model.max_length)
         self._window = None
@@ -201,8 +206,14 @@ class Sampler:
         return context.probabilities()[0].astype(np.float64)
 
     def generate(self, n: int, temperature: float | Sequence[float] = 0.5, prefix: str = "",
-                 max_gen_length: int = 300, seed: int | None = None, batch_size: int = 500) -> list[str]:
-        """n titles. A temperature list is cycled per character, as textgenrnn does."""
+                 max_gen_length: int = 300, seed: int | None = None, batch_size: int = 500,
+                 switch_probability: float | None = None) -> list[str]:
+        """n titles. A temperature list is cycled per character, as textgenrnn does.
+
+        For source-conditioned models each title starts in a random corpus and, at each word
+        boundary, changes corpus with switch_probability (default: the model config's)."""
+        if switch_probability is None:
+            switch_probability = float(self.model.config.get("switch_probability", 0.5))
         temperatures = list(temperature) if isinstance(temperature, (list, tuple)) else [temperature]
         if not temperatures or any(t is None or t < 0 for t in temperatures):
             raise ValueError("temperatures must be numbers >= 0")
@@ -210,20 +221,44 @@ class Sampler:
         titles: list[str] = []
         while len(titles) < n:
             titles += self._generate_batch(min(batch_size, n - len(titles)), temperatures, prefix,
-                                           max_gen_length, rng)
+                                           max_gen_length, rng, switch_probability)
         return titles
 
-    def _generate_batch(self, batch, temperatures, prefix, max_gen_length, rng) -> list[str]:
-        start = [self._meta] + self.model.encode(prefix)
+    def _start_tokens(self, batch, prefix, rng):
+        """(B, n) start tokens and, for source models, each row's starting corpus (index into markers)."""
+        if self._markers is None:
+            return np.tile(np.array([self._meta] + self.model.encode(prefix), np.int64), (batch, 1)), None
+        source = rng.integers(0, len(self._markers), size=batch)
+        rows = [[self._meta, self._markers[s]] + [self._markers[s] if ch == " " else self.model.vocab.get(ch, 0)
+                                                 for ch in prefix] for s in source]
+        return np.array(rows, np.int64), source
+
+    def _choose_sources(self, chosen, active, source, switch_probability, rng):
+        """At a word boundary (any marker sampled) pick the next word's corpus: switch or stay."""
+        boundary = np.isin(chosen, self._markers)
+        switch = boundary & (rng.random(len(chosen)) < switch_probability)
+        rows = active[switch]
+        source[rows] = (source[rows] + 1) % len(self._markers)
+        chosen[boundary] = self._markers[source[active[boundary]]]
+        return chosen
+
+    def _generate_batch(self, batch, temperatures, prefix, max_gen_length, rng, switch_probability) -> list[str]:
+        start, source = self._start_tokens(batch, prefix, rng)
         generated = [[] for _ in range(batch)]
         active = np.arange(batch)
-        length = len(start)
+        length = start.shape[1]
         if length < max_gen_length:
             context = self._new_context()
-            context.start(np.tile(np.array(start, dtype=np.int64), (batch, 1)))
+            context.start(start)
         while length < max_gen_length and len(active):
             temperature = temperatures[(length - 1) % len(temperatures)]
-            chosen = sample_indices(context.probabilities(), temperature, rng)
+            probs = context.probabilities()
+            if source is not None:  # the markers together are one outcome: "a word ends here"
+                probs[:, self._markers[0]] = probs[:, self._markers].sum(axis=1)
+                probs[:, self._markers[1:]] = 0.0
+            chosen = sample_indices(probs, temperature, rng)
+            if source is not None:
+                chosen = self._choose_sources(chosen, active, source, switch_probability, rng)
             length += 1
             going = chosen != self._meta
             for row, index in zip(active[going], chosen[going]):

@@ -16,7 +16,7 @@ from typing import Callable
 
 import numpy as np
 
-from . import corpus, evidence, model_card
+from . import corpus, evidence, model_card, sources
 from .errors import TrainingError
 from .modelfile import META_TOKEN, TEXTGENRNN_CONFIG, ModelPaths, load_model, save_model
 from .sampler import Sampler
@@ -38,6 +38,8 @@ class TrainOptions:
     from_scratch: bool = False  # False: start from textgenrnn's pretrained weights and vocab
     balance: str = "chars"  # see corpus.balance
     max_chars: int = 140  # longer titles are dropped (about 1% of the arXiv side)
+    strategy: str = "plain"  # "sources": condition every word on its corpus (bot/sources.py)
+    switch_probability: float = 0.5  # sources strategy: chance of changing corpus at each word
     learning_rate: float = 4e-3  # textgenrnn's, decayed linearly to 0 over the epochs
     seed: int = 0
     limit: int | None = None  # titles per source, for quick runs
@@ -74,11 +76,11 @@ def _new_vocabulary(titles: list[str]) -> dict[str, int]:
 
 
 def prepare_examples(options: TrainOptions, alphabet: set[str] | None) -> list[corpus.Example]:
-    sources = {}
+    by_source = {}
     for name, path in (("song", options.song_titles), ("arxiv", options.arxiv_titles)):
         lines = corpus.read_titles(path)[: options.limit] if options.limit else corpus.read_titles(path)
-        sources[name] = corpus.clean_titles(lines, options.max_chars, alphabet)
-    return corpus.balance(sources, options.balance, options.seed)
+        by_source[name] = corpus.clean_titles(lines, options.max_chars, alphabet)
+    return corpus.balance(by_source, options.balance, options.seed)
 
 
 class _Batches:
@@ -140,6 +142,8 @@ def train(options: TrainOptions, report: Callable[[str], None] = print,
 
     if options.epochs < 1 or options.batch_size < 1 or not 0 <= options.dropout < 1:
         raise TrainingError("epochs and batch size must be at least 1, dropout in [0, 1)")
+    if options.strategy not in ("plain", "sources") or not 0 <= options.switch_probability <= 1:
+        raise TrainingError("strategy must be plain or sources, switch probability in [0, 1]")
     start = time.perf_counter()
     keras.utils.set_random_seed(options.seed)
     if options.from_scratch:
@@ -150,8 +154,16 @@ def train(options: TrainOptions, report: Callable[[str], None] = print,
         pretrained = _pretrained(options)
         vocab = pretrained.vocab
         examples = prepare_examples(options, alphabet=set(vocab) - {META_TOKEN})
-    meta = vocab[META_TOKEN]
-    sequences = [np.array([meta] + [vocab[c] for c in e.title] + [meta], np.int32) for e in examples]
+    if options.strategy == "sources":
+        if pretrained is not None:
+            pretrained = sources.add_source_tokens(pretrained)
+            vocab = pretrained.vocab
+        else:
+            vocab = sources.add_source_tokens_to_vocab(vocab)
+        sequences = [np.array(sources.encode(e.title, e.source, vocab), np.int32) for e in examples]
+    else:
+        meta = vocab[META_TOKEN]
+        sequences = [np.array([meta] + [vocab[c] for c in e.title] + [meta], np.int32) for e in examples]
     characters = sum(len(e.title) for e in examples)
     by_source = {s: sum(e.source == s for e in examples) for s in corpus.SOURCES}
     report(f"{len(examples)} titles ({by_source['song']} song, {by_source['arxiv']} arXiv after "
@@ -160,6 +172,8 @@ def train(options: TrainOptions, report: Callable[[str], None] = print,
     config = {**TEXTGENRNN_CONFIG, "rnn_size": options.rnn_size, "rnn_layers": options.rnn_layers,
               "dim_embeddings": options.dim_embeddings, "max_length": options.max_length,
               "semantics": "incremental", "name": options.name}
+    if options.strategy == "sources":
+        config.update(sources=dict(sources.TOKENS), switch_probability=options.switch_probability)
     net = keras_model.build(len(vocab) + 1, config, options.dropout)
     if pretrained is not None:
         keras_model.set_weights(net, pretrained)
@@ -200,6 +214,7 @@ def train(options: TrainOptions, report: Callable[[str], None] = print,
         "command": command,
         "data": {p.name: _sha256(Path(p)) for p in (options.song_titles, options.arxiv_titles)},
         "titles": len(examples), "characters": characters, "balance": options.balance,
+        "strategy": options.strategy,
         "epochs": epochs, "batch_size": options.batch_size, "dropout": options.dropout,
         "from": "scratch" if options.from_scratch else "textgenrnn pretrained weights",
         "final_loss": losses[-1] if losses else None, "seconds": round(seconds, 1),

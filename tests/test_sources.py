@@ -1,0 +1,68 @@
+import dataclasses
+
+import numpy as np
+import pytest
+
+from bot import sources
+from bot.modelfile import ModelPaths, load_model
+from bot.sampler import Sampler
+from bot.train import TrainOptions, train
+
+
+@pytest.fixture(scope="module")
+def source_model(pretrained):
+    return sources.add_source_tokens(pretrained)
+
+
+def test_titles_are_encoded_with_a_source_token_before_every_word(source_model):
+    v = source_model.vocab
+    song = v["<song>"]
+    assert sources.encode("Love Me", "song", v) == [v["<s>"], song, v["L"], v["o"], v["v"], v["e"], song,
+                                                   v["M"], v["e"], v["<s>"]]
+    assert sources.encode("A B", "arxiv", v)[1] == v["<arxiv>"] == sources.encode("A B", "arxiv", v)[3]
+
+
+def test_new_tokens_share_the_space_characters_probability_exactly(pretrained, source_model):
+    # Compared in textgenrnn semantics on the same prefix: only the space's share is split in two.
+    before = Sampler(pretrained).next_probabilities("Deep Learning")
+    after = Sampler(source_model).next_probabilities("Deep Learning")
+    space, song, arxiv = (source_model.vocab[t] for t in (" ", "<song>", "<arxiv>"))
+    assert after[song] + after[arxiv] == pytest.approx(before[space], rel=1e-4)
+    assert after[space] < 1e-9
+    others = np.arange(len(before)) != space
+    np.testing.assert_allclose(after[: len(before)][others], before[others], atol=1e-6)
+
+
+def test_source_tokens_are_rendered_as_spaces_and_generation_is_reproducible(source_model):
+    model = dataclasses.replace(source_model, config={**source_model.config, "semantics": "incremental"})
+    sampler = Sampler(model)
+    a = sampler.generate(20, temperature=0.8, max_gen_length=60, seed=1)
+    assert a == sampler.generate(20, temperature=0.8, max_gen_length=60, seed=1)
+    assert not any("<song>" in t or "<arxiv>" in t for t in a)
+    assert sum(" " in t for t in a) > 10
+
+
+@pytest.mark.parametrize("probability, expected", [(0.0, [0, 0, 0]), (1.0, [1, 0, 1])])
+def test_switch_probability_decides_the_next_words_corpus(source_model, probability, expected):
+    sampler = Sampler(source_model)
+    song, arxiv = sampler._markers
+    source = np.array([0])
+    seen = []
+    for _ in range(3):
+        chosen = sampler._choose_sources(np.array([song]), np.array([0]), source, probability,
+                                         np.random.default_rng(0))
+        seen.append(int(source[0]))
+        assert chosen[0] == sampler._markers[source[0]]
+    assert seen == expected
+
+
+def test_training_with_sources_records_the_strategy(corpora, tmp_path):
+    options = TrainOptions(song_titles=corpora["song"], arxiv_titles=corpora["arxiv"], output_dir=tmp_path / "o",
+                           checkpoint_dir=tmp_path / "c", epochs=1, limit=100, batch_size=32, strategy="sources",
+                           switch_probability=0.3, sample_temperatures=(1.0,))
+    train(options, report=lambda line: None)
+    model = load_model(ModelPaths.in_directory(options.output_dir))
+    assert model.config["sources"] == sources.TOKENS and model.config["switch_probability"] == 0.3
+    assert model.config["training"]["strategy"] == "sources"
+    assert {"<song>", "<arxiv>"} <= set(model.vocab)
+    assert len(Sampler(model).generate(4, temperature=1.0, seed=0)) == 4
