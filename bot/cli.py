@@ -49,7 +49,7 @@ def cmd_train(args) -> int:
         max_length=args.max_length, rnn_size=args.rnn_size, rnn_layers=args.rnn_layers,
         dim_embeddings=args.dim_embeddings, from_scratch=args.from_scratch, balance=args.balance,
         max_chars=args.max_chars, seed=args.seed, limit=args.limit, strategy=args.strategy,
-        switch_probability=args.switch_probability,
+        switch_probability=args.switch_probability, splice_share=args.splice_share,
         sample_temperatures=tuple(args.sample_temperatures), checkpoint_dir=args.checkpoint_dir)
     command = "bot " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     result = train(options, report=print, command=command)
@@ -102,7 +102,8 @@ def cmd_evaluate(args) -> int:
     from . import evaluation
 
     paths, sampler, evidence = _load(args.model_dir)
-    rows = evaluation.evaluate(sampler, evidence, args.eval_temperatures, args.samples, args.eval_seed)
+    rows = evaluation.evaluate(sampler, evidence, args.eval_temperatures, args.samples, args.eval_seed,
+                               args.switch_probability)
     print(evaluation.markdown(rows))
     if args.plot:
         evaluation.plot(rows, args.plot, f"{paths.config.name}: {args.samples} raw samples per temperature")
@@ -243,6 +244,8 @@ def parser() -> argparse.ArgumentParser:
                    help="sources: mark each word with its corpus, switch corpus while sampling (bot/sources.py)")
     t.add_argument("--switch-probability", type=float, default=0.5,
                    help="sources strategy: chance of changing corpus at each word boundary")
+    t.add_argument("--splice-share", type=float, default=0.0,
+                   help="sources strategy: add this share of spliced song+arXiv examples (e.g. 0.5)")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--limit", type=_positive, default=None, help="use only the first N titles of each file")
     t.add_argument("--sample-temperatures", type=_temperatures, default=[0.5, 0.8, 1.0])
@@ -256,6 +259,9 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--samples", type=_positive, default=1000, help="samples per temperature")
     e.add_argument("--seed", dest="eval_seed", type=int, default=0)
     e.add_argument("--plot", type=Path, default=None, help="also write a PNG plot here")
+    e.add_argument("--switch-probability", type=float, default=None,
+                   help="source-conditioned models: override the config's chance of switching corpus per word")
+    e.add_argument("--model-dir", type=Path, default=argparse.SUPPRESS, help="model directory")
     e.set_defaults(handler=cmd_evaluate)
 
     c = sub.add_parser("check", help="verify the credentials; print the account, its bot flag and the server's limits")
@@ -270,6 +276,7 @@ def parser() -> argparse.ArgumentParser:
     d = sub.add_parser("derive", help="rebuild a model's word statistics and novelty index from the corpora")
     d.add_argument("--song-titles", type=Path, default=Path("data/song_titles.txt"))
     d.add_argument("--arxiv-titles", type=Path, default=Path("data/arxiv_titles.txt"))
+    d.add_argument("--model-dir", type=Path, default=argparse.SUPPRESS, help="model directory")
     d.set_defaults(handler=cmd_derive)
     return ap
 

@@ -47,8 +47,32 @@ def add_source_tokens(model: CharModel) -> CharModel:
 
 def encode(title: str, source: str, vocab: dict[str, int]) -> list[int]:
     """<s>, the source token, then the title with each space replaced by the source token, <s>."""
-    marker = vocab[TOKENS[source]]
-    return [vocab[META_TOKEN], marker] + [marker if ch == " " else vocab[ch] for ch in title] + [vocab[META_TOKEN]]
+    return encode_words([(word, source) for word in title.split(" ")], vocab)
+
+
+def encode_words(words: list[tuple[str, str]], vocab: dict[str, int]) -> list[int]:
+    """<s>, then each word preceded by its own source's token, then <s>."""
+    tokens = [vocab[META_TOKEN]]
+    for word, source in words:
+        tokens.append(vocab[TOKENS[source]])
+        tokens += [vocab[ch] for ch in word]
+    return tokens + [vocab[META_TOKEN]]
+
+
+def splices(song_titles: list[str], arxiv_titles: list[str], count: int, rng) -> list[list[tuple[str, str]]]:
+    """Training examples that change corpus at a word boundary: the start of one title and the end
+    of another, each word marked with its own source. Trained on alongside the real titles, they
+    teach the network to follow a source token whatever came before it."""
+    examples = []
+    for _ in range(count):
+        first, second = ("song", "arxiv") if rng.random() < 0.5 else ("arxiv", "song")
+        pick = {"song": song_titles, "arxiv": arxiv_titles}
+        head = rng.choice(pick[first]).split(" ")
+        tail = rng.choice(pick[second]).split(" ")
+        head = head[: rng.randint(1, max(1, len(head) - 1))]
+        tail = tail[rng.randint(1, len(tail) - 1):] if len(tail) > 1 else tail
+        examples.append([(w, first) for w in head] + [(w, second) for w in tail])
+    return examples
 
 
 def add_source_tokens_to_vocab(vocab: dict[str, int]) -> dict[str, int]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
 import shutil
 import time
 from dataclasses import asdict, dataclass, field
@@ -40,6 +41,7 @@ class TrainOptions:
     max_chars: int = 140  # longer titles are dropped (about 1% of the arXiv side)
     strategy: str = "plain"  # "sources": condition every word on its corpus (bot/sources.py)
     switch_probability: float = 0.5  # sources strategy: chance of changing corpus at each word
+    splice_share: float = 0.0  # sources strategy: extra spliced examples, as a share of the real ones
     learning_rate: float = 4e-3  # textgenrnn's, decayed linearly to 0 over the epochs
     seed: int = 0
     limit: int | None = None  # titles per source, for quick runs
@@ -144,6 +146,8 @@ def train(options: TrainOptions, report: Callable[[str], None] = print,
         raise TrainingError("epochs and batch size must be at least 1, dropout in [0, 1)")
     if options.strategy not in ("plain", "sources") or not 0 <= options.switch_probability <= 1:
         raise TrainingError("strategy must be plain or sources, switch probability in [0, 1]")
+    if options.splice_share < 0 or (options.splice_share and options.strategy != "sources"):
+        raise TrainingError("--splice-share needs --strategy sources and a share of at least 0")
     start = time.perf_counter()
     keras.utils.set_random_seed(options.seed)
     if options.from_scratch:
@@ -161,6 +165,12 @@ def train(options: TrainOptions, report: Callable[[str], None] = print,
         else:
             vocab = sources.add_source_tokens_to_vocab(vocab)
         sequences = [np.array(sources.encode(e.title, e.source, vocab), np.int32) for e in examples]
+        if options.splice_share:
+            by_source = {s: [e.title for e in examples if e.source == s] for s in corpus.SOURCES}
+            spliced = sources.splices(by_source["song"], by_source["arxiv"],
+                                      int(options.splice_share * len(examples)), random.Random(options.seed))
+            sequences += [np.array(sources.encode_words(words, vocab), np.int32) for words in spliced]
+            report(f"{len(spliced)} spliced examples added (song and arXiv words in one title)")
     else:
         meta = vocab[META_TOKEN]
         sequences = [np.array([meta] + [vocab[c] for c in e.title] + [meta], np.int32) for e in examples]
@@ -214,7 +224,7 @@ def train(options: TrainOptions, report: Callable[[str], None] = print,
         "command": command,
         "data": {p.name: _sha256(Path(p)) for p in (options.song_titles, options.arxiv_titles)},
         "titles": len(examples), "characters": characters, "balance": options.balance,
-        "strategy": options.strategy,
+        "strategy": options.strategy, "splice_share": options.splice_share,
         "epochs": epochs, "batch_size": options.batch_size, "dropout": options.dropout,
         "from": "scratch" if options.from_scratch else "textgenrnn pretrained weights",
         "final_loss": losses[-1] if losses else None, "seconds": round(seconds, 1),

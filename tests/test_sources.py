@@ -66,3 +66,22 @@ def test_training_with_sources_records_the_strategy(corpora, tmp_path):
     assert model.config["training"]["strategy"] == "sources"
     assert {"<song>", "<arxiv>"} <= set(model.vocab)
     assert len(Sampler(model).generate(4, temperature=1.0, seed=0)) == 4
+
+
+def test_splices_join_the_start_of_one_corpus_title_to_the_end_of_the_other(source_model):
+    import random
+
+    songs = ["Love Me Down Tonight", "Silver Lining"]
+    papers = ["Deep Residual Learning for Image Recognition", "Attention Is All You Need"]
+    for words in sources.splices(songs, papers, 50, random.Random(0)):
+        kinds = [s for _, s in words]
+        assert set(kinds) == {"song", "arxiv"}
+        switch = next(i for i in range(1, len(kinds)) if kinds[i] != kinds[i - 1])
+        assert kinds == [kinds[0]] * switch + [kinds[-1]] * (len(kinds) - switch)  # exactly one change
+        head, tail = " ".join(w for w, _ in words[:switch]), " ".join(w for w, _ in words[switch:])
+        heads = songs if kinds[0] == "song" else papers
+        tails = papers if kinds[0] == "song" else songs
+        assert any(t.startswith(head) for t in heads) and any(t.endswith(tail) for t in tails)
+    v = source_model.vocab
+    tokens = sources.encode_words([("Love", "song"), ("Nets", "arxiv")], v)
+    assert tokens[1] == v["<song>"] and tokens[6] == v["<arxiv>"]
