@@ -32,14 +32,6 @@ def _positive(text: str) -> int:
     return value
 
 
-def default_model_dir() -> Path:
-    """./model_weights, else the one beside this package's source checkout."""
-    here = Path("model_weights")
-    if here.is_dir():
-        return here
-    return Path(__file__).resolve().parent.parent / "model_weights"
-
-
 def cmd_train(args) -> int:
     from .train import TrainOptions, train
 
@@ -284,6 +276,8 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if getattr(args, "model_dir", None) is None:
+        from .settings import default_model_dir
+
         args.model_dir = default_model_dir()
     try:
         if args.command:

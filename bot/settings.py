@@ -70,7 +70,8 @@ def _duration(env, name, default, minimum=0.0):
     return value
 
 
-def _default_model_dir() -> Path:
+def default_model_dir() -> Path:
+    """./model_weights, else the one beside this package's source checkout (an editable install)."""
     here = Path("model_weights")
     return here if here.is_dir() else Path(__file__).resolve().parent.parent / "model_weights"
 
@@ -119,7 +120,7 @@ def load(env: dict[str, str] | None = None, dotenv: bool = True) -> Settings:
         content_warning=get("POST_CONTENT_WARNING") or None,
         language=language,
         database_url=database_url,
-        model_dir=Path(get("BOT_MODEL_DIR")) if get("BOT_MODEL_DIR") else _default_model_dir(),
+        model_dir=Path(get("BOT_MODEL_DIR")) if get("BOT_MODEL_DIR") else default_model_dir(),
         pool_size=_number(env, "POOL_SIZE", 300, int, 1),
         temperatures=temperatures,
         pool_refresh=_duration(env, "POOL_REFRESH", "1h", minimum=1),
