@@ -208,10 +208,11 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--dry-run", action="store_true", help="print what the bot would post, post nothing")
     ap.add_argument("--model-dir", type=Path, default=None, help="model directory (default: model_weights)")
     ap.add_argument("--seed", type=int, default=None, help="random seed, for reproducible output")
-    ap.add_argument("--temperatures", type=_temperatures, default=list(DEFAULT_TEMPERATURES),
-                    help="sampling temperatures, comma-separated (default: %(default)s)")
-    ap.add_argument("--pool-size", type=_positive, default=DEFAULT_POOL_SIZE,
-                    help="candidates to sample (default: %(default)s)")
+    ap.add_argument("--temperatures", type=_temperatures, default=None,
+                    help=f"sampling temperatures, comma-separated (default: TEMPERATURES, else "
+                         f"{','.join(map(str, DEFAULT_TEMPERATURES))})")
+    ap.add_argument("--pool-size", type=_positive, default=None,
+                    help=f"candidates to sample (default: POOL_SIZE, else {DEFAULT_POOL_SIZE})")
     ap.add_argument("--show", type=_positive, default=10, help="how many top candidates to print")
     ap.add_argument("--json", action="store_true", help="print JSON instead of text")
     sub = ap.add_subparsers(dest="command")
@@ -273,13 +274,25 @@ def parser() -> argparse.ArgumentParser:
     return ap
 
 
+def _settings_as_defaults(args) -> None:
+    """The worker's settings (environment, .env) fill in what the command line leaves out, so a
+    dry run previews what the worker would do."""
+    from . import settings
+
+    current = settings.load()
+    if getattr(args, "model_dir", None) is None:
+        args.model_dir = current.model_dir
+    if args.pool_size is None:
+        args.pool_size = current.pool_size
+    if args.temperatures is None:
+        args.temperatures = list(current.temperatures)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    if getattr(args, "model_dir", None) is None:
-        from .settings import default_model_dir
-
-        args.model_dir = default_model_dir()
     try:
+        if args.dry_run or args.command in ("evaluate", "derive"):
+            _settings_as_defaults(args)
         if args.command:
             return args.handler(args)
         if args.dry_run:
@@ -291,3 +304,6 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("bot: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into `head` and the like
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0

@@ -207,13 +207,16 @@ class Sampler:
 
     def generate(self, n: int, temperature: float | Sequence[float] = 0.5, prefix: str = "",
                  max_gen_length: int = 300, seed: int | None = None, batch_size: int = 500,
-                 switch_probability: float | None = None) -> list[str]:
+                 switch_probability: float | None = None, use_both: bool | None = None) -> list[str]:
         """n titles. A temperature list is cycled per character, as textgenrnn does.
 
         For source-conditioned models each title starts in a random corpus and, at each word
-        boundary, changes corpus with switch_probability (default: the model config's)."""
+        boundary, changes corpus with switch_probability; with use_both, a title cannot end
+        before it has used both corpora (defaults: the model config's)."""
         if switch_probability is None:
             switch_probability = float(self.model.config.get("switch_probability", 0.5))
+        if use_both is None:
+            use_both = bool(self.model.config.get("use_both_sources", False))
         temperatures = list(temperature) if isinstance(temperature, (list, tuple)) else [temperature]
         if not temperatures or any(t is None or t < 0 for t in temperatures):
             raise ValueError("temperatures must be numbers >= 0")
@@ -221,7 +224,7 @@ class Sampler:
         titles: list[str] = []
         while len(titles) < n:
             titles += self._generate_batch(min(batch_size, n - len(titles)), temperatures, prefix,
-                                           max_gen_length, rng, switch_probability)
+                                           max_gen_length, rng, switch_probability, use_both)
         return titles
 
     def _start_tokens(self, batch, prefix, rng):
@@ -233,17 +236,22 @@ class Sampler:
                                                  for ch in prefix] for s in source]
         return np.array(rows, np.int64), source
 
-    def _choose_sources(self, chosen, active, source, switch_probability, rng):
+    def _choose_sources(self, chosen, active, source, used, switch_probability, rng):
         """At a word boundary (any marker sampled) pick the next word's corpus: switch or stay."""
         boundary = np.isin(chosen, self._markers)
         switch = boundary & (rng.random(len(chosen)) < switch_probability)
         rows = active[switch]
         source[rows] = (source[rows] + 1) % len(self._markers)
         chosen[boundary] = self._markers[source[active[boundary]]]
+        used[active[boundary], source[active[boundary]]] = True
         return chosen
 
-    def _generate_batch(self, batch, temperatures, prefix, max_gen_length, rng, switch_probability) -> list[str]:
+    def _generate_batch(self, batch, temperatures, prefix, max_gen_length, rng, switch_probability,
+                        use_both=False) -> list[str]:
         start, source = self._start_tokens(batch, prefix, rng)
+        if source is not None:
+            used = np.zeros((batch, len(self._markers)), bool)  # corpora each title has drawn words from
+            used[np.arange(batch), source] = True
         generated = [[] for _ in range(batch)]
         active = np.arange(batch)
         length = start.shape[1]
@@ -256,9 +264,11 @@ class Sampler:
             if source is not None:  # the markers together are one outcome: "a word ends here"
                 probs[:, self._markers[0]] = probs[:, self._markers].sum(axis=1)
                 probs[:, self._markers[1:]] = 0.0
+                if use_both:
+                    probs[~used[active].all(axis=1), self._meta] = 0.0
             chosen = sample_indices(probs, temperature, rng)
             if source is not None:
-                chosen = self._choose_sources(chosen, active, source, switch_probability, rng)
+                chosen = self._choose_sources(chosen, active, source, used, switch_probability, rng)
             length += 1
             going = chosen != self._meta
             for row, index in zip(active[going], chosen[going]):

@@ -10,6 +10,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from urllib.parse import urlparse
 
+from .candidates import DEFAULT_POOL_SIZE, DEFAULT_TEMPERATURES
 from .errors import ConfigError
 
 VISIBILITIES = ("public", "unlisted", "private", "direct")
@@ -101,7 +102,7 @@ def load(env: dict[str, str] | None = None, dotenv: bool = True) -> Settings:
     database_url = get("DATABASE_URL", "sqlite:///bot.sqlite3")
     if not database_url.startswith(("sqlite:///", "postgres://", "postgresql://")):
         raise ConfigError(f"DATABASE_URL must start with sqlite:///, postgres:// or postgresql://")
-    temps_text = get("TEMPERATURES", "0.5,0.7,0.9")
+    temps_text = get("TEMPERATURES", ",".join(map(str, DEFAULT_TEMPERATURES)))
     try:
         temperatures = tuple(float(t) for t in temps_text.split(",") if t.strip())
     except ValueError:
@@ -121,7 +122,7 @@ def load(env: dict[str, str] | None = None, dotenv: bool = True) -> Settings:
         language=language,
         database_url=database_url,
         model_dir=Path(get("BOT_MODEL_DIR")) if get("BOT_MODEL_DIR") else default_model_dir(),
-        pool_size=_number(env, "POOL_SIZE", 300, int, 1),
+        pool_size=_number(env, "POOL_SIZE", DEFAULT_POOL_SIZE, int, 1),
         temperatures=temperatures,
         pool_refresh=_duration(env, "POOL_REFRESH", "1h", minimum=1),
         check_every=_duration(env, "CHECK_EVERY", "30s", minimum=0.05),

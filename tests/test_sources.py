@@ -47,13 +47,15 @@ def test_switch_probability_decides_the_next_words_corpus(source_model, probabil
     sampler = Sampler(source_model)
     song, arxiv = sampler._markers
     source = np.array([0])
+    used = np.zeros((1, 2), bool)
     seen = []
     for _ in range(3):
-        chosen = sampler._choose_sources(np.array([song]), np.array([0]), source, probability,
+        chosen = sampler._choose_sources(np.array([song]), np.array([0]), source, used, probability,
                                          np.random.default_rng(0))
         seen.append(int(source[0]))
         assert chosen[0] == sampler._markers[source[0]]
     assert seen == expected
+    assert used[0].tolist() == [True, probability == 1.0]
 
 
 def test_training_with_sources_records_the_strategy(corpora, tmp_path):
