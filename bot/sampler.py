@@ -216,7 +216,7 @@ class Sampler:
         if switch_probability is None:
             switch_probability = float(self.model.config.get("switch_probability", 0.5))
         if use_both is None:
-            use_both = bool(self.model.config.get("use_both_sources", False))
+            use_both = bool(self.model.config.get("use_both_sources", True))
         temperatures = list(temperature) if isinstance(temperature, (list, tuple)) else [temperature]
         if not temperatures or any(t is None or t < 0 for t in temperatures):
             raise ValueError("temperatures must be numbers >= 0")
@@ -236,10 +236,15 @@ class Sampler:
                                                  for ch in prefix] for s in source]
         return np.array(rows, np.int64), source
 
-    def _choose_sources(self, chosen, active, source, used, switch_probability, rng):
-        """At a word boundary (any marker sampled) pick the next word's corpus: switch or stay."""
+    def _choose_sources(self, chosen, active, source, used, switch_probability, rng, use_both=False):
+        """At a word boundary (any marker sampled) pick the next word's corpus: switch or stay.
+        With use_both, a title that would end before using both corpora switches instead."""
+        forced = np.zeros(len(chosen), bool)
+        if use_both:
+            forced = (chosen == self._meta) & ~used[active].all(axis=1)
+            chosen[forced] = self._markers[0]
         boundary = np.isin(chosen, self._markers)
-        switch = boundary & (rng.random(len(chosen)) < switch_probability)
+        switch = boundary & ((rng.random(len(chosen)) < switch_probability) | forced)
         rows = active[switch]
         source[rows] = (source[rows] + 1) % len(self._markers)
         chosen[boundary] = self._markers[source[active[boundary]]]
@@ -264,11 +269,9 @@ class Sampler:
             if source is not None:  # the markers together are one outcome: "a word ends here"
                 probs[:, self._markers[0]] = probs[:, self._markers].sum(axis=1)
                 probs[:, self._markers[1:]] = 0.0
-                if use_both:
-                    probs[~used[active].all(axis=1), self._meta] = 0.0
             chosen = sample_indices(probs, temperature, rng)
             if source is not None:
-                chosen = self._choose_sources(chosen, active, source, used, switch_probability, rng)
+                chosen = self._choose_sources(chosen, active, source, used, switch_probability, rng, use_both)
             length += 1
             going = chosen != self._meta
             for row, index in zip(active[going], chosen[going]):
