@@ -34,11 +34,11 @@ class Row:
 
 
 def evaluate(sampler: Sampler, evidence: Evidence, temperatures: Sequence[float], samples: int,
-             seed: int = 0, switch_probability: float | None = None) -> list[Row]:
+             seed: int = 0, switch_probability: float | None = None, use_both: bool | None = None) -> list[Row]:
     rows = []
     for i, temperature in enumerate(temperatures):
         titles = sampler.generate(samples, temperature=temperature, seed=seed * 1_000 + i,
-                                  switch_probability=switch_probability)
+                                  switch_probability=switch_probability, use_both=use_both)
         screened = [screen(t, temperature, evidence) for t in titles]
         share = lambda test: sum(map(test, screened)) / len(screened)  # noqa: E731
         passed = lambda c, name: c.verdicts[name].passed  # noqa: E731

@@ -87,3 +87,21 @@ def test_splices_join_the_start_of_one_corpus_title_to_the_end_of_the_other(sour
     v = source_model.vocab
     tokens = sources.encode_words([("Love", "song"), ("Nets", "arxiv")], v)
     assert tokens[1] == v["<song>"] and tokens[6] == v["<arxiv>"]
+
+
+def test_a_title_that_would_end_in_one_corpus_switches_instead(source_model):
+    sampler = Sampler(source_model)
+    meta = source_model.vocab["<s>"]
+    source, used = np.array([0, 0]), np.array([[True, False], [True, True]])
+    chosen = sampler._choose_sources(np.array([meta, meta]), np.array([0, 1]), source, used, 0.0,
+                                     np.random.default_rng(0), use_both=True)
+    assert chosen[0] == sampler._markers[1] and source[0] == 1 and used[0].all()  # switched, goes on
+    assert chosen[1] == meta  # both corpora used already: it may end
+
+
+def test_use_both_makes_titles_go_on_past_their_first_end(source_model):
+    model = dataclasses.replace(source_model, config={**source_model.config, "semantics": "incremental"})
+    sampler = Sampler(model)
+    free = sampler.generate(200, temperature=0.7, max_gen_length=80, seed=2, switch_probability=0.0, use_both=False)
+    both = sampler.generate(200, temperature=0.7, max_gen_length=80, seed=2, switch_probability=0.0, use_both=True)
+    assert sum(map(len, both)) > 1.3 * sum(map(len, free))
