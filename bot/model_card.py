@@ -2,6 +2,21 @@
 from __future__ import annotations
 
 
+def _strategy_lines(config: dict) -> list[str]:
+    if not config.get("sources"):
+        return ["- strategy `plain`: one network over both corpora, no source information"]
+    t = config.get("training", {})
+    return [
+        f"- strategy `sources` (`bot/sources.py`): every word introduced by a token naming its corpus "
+        f"({', '.join(config['sources'].values())}); {t.get('splice_share', 0):g} x as many spliced "
+        "examples (start of one corpus' title, end of the other's) added to the real titles",
+        f"- sampling: each title starts in a random corpus, changes corpus at a word boundary with "
+        f"probability {config.get('switch_probability', 0.5):g}, and a title about to end before it "
+        f"has used both corpora switches instead (`use_both_sources`: "
+        f"{str(config.get('use_both_sources', True)).lower()})",
+    ]
+
+
 def render(config: dict, samples: list[str], temperature: float) -> str:
     t = config.get("training", {})
     data = "\n".join(f"| `{name}` | `{digest}` |" for name, digest in t.get("data", {}).items())
@@ -33,6 +48,7 @@ def render(config: dict, samples: list[str], temperature: float) -> str:
         f"semantics `{config.get('semantics', 'textgenrnn')}`",
         f"- started from {t.get('from')}; {t.get('epochs')} epochs, batch {t.get('batch_size')}, "
         f"dropout {t.get('dropout')}",
+        *_strategy_lines(config),
         f"- training time {t.get('seconds')} s (per epoch: {t.get('epoch_seconds')}), on this project's "
         "2-core CPU machine",
         f"- final loss {t.get('final_loss'):.4f} (cross-entropy per character, nats)"

@@ -183,7 +183,8 @@ def train(options: TrainOptions, report: Callable[[str], None] = print,
               "dim_embeddings": options.dim_embeddings, "max_length": options.max_length,
               "semantics": "incremental", "name": options.name}
     if options.strategy == "sources":
-        config.update(sources=dict(sources.TOKENS), switch_probability=options.switch_probability)
+        config.update(sources=dict(sources.TOKENS), switch_probability=options.switch_probability,
+                      use_both_sources=True)
     net = keras_model.build(len(vocab) + 1, config, options.dropout)
     if pretrained is not None:
         keras_model.set_weights(net, pretrained)
