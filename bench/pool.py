@@ -17,7 +17,8 @@ import sys, time
 from bot.modelfile import ModelPaths, load_model
 from bot.sampler import Sampler
 n = int(sys.argv[1])
-titles = Sampler(load_model(ModelPaths.in_directory(sys.argv[2]))).generate(n, temperature=[0.8, 1.0], seed=0)
+from bot.candidates import sample_pool
+titles = sample_pool(Sampler(load_model(ModelPaths.in_directory(sys.argv[2]))), n, [0.5, 0.7, 0.9], seed=0)
 assert len(titles) == n
 """
 

@@ -75,20 +75,23 @@ def screen(text: str, temperature: float, evidence: Evidence, max_chars: int = f
     return Candidate(text, temperature, verdicts, score)
 
 
-def sample_pool(sampler: Sampler, size: int, temperatures: Sequence[float], seed: int | None):
-    """(text, temperature) pairs, size split evenly across temperatures; reproducible per seed."""
+def sample_pool(sampler: Sampler, size: int, temperatures: Sequence[float], seed: int | None,
+                max_chars: int = filters.MAX_CHARS):
+    """(text, temperature) pairs, size split evenly across temperatures; reproducible per seed.
+    Sampling stops a little past max_chars: a longer title would be rejected anyway."""
     pairs = []
     for i, temperature in enumerate(temperatures):
         count = size // len(temperatures) + (i < size % len(temperatures))
         sub_seed = None if seed is None else seed * 1_000 + i
-        pairs += [(t, temperature) for t in sampler.generate(count, temperature=temperature, seed=sub_seed)]
+        titles = sampler.generate(count, temperature=temperature, seed=sub_seed, max_gen_length=max_chars + 3)
+        pairs += [(t, temperature) for t in titles]
     return pairs
 
 
 def build_pool(sampler: Sampler, evidence: Evidence, size: int = DEFAULT_POOL_SIZE,
                temperatures: Sequence[float] = DEFAULT_TEMPERATURES, seed: int | None = None,
                max_chars: int = filters.MAX_CHARS, posted: frozenset[str] = frozenset()) -> Pool:
-    sampled = sample_pool(sampler, size, temperatures, seed)
+    sampled = sample_pool(sampler, size, temperatures, seed, max_chars)
     unique = {}
     for text, temperature in sampled:
         unique.setdefault(canonical(text) or text, (text, temperature))
