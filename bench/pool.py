@@ -13,12 +13,14 @@ import sys
 from common import ROOT, run_measured, table
 
 POOL = """
-import sys, time
+import sys
+from bot.candidates import sample_pool
+from bot.evidence import Evidence
 from bot.modelfile import ModelPaths, load_model
 from bot.sampler import Sampler
-n = int(sys.argv[1])
-from bot.candidates import sample_pool
-titles = sample_pool(Sampler(load_model(ModelPaths.in_directory(sys.argv[2]))), n, [0.5, 0.7, 0.9], seed=0)
+n, directory = int(sys.argv[1]), sys.argv[2]
+paths = ModelPaths.in_directory(directory)
+titles = sample_pool(Sampler(load_model(paths)), n, [0.5, 0.7, 0.9], seed=0, evidence=Evidence.load(directory, paths.name))
 assert len(titles) == n
 """
 

@@ -5,10 +5,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Sequence
 
-from . import filters, ranking
+from . import filters, ranking, sources
 from .evidence import Evidence
 from .sampler import Sampler
-from .text import canonical
+from .text import STOPWORDS, canonical
 
 # The order in which a rejected candidate's first failing filter is counted.
 FILTER_ORDER = ("safety", "form", "fresh", "novelty", "mixedness")
@@ -75,15 +75,23 @@ def screen(text: str, temperature: float, evidence: Evidence, max_chars: int = f
     return Candidate(text, temperature, verdicts, score)
 
 
+def word_check(sampler: Sampler, evidence: Evidence):
+    """For source-conditioned models: the check that makes the sampler rewrite invented words and
+    words of the other corpus (bot/sources.py); None for other models."""
+    return sources.word_check(evidence.stats, STOPWORDS) if sources.is_source_model(sampler.model) else None
+
+
 def sample_pool(sampler: Sampler, size: int, temperatures: Sequence[float], seed: int | None,
-                max_chars: int = filters.MAX_CHARS):
+                max_chars: int = filters.MAX_CHARS, evidence: Evidence | None = None):
     """(text, temperature) pairs, size split evenly across temperatures; reproducible per seed.
     Sampling stops a little past max_chars: a longer title would be rejected anyway."""
+    check = word_check(sampler, evidence) if evidence is not None else None
     pairs = []
     for i, temperature in enumerate(temperatures):
         count = size // len(temperatures) + (i < size % len(temperatures))
         sub_seed = None if seed is None else seed * 1_000 + i
-        titles = sampler.generate(count, temperature=temperature, seed=sub_seed, max_gen_length=max_chars + 3)
+        titles = sampler.generate(count, temperature=temperature, seed=sub_seed, max_gen_length=max_chars + 3,
+                                  word_check=check)
         pairs += [(t, temperature) for t in titles]
     return pairs
 
@@ -91,7 +99,7 @@ def sample_pool(sampler: Sampler, size: int, temperatures: Sequence[float], seed
 def build_pool(sampler: Sampler, evidence: Evidence, size: int = DEFAULT_POOL_SIZE,
                temperatures: Sequence[float] = DEFAULT_TEMPERATURES, seed: int | None = None,
                max_chars: int = filters.MAX_CHARS, posted: frozenset[str] = frozenset()) -> Pool:
-    sampled = sample_pool(sampler, size, temperatures, seed, max_chars)
+    sampled = sample_pool(sampler, size, temperatures, seed, max_chars, evidence)
     unique = {}
     for text, temperature in sampled:
         unique.setdefault(canonical(text) or text, (text, temperature))

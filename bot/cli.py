@@ -42,6 +42,7 @@ def cmd_train(args) -> int:
         dim_embeddings=args.dim_embeddings, from_scratch=args.from_scratch, balance=args.balance,
         max_chars=args.max_chars, seed=args.seed, limit=args.limit, strategy=args.strategy,
         switch_probability=args.switch_probability, splice_share=args.splice_share,
+        word_retries=args.word_retries,
         sample_temperatures=tuple(args.sample_temperatures), checkpoint_dir=args.checkpoint_dir)
     command = "bot " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     result = train(options, report=print, command=command)
@@ -239,6 +240,8 @@ def parser() -> argparse.ArgumentParser:
                    help="sources strategy: chance of changing corpus at each word boundary")
     t.add_argument("--splice-share", type=float, default=0.0,
                    help="sources strategy: add this share of spliced song+arXiv examples (e.g. 0.5)")
+    t.add_argument("--word-retries", type=int, default=3,
+                   help="sources strategy: times a word its corpus never used is sampled again")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--limit", type=_positive, default=None, help="use only the first N titles of each file")
     t.add_argument("--sample-temperatures", type=_temperatures, default=[0.5, 0.8, 1.0])

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Sequence
 
 from . import filters
-from .candidates import screen
+from .candidates import screen, word_check
 from .evidence import Evidence
 from .sampler import Sampler
 
@@ -34,11 +34,15 @@ class Row:
 
 
 def evaluate(sampler: Sampler, evidence: Evidence, temperatures: Sequence[float], samples: int,
-             seed: int = 0, switch_probability: float | None = None, use_both: bool | None = None) -> list[Row]:
+             seed: int = 0, switch_probability: float | None = None, use_both: bool | None = None,
+             rewrite_words: bool = True) -> list[Row]:
+    """As the bot samples: for source models, with the word check of candidates.word_check
+    unless rewrite_words is False."""
     rows = []
     for i, temperature in enumerate(temperatures):
         titles = sampler.generate(samples, temperature=temperature, seed=seed * 1_000 + i,
-                                  switch_probability=switch_probability, use_both=use_both)
+                                  switch_probability=switch_probability, use_both=use_both,
+                                  word_check=word_check(sampler, evidence) if rewrite_words else None)
         screened = [screen(t, temperature, evidence) for t in titles]
         share = lambda test: sum(map(test, screened)) / len(screened)  # noqa: E731
         passed = lambda c, name: c.verdicts[name].passed  # noqa: E731

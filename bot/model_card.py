@@ -14,6 +14,8 @@ def _strategy_lines(config: dict) -> list[str]:
         f"probability {config.get('switch_probability', 0.5):g}, and a title about to end before it "
         f"has used both corpora switches instead (`use_both_sources`: "
         f"{str(config.get('use_both_sources', True)).lower()})",
+        f"- with the shipped word statistics, a word its corpus has never used (invented, or the other "
+        f"corpus') is sampled again, up to {config.get('word_retries', 3)} times (`word_retries`)",
     ]
 
 

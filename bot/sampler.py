@@ -9,7 +9,7 @@ Two ways to read the context, as the model's config says (CharModel.semantics):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -140,10 +140,12 @@ class _WindowContext:
 
 
 class _IncrementalContext:
-    """One LSTM step per token; attention over a ring buffer of the last max_length positions."""
+    """One LSTM step per token; attention over a ring buffer of the last max_length positions.
+    Rows can save their state and rewind to it later (to rewrite a word)."""
 
     def __init__(self, net: _Network, max_length: int):
         self.net, self.max_length = net, max_length
+        self.saved = None
 
     def start(self, tokens: np.ndarray):
         batch = len(tokens)
@@ -151,26 +153,90 @@ class _IncrementalContext:
         self.states = self.net.zero_states(batch)
         self.features = np.zeros((batch, self.max_length, dim), self.net.dtype)
         self.logits = np.zeros((batch, self.max_length), self.net.dtype)
-        self.count = 0
+        self.counts = np.zeros(batch, np.int64)  # tokens read, per row
         for t in range(tokens.shape[1]):
             self._push(tokens[:, t])
 
     def _push(self, tokens: np.ndarray):
         features, self.states = self.net.run(tokens[:, None], self.states)
-        slot = self.count % self.max_length  # attention is order-free: any slot will do
-        self.features[:, slot] = features[:, 0]
-        self.logits[:, slot] = features[:, 0] @ self.net.attention
-        self.count += 1
+        rows = np.arange(len(tokens))
+        slot = self.counts % self.max_length  # attention is order-free: any slot will do
+        self.features[rows, slot] = features[:, 0]
+        self.logits[rows, slot] = features[:, 0] @ self.net.attention
+        self.counts += 1
+
+    def _arrays(self) -> list[np.ndarray]:
+        return [a for h, c in self.states for a in (h, c)] + [self.features, self.logits, self.counts]
+
+    def save(self, rows: np.ndarray):
+        if self.saved is None:
+            self.saved = [a.copy() for a in self._arrays()]
+        else:
+            for kept, now in zip(self.saved, self._arrays()):
+                kept[rows] = now[rows]
+
+    def rewind(self, rows: np.ndarray):
+        for kept, now in zip(self.saved, self._arrays()):
+            now[rows] = kept[rows]
 
     def advance(self, new_tokens: np.ndarray, keep: np.ndarray):
         if len(keep) != len(self.features):
             self.states = [(h[keep], c[keep]) for h, c in self.states]
-            self.features, self.logits = self.features[keep], self.logits[keep]
+            self.features, self.logits, self.counts = self.features[keep], self.logits[keep], self.counts[keep]
+            if self.saved is not None:
+                self.saved = [a[keep] for a in self.saved]
         self._push(new_tokens)
 
     def probabilities(self) -> np.ndarray:
-        filled = min(self.count, self.max_length)
-        return self.net.probabilities(self.features[:, :filled], self.logits[:, :filled])
+        filled = np.minimum(self.counts, self.max_length)
+        width = int(filled.max())
+        mask = None if filled.min() == width else np.arange(width)[None, :] < filled[:, None]
+        return self.net.probabilities(self.features[:, :width], self.logits[:, :width], mask)
+
+
+class _WordReviser:
+    """Rewrites words a check refuses: the row rewinds to where the word began and samples it
+    again, at most `retries` times per word (source models, incremental semantics)."""
+
+    def __init__(self, check, names, meta, markers, retries, batch):
+        self.check, self.names, self.meta, self.markers, self.retries = check, names, meta, markers, retries
+        self.start = np.zeros(batch, np.int64)  # where the current word begins in its row's characters
+        self.marker = np.zeros(batch, np.int64)  # the source token that began it
+        self.tries = np.zeros(batch, np.int64)
+
+    def begin(self, context, start: np.ndarray):
+        """Read <s>, remember that state, then read the first word's source token."""
+        everyone = np.arange(len(start))
+        context.start(start[:, :1])
+        context.save(everyone)
+        self.marker[:] = start[:, 1]
+        context.advance(start[:, 1], everyone)
+
+    def review(self, chosen, active, generated, source, context) -> np.ndarray:
+        """Rows whose just-finished word fails the check go back to its start; returns them."""
+        ends = np.isin(chosen, self.markers) | (chosen == self.meta)
+        redo = np.zeros(len(chosen), bool)
+        for i in np.flatnonzero(ends):
+            row = active[i]
+            word = "".join(generated[row][self.start[row]:])
+            if self.tries[row] < self.retries and not self.check(word, self.names[source[row]]):
+                redo[i] = True
+                self.tries[row] += 1
+                del generated[row][self.start[row]:]
+                chosen[i] = self.marker[row]  # read the word's source token again
+        if redo.any():
+            context.rewind(np.flatnonzero(redo))
+        return redo
+
+    def accept(self, chosen, active, generated, context, redo):
+        """Remember where each newly begun word starts, and the state before its source token."""
+        begun = np.flatnonzero(np.isin(chosen, self.markers) & ~redo)
+        for i in begun:
+            self.start[active[i]] = len(generated[active[i]]) + 1  # after the space about to be added
+        self.marker[active[begun]] = chosen[begun]
+        self.tries[active[begun]] = 0
+        if len(begun):
+            context.save(begun)
 
 
 @dataclass
@@ -207,16 +273,20 @@ class Sampler:
 
     def generate(self, n: int, temperature: float | Sequence[float] = 0.5, prefix: str = "",
                  max_gen_length: int = 300, seed: int | None = None, batch_size: int = 500,
-                 switch_probability: float | None = None, use_both: bool | None = None) -> list[str]:
+                 switch_probability: float | None = None, use_both: bool | None = None,
+                 word_check: Callable[[str, str], bool] | None = None, word_retries: int | None = None) -> list[str]:
         """n titles. A temperature list is cycled per character, as textgenrnn does.
 
         For source-conditioned models each title starts in a random corpus and, at each word
         boundary, changes corpus with switch_probability; with use_both, a title cannot end
-        before it has used both corpora (defaults: the model config's)."""
+        before it has used both corpora (defaults: the model config's). With word_check
+        (word, corpus name) -> bool, a refused word is sampled again, up to word_retries times."""
         if switch_probability is None:
             switch_probability = float(self.model.config.get("switch_probability", 0.5))
         if use_both is None:
             use_both = bool(self.model.config.get("use_both_sources", True))
+        if word_retries is None:
+            word_retries = int(self.model.config.get("word_retries", 3))
         temperatures = list(temperature) if isinstance(temperature, (list, tuple)) else [temperature]
         if not temperatures or any(t is None or t < 0 for t in temperatures):
             raise ValueError("temperatures must be numbers >= 0")
@@ -224,7 +294,8 @@ class Sampler:
         titles: list[str] = []
         while len(titles) < n:
             titles += self._generate_batch(min(batch_size, n - len(titles)), temperatures, prefix,
-                                           max_gen_length, rng, switch_probability, use_both)
+                                           max_gen_length, rng, switch_probability, use_both,
+                                           word_check, word_retries)
         return titles
 
     def _start_tokens(self, batch, prefix, rng):
@@ -236,14 +307,16 @@ class Sampler:
                                                  for ch in prefix] for s in source]
         return np.array(rows, np.int64), source
 
-    def _choose_sources(self, chosen, active, source, used, switch_probability, rng, use_both=False):
+    def _choose_sources(self, chosen, active, source, used, switch_probability, rng, use_both=False, skip=None):
         """At a word boundary (any marker sampled) pick the next word's corpus: switch or stay.
-        With use_both, a title that would end before using both corpora switches instead."""
+        With use_both, a title that would end before using both corpora switches instead.
+        Rows in skip (rewriting a word) are left alone."""
+        skip = np.zeros(len(chosen), bool) if skip is None else skip
         forced = np.zeros(len(chosen), bool)
         if use_both:
-            forced = (chosen == self._meta) & ~used[active].all(axis=1)
+            forced = (chosen == self._meta) & ~used[active].all(axis=1) & ~skip
             chosen[forced] = self._markers[0]
-        boundary = np.isin(chosen, self._markers)
+        boundary = np.isin(chosen, self._markers) & ~skip
         switch = boundary & ((rng.random(len(chosen)) < switch_probability) | forced)
         rows = active[switch]
         source[rows] = (source[rows] + 1) % len(self._markers)
@@ -252,7 +325,7 @@ class Sampler:
         return chosen
 
     def _generate_batch(self, batch, temperatures, prefix, max_gen_length, rng, switch_probability,
-                        use_both=False) -> list[str]:
+                        use_both=False, word_check=None, word_retries=0) -> list[str]:
         start, source = self._start_tokens(batch, prefix, rng)
         if source is not None:
             used = np.zeros((batch, len(self._markers)), bool)  # corpora each title has drawn words from
@@ -260,9 +333,17 @@ class Sampler:
         generated = [[] for _ in range(batch)]
         active = np.arange(batch)
         length = start.shape[1]
+        reviser = None
+        if (word_check and word_retries and source is not None and not prefix
+                and self.model.semantics == "incremental"):
+            names = list(self.model.config["sources"])
+            reviser = _WordReviser(word_check, names, self._meta, self._markers, word_retries, batch)
         if length < max_gen_length:
             context = self._new_context()
-            context.start(start)
+            if reviser:
+                reviser.begin(context, start)
+            else:
+                context.start(start)
         while length < max_gen_length and len(active):
             temperature = temperatures[(length - 1) % len(temperatures)]
             probs = context.probabilities()
@@ -270,11 +351,15 @@ class Sampler:
                 probs[:, self._markers[0]] = probs[:, self._markers].sum(axis=1)
                 probs[:, self._markers[1:]] = 0.0
             chosen = sample_indices(probs, temperature, rng)
+            redo = reviser.review(chosen, active, generated, source, context) if reviser else None
             if source is not None:
-                chosen = self._choose_sources(chosen, active, source, used, switch_probability, rng, use_both)
+                chosen = self._choose_sources(chosen, active, source, used, switch_probability, rng, use_both, redo)
+            if reviser:
+                reviser.accept(chosen, active, generated, context, redo)
             length += 1
             going = chosen != self._meta
-            for row, index in zip(active[going], chosen[going]):
+            append = going if redo is None else going & ~redo
+            for row, index in zip(active[append], chosen[append]):
                 generated[row].append(self._tokens[index])
             active, keep = active[going], np.flatnonzero(going)
             if len(active) and length < max_gen_length:

@@ -81,3 +81,16 @@ def add_source_tokens_to_vocab(vocab: dict[str, int]) -> dict[str, int]:
     for token in TOKENS.values():
         vocab.setdefault(token, len(vocab) + 1)
     return vocab
+
+
+def word_check(stats, stopwords: frozenset[str]) -> "Callable[[str, str], bool]":
+    """Accepts a word written under a corpus' token if that corpus has it (function words, numbers
+    and bare punctuation always pass): the sampler rewrites invented words and the other corpus'."""
+    from .text import words
+
+    counts = {"song": stats.song, "arxiv": stats.arxiv}
+
+    def check(chunk: str, source: str) -> bool:
+        return all(w in stopwords or w.isdigit() or w in counts[source] for w in words(chunk))
+
+    return check

@@ -42,6 +42,7 @@ class TrainOptions:
     strategy: str = "plain"  # "sources": condition every word on its corpus (bot/sources.py)
     switch_probability: float = 0.5  # sources strategy: chance of changing corpus at each word
     splice_share: float = 0.0  # sources strategy: extra spliced examples, as a share of the real ones
+    word_retries: int = 3  # sources strategy: rewrites of a word the corpus check refuses, when sampling
     learning_rate: float = 4e-3  # textgenrnn's, decayed linearly to 0 over the epochs
     seed: int = 0
     limit: int | None = None  # titles per source, for quick runs
@@ -184,7 +185,7 @@ def train(options: TrainOptions, report: Callable[[str], None] = print,
               "semantics": "incremental", "name": options.name}
     if options.strategy == "sources":
         config.update(sources=dict(sources.TOKENS), switch_probability=options.switch_probability,
-                      use_both_sources=True)
+                      use_both_sources=True, word_retries=options.word_retries)
     net = keras_model.build(len(vocab) + 1, config, options.dropout)
     if pretrained is not None:
         keras_model.set_weights(net, pretrained)

@@ -105,3 +105,59 @@ def test_use_both_makes_titles_go_on_past_their_first_end(source_model):
     free = sampler.generate(200, temperature=0.7, max_gen_length=80, seed=2, switch_probability=0.0, use_both=False)
     both = sampler.generate(200, temperature=0.7, max_gen_length=80, seed=2, switch_probability=0.0, use_both=True)
     assert sum(map(len, both)) > 1.3 * sum(map(len, free))
+
+
+@pytest.fixture(scope="module")
+def incremental_source_model(source_model):
+    return dataclasses.replace(source_model, config={**source_model.config, "semantics": "incremental"})
+
+
+def test_a_check_that_accepts_everything_changes_nothing(incremental_source_model):
+    sampler = Sampler(incremental_source_model)
+    plain = sampler.generate(30, temperature=0.8, max_gen_length=60, seed=4)
+    checked = sampler.generate(30, temperature=0.8, max_gen_length=60, seed=4, word_check=lambda w, s: True)
+    assert checked == plain
+
+
+def test_refused_words_are_rewritten_and_a_hopeless_check_still_ends(incremental_source_model):
+    sampler = Sampler(incremental_source_model)
+    no_e = lambda word, source: "e" not in word.lower()  # noqa: E731
+    free = sampler.generate(100, temperature=0.8, max_gen_length=60, seed=4)
+    checked = sampler.generate(100, temperature=0.8, max_gen_length=60, seed=4, word_check=no_e, word_retries=5)
+    share = lambda titles: sum(t.lower().count("e") for t in titles) / sum(map(len, titles))  # noqa: E731
+    assert share(checked) < 0.5 * share(free)
+    hopeless = sampler.generate(10, temperature=0.8, max_gen_length=60, seed=4, word_check=lambda w, s: False,
+                                word_retries=2)
+    assert len(hopeless) == 10
+
+
+def test_a_rewound_row_predicts_as_if_it_had_never_left(incremental_source_model):
+    from bot.sampler import _IncrementalContext, _Network
+
+    model = incremental_source_model
+    net = _Network(model)
+    v = model.vocab
+    a = [v["<s>"], v["<song>"]] + [v[c] for c in "Love"]
+    context = _IncrementalContext(net, model.max_length)
+    context.start(np.array([a[:3], a[:3]]))
+    context.save(np.array([0, 1]))
+    for token in a[3:]:
+        context.advance(np.array([token, v["x"]]), np.array([0, 1]))
+    context.rewind(np.array([1]))  # row 1 forgets its x's: back to <s> <song> L
+    context.advance(np.array([v["o"], v["o"]]), np.array([0, 1]))
+    fresh = _IncrementalContext(net, model.max_length)
+    fresh.start(np.array([a[:3] + [v["o"]]]))
+    np.testing.assert_allclose(context.probabilities()[1], fresh.probabilities()[0], atol=1e-6)
+    whole = _IncrementalContext(net, model.max_length)
+    whole.start(np.array([a + [v["o"]]]))
+    np.testing.assert_allclose(context.probabilities()[0], whole.probabilities()[0], atol=1e-6)
+
+
+def test_word_check_wants_words_the_marked_corpus_has_used(evidence):
+    from bot.text import STOPWORDS
+
+    check = sources.word_check(evidence.stats, STOPWORDS)
+    assert check("Networks", "arxiv") and not check("Networks", "song")
+    assert check("(feat.", "song") and not check("(feat.", "arxiv")
+    assert check("for", "song") and check("2017", "arxiv") and check("&", "song")
+    assert not check("Zorblaxing", "song") and not check("Zorblaxing", "arxiv")
