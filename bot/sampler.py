@@ -232,7 +232,9 @@ class _WordReviser:
         """Remember where each newly begun word starts, and the state before its source token."""
         begun = np.flatnonzero(np.isin(chosen, self.markers) & ~redo)
         for i in begun:
-            self.start[active[i]] = len(generated[active[i]]) + 1  # after the space about to be added
+            chars = generated[active[i]]
+            spaced = bool(chars) and chars[-1] != " "  # a space is about to be added after them
+            self.start[active[i]] = len(chars) + spaced
         self.marker[active[begun]] = chosen[begun]
         self.tries[active[begun]] = 0
         if len(begun):
@@ -360,8 +362,12 @@ class Sampler:
             going = chosen != self._meta
             append = going if redo is None else going & ~redo
             for row, index in zip(active[append], chosen[append]):
-                generated[row].append(self._tokens[index])
+                token = self._tokens[index]
+                if token == " " and source is not None and (not generated[row] or generated[row][-1] == " "):
+                    continue  # source tokens are word separators: one space between words, none first
+                generated[row].append(token)
             active, keep = active[going], np.flatnonzero(going)
             if len(active) and length < max_gen_length:
                 context.advance(chosen[keep], keep)
-        return [prefix + "".join(chars) for chars in generated]
+        titles = [prefix + "".join(chars) for chars in generated]
+        return titles if source is None else [t.rstrip(" ") for t in titles]
