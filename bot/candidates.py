@@ -14,6 +14,7 @@ from .text import STOPWORDS, canonical
 FILTER_ORDER = ("safety", "form", "fresh", "novelty", "mixedness")
 DEFAULT_TEMPERATURES = (0.5, 0.7, 0.9)  # chosen by `bot evaluate`: see bench/README.md
 DEFAULT_POOL_SIZE = 300
+SAMPLING_BATCH = 250  # titles sampled together: smaller batches keep the worker's peak memory low
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,7 @@ def sample_pool(sampler: Sampler, size: int, temperatures: Sequence[float], seed
         count = size // len(temperatures) + (i < size % len(temperatures))
         sub_seed = None if seed is None else seed * 1_000 + i
         titles = sampler.generate(count, temperature=temperature, seed=sub_seed, max_gen_length=max_chars + 3,
-                                  word_check=check)
+                                  word_check=check, batch_size=SAMPLING_BATCH)
         pairs += [(t, temperature) for t in titles]
     return pairs
 
