@@ -212,8 +212,9 @@ class _WordReviser:
         self.marker[:] = start[:, 1]
         context.advance(start[:, 1], everyone)
 
-    def review(self, chosen, active, generated, source, context) -> np.ndarray:
-        """Rows whose just-finished word fails the check go back to its start; returns them."""
+    def review(self, chosen, active, generated, source, used, context) -> np.ndarray:
+        """Rows whose just-finished word fails the check go back to its start; returns them.
+        A kept content word marks its corpus as used."""
         ends = np.isin(chosen, self.markers) | (chosen == self.meta)
         redo = np.zeros(len(chosen), bool)
         for i in np.flatnonzero(ends):
@@ -224,6 +225,8 @@ class _WordReviser:
                 self.tries[row] += 1
                 del generated[row][self.start[row]:]
                 chosen[i] = self.marker[row]  # read the word's source token again
+            elif getattr(self.check, "content", None) and self.check.content(word):
+                used[row, source[row]] = True
         if redo.any():
             context.rewind(np.flatnonzero(redo))
         return redo
@@ -309,7 +312,8 @@ class Sampler:
                                                  for ch in prefix] for s in source]
         return np.array(rows, np.int64), source
 
-    def _choose_sources(self, chosen, active, source, used, switch_probability, rng, use_both=False, skip=None):
+    def _choose_sources(self, chosen, active, source, used, switch_probability, rng, use_both=False, skip=None,
+                        mark_used=True):
         """At a word boundary (any marker sampled) pick the next word's corpus: switch or stay.
         With use_both, a title that would end before using both corpora switches instead.
         Rows in skip (rewriting a word) are left alone."""
@@ -323,7 +327,8 @@ class Sampler:
         rows = active[switch]
         source[rows] = (source[rows] + 1) % len(self._markers)
         chosen[boundary] = self._markers[source[active[boundary]]]
-        used[active[boundary], source[active[boundary]]] = True
+        if mark_used:
+            used[active[boundary], source[active[boundary]]] = True
         return chosen
 
     def _generate_batch(self, batch, temperatures, prefix, max_gen_length, rng, switch_probability,
@@ -340,6 +345,11 @@ class Sampler:
                 and self.model.semantics == "incremental"):
             names = list(self.model.config["sources"])
             reviser = _WordReviser(word_check, names, self._meta, self._markers, word_retries, batch)
+        # With a check that knows content words, a corpus counts as used once one of its content
+        # words is in the title (not when its token is merely chosen).
+        content_marks = bool(reviser and hasattr(word_check, "content"))
+        if content_marks:
+            used[:] = False
         if length < max_gen_length:
             context = self._new_context()
             if reviser:
@@ -353,9 +363,10 @@ class Sampler:
                 probs[:, self._markers[0]] = probs[:, self._markers].sum(axis=1)
                 probs[:, self._markers[1:]] = 0.0
             chosen = sample_indices(probs, temperature, rng)
-            redo = reviser.review(chosen, active, generated, source, context) if reviser else None
+            redo = reviser.review(chosen, active, generated, source, used, context) if reviser else None
             if source is not None:
-                chosen = self._choose_sources(chosen, active, source, used, switch_probability, rng, use_both, redo)
+                chosen = self._choose_sources(chosen, active, source, used, switch_probability, rng, use_both, redo,
+                                              mark_used=not content_marks)
             if reviser:
                 reviser.accept(chosen, active, generated, context, redo)
             length += 1

@@ -83,14 +83,26 @@ def add_source_tokens_to_vocab(vocab: dict[str, int]) -> dict[str, int]:
     return vocab
 
 
-def word_check(stats, stopwords: frozenset[str]) -> "Callable[[str, str], bool]":
-    """Accepts a word written under a corpus' token if that corpus has it (function words, numbers
-    and bare punctuation always pass): the sampler rewrites invented words and the other corpus'."""
-    from .text import words
+class WordCheck:
+    """Whether a word written under a corpus' token belongs to that corpus, and whether it is a
+    content word: the sampler rewrites invented words and the other corpus' words, and counts a
+    corpus as used once one of its content words is in the title."""
 
-    counts = {"song": stats.song, "arxiv": stats.arxiv}
+    def __init__(self, stats, stopwords: frozenset[str]):
+        from .text import words
 
-    def check(chunk: str, source: str) -> bool:
-        return all(w in stopwords or w.isdigit() or w in counts[source] for w in words(chunk))
+        self.words, self.stopwords = words, stopwords
+        self.counts = {"song": stats.song, "arxiv": stats.arxiv}
 
-    return check
+    def _function_word(self, w: str) -> bool:
+        return w in self.stopwords or w.isdigit()
+
+    def __call__(self, chunk: str, source: str) -> bool:
+        return all(self._function_word(w) or w in self.counts[source] for w in self.words(chunk))
+
+    def content(self, chunk: str) -> bool:
+        return any(not self._function_word(w) for w in self.words(chunk))
+
+
+def word_check(stats, stopwords: frozenset[str]) -> WordCheck:
+    return WordCheck(stats, stopwords)

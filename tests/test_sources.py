@@ -161,3 +161,24 @@ def test_word_check_wants_words_the_marked_corpus_has_used(evidence):
     assert check("(feat.", "song") and not check("(feat.", "arxiv")
     assert check("for", "song") and check("2017", "arxiv") and check("&", "song")
     assert not check("Zorblaxing", "song") and not check("Zorblaxing", "arxiv")
+
+
+def test_a_corpus_counts_as_used_only_once_one_of_its_content_words_is_kept(incremental_source_model, evidence):
+    from bot.sampler import _IncrementalContext, _Network, _WordReviser
+    from bot.text import STOPWORDS
+
+    model = incremental_source_model
+    check = sources.word_check(evidence.stats, STOPWORDS)
+    assert check.content("Networks") and not check.content("for") and not check.content("(2017)")
+    sampler = Sampler(model)
+    names = list(model.config["sources"])
+    arxiv = names.index("arxiv")
+    reviser = _WordReviser(check, names, model.vocab["<s>"], sampler._markers, 3, 2)
+    context = _IncrementalContext(_Network(model), model.max_length)
+    reviser.begin(context, np.array([[model.vocab["<s>"], sampler._markers[arxiv]]] * 2))
+    generated = [list("for"), list("Networks")]
+    used = np.zeros((2, 2), bool)
+    boundary = np.array([sampler._markers[0]] * 2)
+    redo = reviser.review(boundary, np.array([0, 1]), generated, np.array([arxiv, arxiv]), used, context)
+    assert not redo.any()
+    assert used.tolist() == [[False, False], [arxiv == 0, arxiv == 1]]
