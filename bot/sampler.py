@@ -5,6 +5,9 @@ Two ways to read the context, as the model's config says (CharModel.semantics):
   of the last max_length tokens pre-padded with index 0. The padding prefix is the same for every
   title, so its LSTM states are computed once and reused.
 - "incremental": one LSTM step per character; attention over the last max_length positions.
+
+Source-conditioned models (bot/sources.py) also get a policy for which corpus each word comes
+from (_SourcePolicy) and, given a word check, rewrite refused words (_WordReviser).
 """
 from __future__ import annotations
 
@@ -18,7 +21,7 @@ from .modelfile import META_TOKEN, CharModel
 EPSILON = 1e-7  # Keras' backend epsilon, which textgenrnn adds in attention and sampling
 
 
-def _gates_ifog(matrix: np.ndarray, scale: bool = True) -> np.ndarray:
+def _gates_ifog(matrix: np.ndarray) -> np.ndarray:
     """Reorder Keras' gate blocks (i, f, c, o) to (i, f, o, c) and halve the sigmoid gates.
 
     sigmoid(x) = 0.5 * tanh(x / 2) + 0.5, so with i, f, o pre-halved one tanh over all four gates
@@ -303,82 +306,108 @@ class Sampler:
                                            word_check, word_retries)
         return titles
 
-    def _start_tokens(self, batch, prefix, rng):
-        """(B, n) start tokens and, for source models, each row's starting corpus (index into markers)."""
-        if self._markers is None:
-            return np.tile(np.array([self._meta] + self.model.encode(prefix), np.int64), (batch, 1)), None
-        source = rng.integers(0, len(self._markers), size=batch)
-        rows = [[self._meta, self._markers[s]] + [self._markers[s] if ch == " " else self.model.vocab.get(ch, 0)
-                                                 for ch in prefix] for s in source]
-        return np.array(rows, np.int64), source
-
-    def _choose_sources(self, chosen, active, source, used, switch_probability, rng, use_both=False, skip=None,
-                        mark_used=True):
-        """At a word boundary (any marker sampled) pick the next word's corpus: switch or stay.
-        With use_both, a title that would end before using both corpora switches instead.
-        Rows in skip (rewriting a word) are left alone."""
-        skip = np.zeros(len(chosen), bool) if skip is None else skip
-        forced = np.zeros(len(chosen), bool)
-        if use_both:
-            forced = (chosen == self._meta) & ~used[active].all(axis=1) & ~skip
-            chosen[forced] = self._markers[0]
-        boundary = np.isin(chosen, self._markers) & ~skip
-        switch = boundary & ((rng.random(len(chosen)) < switch_probability) | forced)
-        rows = active[switch]
-        source[rows] = (source[rows] + 1) % len(self._markers)
-        chosen[boundary] = self._markers[source[active[boundary]]]
-        if mark_used:
-            used[active[boundary], source[active[boundary]]] = True
-        return chosen
-
     def _generate_batch(self, batch, temperatures, prefix, max_gen_length, rng, switch_probability,
                         use_both=False, word_check=None, word_retries=0) -> list[str]:
-        start, source = self._start_tokens(batch, prefix, rng)
-        if source is not None:
-            used = np.zeros((batch, len(self._markers)), bool)  # corpora each title has drawn words from
-            used[np.arange(batch), source] = True
+        sources = None
+        if self._markers is not None:
+            sources = _SourcePolicy(self, batch, prefix, rng, switch_probability, use_both, word_check, word_retries)
+            start = sources.start
+        else:
+            start = np.tile(np.array([self._meta] + self.model.encode(prefix), np.int64), (batch, 1))
         generated = [[] for _ in range(batch)]
         active = np.arange(batch)
         length = start.shape[1]
-        reviser = None
-        if (word_check and word_retries and source is not None and not prefix
-                and self.model.semantics == "incremental"):
-            names = list(self.model.config["sources"])
-            reviser = _WordReviser(word_check, names, self._meta, self._markers, word_retries, batch)
-        # With a check that knows content words, a corpus counts as used once one of its content
-        # words is in the title (not when its token is merely chosen).
-        content_marks = bool(reviser and hasattr(word_check, "content"))
-        if content_marks:
-            used[:] = False
         if length < max_gen_length:
             context = self._new_context()
-            if reviser:
-                reviser.begin(context, start)
+            if sources:
+                sources.begin(context)
             else:
                 context.start(start)
         while length < max_gen_length and len(active):
             temperature = temperatures[(length - 1) % len(temperatures)]
             probs = context.probabilities()
-            if source is not None:  # the markers together are one outcome: "a word ends here"
-                probs[:, self._markers[0]] = probs[:, self._markers].sum(axis=1)
-                probs[:, self._markers[1:]] = 0.0
+            if sources:
+                sources.merge_markers(probs)
             chosen = sample_indices(probs, temperature, rng)
-            redo = reviser.review(chosen, active, generated, source, used, context) if reviser else None
-            if source is not None:
-                chosen = self._choose_sources(chosen, active, source, used, switch_probability, rng, use_both, redo,
-                                              mark_used=not content_marks)
-            if reviser:
-                reviser.accept(chosen, active, generated, context, redo)
+            redo = sources.decide(chosen, active, generated, context) if sources else np.zeros(len(chosen), bool)
             length += 1
             going = chosen != self._meta
-            append = going if redo is None else going & ~redo
-            for row, index in zip(active[append], chosen[append]):
+            for row, index in zip(active[going & ~redo], chosen[going & ~redo]):
                 token = self._tokens[index]
-                if token == " " and source is not None and (not generated[row] or generated[row][-1] == " "):
-                    continue  # source tokens are word separators: one space between words, none first
-                generated[row].append(token)
+                if not (sources and sources.extra_space(generated[row], token)):
+                    generated[row].append(token)
             active, keep = active[going], np.flatnonzero(going)
             if len(active) and length < max_gen_length:
                 context.advance(chosen[keep], keep)
         titles = [prefix + "".join(chars) for chars in generated]
-        return titles if source is None else [t.rstrip(" ") for t in titles]
+        return [t.rstrip(" ") for t in titles] if sources else titles
+
+
+class _SourcePolicy:
+    """Which corpus each word of each title comes from, for source-conditioned models
+    (bot/sources.py): a random start corpus, a switch at a word boundary with switch_probability,
+    with use_both no ending before both corpora are used, and with a word check the rewriting of
+    refused words (_WordReviser)."""
+
+    def __init__(self, sampler: Sampler, batch, prefix, rng, switch_probability, use_both, word_check, retries):
+        self.markers, self.meta, self.rng = sampler._markers, sampler._meta, rng
+        self.switch_probability, self.use_both = switch_probability, use_both
+        vocab = sampler.model.vocab
+        self.source = rng.integers(0, len(self.markers), size=batch)  # current corpus, per title
+        self.start = np.array([[self.meta, self.markers[s]] + [self.markers[s] if ch == " " else vocab.get(ch, 0)
+                                                               for ch in prefix] for s in self.source], np.int64)
+        self.used = np.zeros((batch, len(self.markers)), bool)  # corpora each title has drawn words from
+        self.used[np.arange(batch), self.source] = True
+        self.reviser = None
+        if word_check and retries and not prefix and sampler.model.semantics == "incremental":
+            names = list(sampler.model.config["sources"])
+            self.reviser = _WordReviser(word_check, names, self.meta, self.markers, retries, batch)
+        # With a check that knows content words, a corpus counts as used once one of its content
+        # words is in the title (not when its token is merely chosen).
+        self.content_marks = bool(self.reviser and hasattr(word_check, "content"))
+        if self.content_marks:
+            self.used[:] = False
+
+    def begin(self, context):
+        if self.reviser:
+            self.reviser.begin(context, self.start)
+        else:
+            context.start(self.start)
+
+    def merge_markers(self, probs):
+        """The source tokens together are one outcome: "a word ends here"."""
+        probs[:, self.markers[0]] = probs[:, self.markers].sum(axis=1)
+        probs[:, self.markers[1:]] = 0.0
+
+    def decide(self, chosen, active, generated, context) -> np.ndarray:
+        """Rewrite refused words, then give each word boundary its corpus. Changes chosen in place;
+        returns the rows that went back to a word's start (they add no character this step)."""
+        redo = np.zeros(len(chosen), bool)
+        if self.reviser:
+            redo = self.reviser.review(chosen, active, generated, self.source, self.used, context)
+        self.choose(chosen, active, skip=redo)
+        if self.reviser:
+            self.reviser.accept(chosen, active, generated, context, redo)
+        return redo
+
+    def choose(self, chosen, active, skip=None):
+        """At a word boundary pick the next word's corpus: switch or stay. With use_both, a title
+        that would end before using both corpora switches instead. Rows in skip are left alone."""
+        skip = np.zeros(len(chosen), bool) if skip is None else skip
+        forced = np.zeros(len(chosen), bool)
+        if self.use_both:
+            forced = (chosen == self.meta) & ~self.used[active].all(axis=1) & ~skip
+            chosen[forced] = self.markers[0]
+        boundary = np.isin(chosen, self.markers) & ~skip
+        switch = boundary & ((self.rng.random(len(chosen)) < self.switch_probability) | forced)
+        rows = active[switch]
+        self.source[rows] = (self.source[rows] + 1) % len(self.markers)
+        chosen[boundary] = self.markers[self.source[active[boundary]]]
+        if not self.content_marks:
+            self.used[active[boundary], self.source[active[boundary]]] = True
+        return chosen
+
+    @staticmethod
+    def extra_space(chars: list[str], token: str) -> bool:
+        """Source tokens are word separators: one space between words, none first."""
+        return token == " " and (not chars or chars[-1] == " ")

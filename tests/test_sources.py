@@ -9,6 +9,12 @@ from bot.sampler import Sampler
 from bot.train import TrainOptions, train
 
 
+def _policy(sampler, batch, switch_probability, use_both):
+    from bot.sampler import _SourcePolicy
+
+    return _SourcePolicy(sampler, batch, "", np.random.default_rng(0), switch_probability, use_both, None, 0)
+
+
 @pytest.fixture(scope="module")
 def source_model(pretrained):
     return sources.add_source_tokens(pretrained)
@@ -46,16 +52,16 @@ def test_source_tokens_are_rendered_as_spaces_and_generation_is_reproducible(sou
 def test_switch_probability_decides_the_next_words_corpus(source_model, probability, expected):
     sampler = Sampler(source_model)
     song, arxiv = sampler._markers
-    source = np.array([0])
-    used = np.zeros((1, 2), bool)
+    policy = _policy(sampler, 1, probability, use_both=False)
+    policy.source[:] = 0
+    policy.used[:] = [[True, False]]
     seen = []
     for _ in range(3):
-        chosen = sampler._choose_sources(np.array([song]), np.array([0]), source, used, probability,
-                                         np.random.default_rng(0))
-        seen.append(int(source[0]))
-        assert chosen[0] == sampler._markers[source[0]]
+        chosen = policy.choose(np.array([song]), np.array([0]))
+        seen.append(int(policy.source[0]))
+        assert chosen[0] == sampler._markers[policy.source[0]]
     assert seen == expected
-    assert used[0].tolist() == [True, probability == 1.0]
+    assert policy.used[0].tolist() == [True, probability == 1.0]
 
 
 def test_training_with_sources_records_the_strategy(corpora, tmp_path):
@@ -92,10 +98,11 @@ def test_splices_join_the_start_of_one_corpus_title_to_the_end_of_the_other(sour
 def test_a_title_that_would_end_in_one_corpus_switches_instead(source_model):
     sampler = Sampler(source_model)
     meta = source_model.vocab["<s>"]
-    source, used = np.array([0, 0]), np.array([[True, False], [True, True]])
-    chosen = sampler._choose_sources(np.array([meta, meta]), np.array([0, 1]), source, used, 0.0,
-                                     np.random.default_rng(0), use_both=True)
-    assert chosen[0] == sampler._markers[1] and source[0] == 1 and used[0].all()  # switched, goes on
+    policy = _policy(sampler, 2, 0.0, use_both=True)
+    policy.source[:] = 0
+    policy.used[:] = [[True, False], [True, True]]
+    chosen = policy.choose(np.array([meta, meta]), np.array([0, 1]))
+    assert chosen[0] == sampler._markers[1] and policy.source[0] == 1 and policy.used[0].all()  # goes on
     assert chosen[1] == meta  # both corpora used already: it may end
 
 
