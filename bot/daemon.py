@@ -55,6 +55,7 @@ def connect(settings: Settings, stop: threading.Event):
 def run(settings: Settings, stop: threading.Event) -> None:
     """Run until stop is set; raises AuthError (and other BotErrors) that need a person."""
     require_server(settings)
+    log.debug("settings: %s", settings.describe())
     store = open_store(settings.database_url)
     try:
         connected = connect(settings, stop)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -54,7 +54,6 @@ class CharModel:
     attention: np.ndarray  # (dim_embeddings + layers * units,)
     output_kernel: np.ndarray  # (features, num_classes)
     output_bias: np.ndarray  # (num_classes,)
-    source: dict = field(default_factory=dict)  # where it was read from, for messages
 
     @property
     def max_length(self) -> int:
@@ -237,9 +236,7 @@ def load_model(paths: ModelPaths) -> CharModel:
         raise
     except (OSError, KeyError, ValueError) as e:
         raise ModelFileError(f"weights file {path} is not a readable HDF5 weights file ({e})") from None
-    return CharModel(config, vocab, embedding, lstms, attention[:, 0].copy(), kernel, bias,
-                     source={"weights": str(path), "vocab": str(paths.vocab),
-                             "config": str(paths.config) if paths.config else "textgenrnn default"})
+    return CharModel(config, vocab, embedding, lstms, attention[:, 0].copy(), kernel, bias)
 
 
 def _atomic_write(path: Path, write) -> None:

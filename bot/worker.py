@@ -35,8 +35,8 @@ class Worker:
     def refill(self, only_if_empty: bool = False) -> int:
         """Regenerate the pool; returns how many candidates it holds."""
         with self._pool_lock:
-            if only_if_empty and self.store.pool():
-                return len(self.store.pool())
+            if only_if_empty and (pooled := self.store.pool()):
+                return len(pooled)
             started = time.perf_counter()
             pool = self.make_pool(self.store.posted_canonicals())
             keep = [PooledCandidate(c.text, canonical(c.text), c.score, c.temperature) for c in pool.passing]
