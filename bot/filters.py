@@ -162,6 +162,9 @@ MIN_CHARS = 10
 MAX_CHARS = 100
 MIN_REAL_WORDS = 0.6
 _PAIRS = {")": "(", "]": "[", "}": "{"}
+# A title does not stop on an article, a conjunction or one of the prepositions paper titles
+# lean on ("... Networks for", "Love of the").
+DANGLING = frozenset("a an the and or nor of for with via from by than as".split())
 
 
 def balanced(title: str) -> bool:
@@ -191,6 +194,9 @@ def form(title: str, stats: WordStats, max_chars: int = MAX_CHARS) -> Verdict:
         return Verdict.reject("spacing", "leading, trailing or double spaces")
     if not balanced(title):
         return Verdict.reject("unbalanced", "unbalanced brackets or quotes")
+    tokens = words(title)
+    if tokens and tokens[-1] in DANGLING and title[-1].isalpha():
+        return Verdict.reject("dangling-end", f"ends on {tokens[-1]!r}")
     share = real_word_share(title, stats)
     if share < MIN_REAL_WORDS:
         return Verdict.reject("few-real-words", f"{share:.0%} real words, fewer than {MIN_REAL_WORDS:.0%}")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 
-MIX_SATURATION = 6.0  # mixedness evidence beyond this adds nothing: both sides are plainly there
+MIX_SATURATION = 10.0  # mixedness evidence beyond this adds nothing (6 left many ties at the top)
 IDEAL_LENGTH, LENGTH_SPREAD = 45, 30  # characters: a song-title-plus-paper-title reads best around here
 WEIGHTS = {"mixedness": 0.6, "realness": 0.25, "length": 0.15}
 

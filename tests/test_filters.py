@@ -103,9 +103,16 @@ def test_ordinary_punctuation_passes_safety():
     ("Love (Networks]", "unbalanced"),
     ("Zorblax Quuxify Snargle Love", "few-real-words"),
     (" Love Networks Again", "spacing"),
+    ("Love Me Baby Neural Networks for", "dangling-end"),
+    ("Deep Learning of the", "dangling-end"),
 ])
 def test_malformed_titles_fail_form(title, reason, evidence):
     assert filters.form(title, evidence.stats).reason == reason
+
+
+def test_titles_may_end_on_pronouns_and_bracketed_words(evidence):
+    for title in ["Learning Theory (Live Self Model)", "Neural Networks Love Me", "Deep Love (feat. A)"]:
+        assert filters.form(title, evidence.stats).passed, title
 
 
 def test_server_limit_bounds_the_length(evidence):
