@@ -126,6 +126,23 @@ class _Batches:
         return data.apply(tf.data.experimental.assert_cardinality(self.count)).prefetch(2)
 
 
+def _sequences(options: TrainOptions, examples: list[corpus.Example], vocab: dict[str, int],
+               report: Callable[[str], None]) -> list[np.ndarray]:
+    """Token sequences to train on: <s>, the title, <s>; for the sources strategy every word
+    marked with its corpus, plus the spliced examples."""
+    if options.strategy != "sources":
+        meta = vocab[META_TOKEN]
+        return [np.array([meta] + [vocab[c] for c in e.title] + [meta], np.int32) for e in examples]
+    sequences = [np.array(sources.encode(e.title, e.source, vocab), np.int32) for e in examples]
+    if options.splice_share:
+        by_source = {s: [e.title for e in examples if e.source == s] for s in corpus.SOURCES}
+        spliced = sources.splices(by_source["song"], by_source["arxiv"],
+                                  int(options.splice_share * len(examples)), random.Random(options.seed))
+        sequences += [np.array(sources.encode_words(words, vocab), np.int32) for words in spliced]
+        report(f"{len(spliced)} spliced examples added (song and arXiv words in one title)")
+    return sequences
+
+
 def _check_resume(directory: Path, settings: dict) -> None:
     stamp = directory / "settings.json"
     if stamp.exists() and json.loads(stamp.read_text()) != settings:
@@ -165,16 +182,7 @@ def train(options: TrainOptions, report: Callable[[str], None] = print,
             vocab = pretrained.vocab
         else:
             vocab = sources.add_source_tokens_to_vocab(vocab)
-        sequences = [np.array(sources.encode(e.title, e.source, vocab), np.int32) for e in examples]
-        if options.splice_share:
-            by_source = {s: [e.title for e in examples if e.source == s] for s in corpus.SOURCES}
-            spliced = sources.splices(by_source["song"], by_source["arxiv"],
-                                      int(options.splice_share * len(examples)), random.Random(options.seed))
-            sequences += [np.array(sources.encode_words(words, vocab), np.int32) for words in spliced]
-            report(f"{len(spliced)} spliced examples added (song and arXiv words in one title)")
-    else:
-        meta = vocab[META_TOKEN]
-        sequences = [np.array([meta] + [vocab[c] for c in e.title] + [meta], np.int32) for e in examples]
+    sequences = _sequences(options, examples, vocab, report)
     characters = sum(len(e.title) for e in examples)
     by_source = {s: sum(e.source == s for e in examples) for s in corpus.SOURCES}
     report(f"{len(examples)} titles ({by_source['song']} song, {by_source['arxiv']} arXiv after "
