@@ -71,8 +71,8 @@ def screen(text: str, temperature: float, evidence: Evidence, max_chars: int = f
         "mixedness": filters.mixedness(text, evidence.stats),
     }
     passed = all(v.passed for v in verdicts.values())
-    score = ranking.score(verdicts["mixedness"].score, filters.real_word_share(text, evidence.stats),
-                          len(text)) if passed else 0.0
+    # A passing form verdict's score is the title's real-word share.
+    score = ranking.score(verdicts["mixedness"].score, verdicts["form"].score, len(text)) if passed else 0.0
     return Candidate(text, temperature, verdicts, score)
 
 

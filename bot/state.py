@@ -138,7 +138,10 @@ class Store:
         return [Post(*r) for r in self._one(f"SELECT {self._POST_COLUMNS} FROM posts ORDER BY slot")]
 
     def pending(self) -> list[Post]:
-        return [p for p in self.posts() if p.state == "pending"]
+        """Intents not yet confirmed by the server (read every posting check: no full table scan
+        of the history in Python)."""
+        rows = self._one(f"SELECT {self._POST_COLUMNS} FROM posts WHERE state = 'pending' ORDER BY slot")
+        return [Post(*r) for r in rows]
 
     def last_post(self) -> Post | None:
         rows = self._one(f"SELECT {self._POST_COLUMNS} FROM posts ORDER BY slot DESC LIMIT 1")

@@ -67,15 +67,17 @@ class Worker:
         self.store.set_meta({"anchor": str(anchor), "interval": repr(self.settings.interval)})
         return anchor
 
-    def due_slot(self) -> int | None:
+    def _schedule_state(self) -> tuple:
+        """(now, anchor, interval, jitter, last slot, last posted at): what the schedule is a function of."""
         last = self.store.last_post()
-        return schedule.due_slot(self.clock(), self.anchor(), self.settings.interval, self.settings.jitter,
-                                 last.slot if last else None, last.posted_at if last else None)
+        return (self.clock(), self.anchor(), self.settings.interval, self.settings.jitter,
+                last.slot if last else None, last.posted_at if last else None)
+
+    def due_slot(self) -> int | None:
+        return schedule.due_slot(*self._schedule_state())
 
     def next_post_time(self) -> float:
-        last = self.store.last_post()
-        return schedule.next_post_time(self.clock(), self.anchor(), self.settings.interval, self.settings.jitter,
-                                       last.slot if last else None, last.posted_at if last else None)
+        return schedule.next_post_time(*self._schedule_state())
 
     # -- posting ------------------------------------------------------------------------------
     def tick(self) -> Published | None:

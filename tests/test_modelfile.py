@@ -8,6 +8,12 @@ from bot.errors import ModelFileError
 from bot.modelfile import ModelPaths, load_model, save_model
 
 
+def _edit_json(path, **changes):
+    data = json.loads(path.read_text())
+    data.update(changes)
+    path.write_text(json.dumps(data))
+
+
 @pytest.fixture
 def saved(tmp_path, pretrained):
     paths = save_model(pretrained, tmp_path, "copy")
@@ -51,25 +57,19 @@ def test_truncated_weights_file_is_reported(saved):
 
 
 def test_vocab_size_that_disagrees_with_embedding_names_both_files(saved):
-    vocab = json.loads(saved.vocab.read_text())
-    vocab["\u2603"] = len(vocab) + 1
-    saved.vocab.write_text(json.dumps(vocab))
+    _edit_json(saved.vocab, **{"\u2603": 465})
     with pytest.raises(ModelFileError, match=r"embedding has 465 rows but vocab file .*has 465 tokens"):
         load_model(saved)
 
 
 def test_config_that_disagrees_with_shapes_is_reported(saved):
-    config = json.loads(saved.config.read_text())
-    config["rnn_size"] = 64
-    saved.config.write_text(json.dumps(config))
+    _edit_json(saved.config, rnn_size=64)
     with pytest.raises(ModelFileError, match=r"rnn_1 kernel .*shape \(100, 512\), expected \(100, 256\)"):
         load_model(saved)
 
 
 def test_extra_layer_beyond_config_is_reported(saved):
-    config = json.loads(saved.config.read_text())
-    config["rnn_layers"] = 1
-    saved.config.write_text(json.dumps(config))
+    _edit_json(saved.config, rnn_layers=1)
     with pytest.raises(ModelFileError, match="more LSTM layers"):
         load_model(saved)
 
