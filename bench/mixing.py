@@ -11,11 +11,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from bot.candidates import word_check
-from bot.evaluation import evaluate
-from bot.evidence import Evidence
-from bot.modelfile import ModelPaths, load_model
-from bot.sampler import Sampler
+from bot.curation.candidates import word_check
+from bot.training.evaluation import evaluate
+from bot.curation.evidence import Evidence
+from bot.model.modelfile import ModelPaths, load_model
+from bot.model.sampler import Sampler
 
 TEMPERATURES = (0.5, 0.7, 0.9, 1.0)
 BOT_TEMPERATURES = (0.5, 0.7, 0.9)

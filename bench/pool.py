@@ -14,10 +14,10 @@ from common import ROOT, run_measured, table
 
 POOL = """
 import sys
-from bot.candidates import sample_pool
-from bot.evidence import Evidence
-from bot.modelfile import ModelPaths, load_model
-from bot.sampler import Sampler
+from bot.curation.candidates import sample_pool
+from bot.curation.evidence import Evidence
+from bot.model.modelfile import ModelPaths, load_model
+from bot.model.sampler import Sampler
 n, directory = int(sys.argv[1]), sys.argv[2]
 paths = ModelPaths.in_directory(directory)
 titles = sample_pool(Sampler(load_model(paths)), n, [0.5, 0.7, 0.9], seed=0, evidence=Evidence.load(directory, paths.name))

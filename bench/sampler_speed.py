@@ -12,8 +12,8 @@ import time
 
 from common import run_reference, table
 
-from bot.modelfile import ModelPaths, load_model
-from bot.sampler import Sampler
+from bot.model.modelfile import ModelPaths, load_model
+from bot.model.sampler import Sampler
 
 
 def measure(sampler: Sampler, n: int, temperature: float) -> tuple[float, float]:

@@ -15,8 +15,8 @@ from pathlib import Path
 
 from common import ARXIV, SONGS, run_reference, table
 
-from bot import corpus
-from bot.train import TrainOptions, train
+from bot.training import corpus
+from bot.training.train import TrainOptions, train
 
 
 def main():

@@ -20,11 +20,11 @@ from common import REFERENCE, ROOT, run_measured, table
 sys.path.insert(0, str(ROOT / "tests"))
 from fake_mastodon import TOKEN, FakeMastodon  # noqa: E402
 
-from bot.daemon import pool_maker  # noqa: E402
-from bot.mastodon_gateway import Gateway  # noqa: E402
-from bot.settings import load  # noqa: E402
-from bot.state import open_store  # noqa: E402
-from bot.worker import Worker  # noqa: E402
+from bot.posting.daemon import pool_maker  # noqa: E402
+from bot.posting.gateway import Gateway  # noqa: E402
+from bot.posting.settings import load  # noqa: E402
+from bot.posting.state import open_store  # noqa: E402
+from bot.posting.worker import Worker  # noqa: E402
 
 
 def rss_mb() -> float:

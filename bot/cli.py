@@ -11,7 +11,7 @@ import sys
 import threading
 from pathlib import Path
 
-from .candidates import DEFAULT_POOL_SIZE, DEFAULT_TEMPERATURES
+from .curation.candidates import DEFAULT_POOL_SIZE, DEFAULT_TEMPERATURES
 from .errors import BotError
 
 
@@ -33,7 +33,7 @@ def _positive(text: str) -> int:
 
 
 def cmd_train(args) -> int:
-    from .train import TrainOptions, train
+    from .training.train import TrainOptions, train
 
     options = TrainOptions(
         song_titles=args.song_titles, arxiv_titles=args.arxiv_titles, output_dir=args.output_dir,
@@ -52,9 +52,9 @@ def cmd_train(args) -> int:
 
 
 def _load(model_dir: Path):
-    from .evidence import Evidence
-    from .modelfile import ModelPaths, load_model
-    from .sampler import Sampler
+    from .curation.evidence import Evidence
+    from .model.modelfile import ModelPaths, load_model
+    from .model.sampler import Sampler
 
     paths = ModelPaths.in_directory(model_dir)
     return paths, Sampler(load_model(paths)), Evidence.load(model_dir, paths.name)
@@ -66,7 +66,7 @@ def _candidate_json(c) -> dict:
 
 
 def cmd_dry_run(args) -> int:
-    from .candidates import build_pool
+    from .curation.candidates import build_pool
 
     paths, sampler, evidence = _load(args.model_dir)
     pool = build_pool(sampler, evidence, args.pool_size, args.temperatures, args.seed)
@@ -92,7 +92,7 @@ def cmd_dry_run(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
-    from . import evaluation
+    from .training import evaluation
 
     paths, sampler, evidence = _load(args.model_dir)
     rows = evaluation.evaluate(sampler, evidence, args.eval_temperatures, args.samples, args.eval_seed,
@@ -105,8 +105,8 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_derive(args) -> int:
-    from .evidence import derive_from_files
-    from .modelfile import ModelPaths
+    from .curation.evidence import derive_from_files
+    from .model.modelfile import ModelPaths
 
     paths = ModelPaths.in_directory(args.model_dir)
     ev = derive_from_files(args.song_titles, args.arxiv_titles, args.model_dir, paths.name)
@@ -143,7 +143,7 @@ def _logging(settings) -> None:
 
 
 def cmd_run(args) -> int:
-    from . import daemon, settings as settings_module
+    from .posting import daemon, settings as settings_module
 
     settings = settings_module.load()
     _logging(settings)
@@ -165,9 +165,9 @@ def cmd_run(args) -> int:
 
 
 def cmd_check(args) -> int:
-    from . import settings as settings_module
-    from .mastodon_gateway import Gateway
-    from .state import open_store
+    from .posting import settings as settings_module
+    from .posting.gateway import Gateway
+    from .posting.state import open_store
 
     settings = settings_module.load()
     settings_module.require_server(settings)
@@ -189,7 +189,7 @@ def cmd_check(args) -> int:
 
 
 def cmd_register(args) -> int:
-    from . import registration
+    from .posting import registration
 
     server = args.server.rstrip("/")
     client, url = registration.start(server)
@@ -280,7 +280,7 @@ def parser() -> argparse.ArgumentParser:
 def _settings_as_defaults(args) -> None:
     """The worker's settings (environment, .env) fill in what the command line leaves out, so a
     dry run previews what the worker would do."""
-    from . import settings
+    from .posting import settings
 
     current = settings.load()
     if getattr(args, "model_dir", None) is None:

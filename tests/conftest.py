@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.modelfile import ModelPaths, load_model
+from bot.model.modelfile import ModelPaths, load_model
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("BOT_SHARED_DIR", ROOT.parent / "shared"))
@@ -39,14 +39,14 @@ def shipped_model_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def evidence(shipped_model_dir):
-    from bot.evidence import Evidence
+    from bot.curation.evidence import Evidence
 
     return Evidence.load(shipped_model_dir, "mashup")
 
 
 @pytest.fixture(scope="session")
 def training_titles(corpora) -> list[str]:
-    from bot import corpus
+    from bot.training import corpus
 
     return [t for p in corpora.values() for t in corpus.clean_titles(corpus.read_titles(p), 10**6)]
 

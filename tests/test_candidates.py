@@ -5,11 +5,11 @@ import sys
 
 import pytest
 
-from bot import filters
-from bot.candidates import build_pool, screen
-from bot.modelfile import ModelPaths, load_model
-from bot.sampler import Sampler
-from bot.text import canonical
+from bot.curation import filters
+from bot.curation.candidates import build_pool, screen
+from bot.model.modelfile import ModelPaths, load_model
+from bot.model.sampler import Sampler
+from bot.curation.words import canonical
 
 
 @pytest.fixture(scope="module")

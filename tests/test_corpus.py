@@ -1,6 +1,6 @@
 import pytest
 
-from bot import corpus
+from bot.training import corpus
 from bot.errors import CorpusError
 
 

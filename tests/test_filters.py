@@ -2,8 +2,9 @@ import random
 
 import pytest
 
-from bot import filters, ranking
-from bot.text import canonical, words
+from bot.curation import filters
+from bot.curation import ranking
+from bot.curation.words import canonical, words
 
 MASHUPS = ["Strong (feat. Salial Networks)", "Learning Theory (Live Self Model)"]
 PURE = ["Love Me Down (Manis Edit)",

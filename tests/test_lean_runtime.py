@@ -8,10 +8,18 @@ ROOT = Path(__file__).resolve().parent.parent
 
 WORKER = """
 import sys
-from bot import cli, daemon, worker, candidates, sampler, evidence, state, mastodon_gateway, registration
-from bot.modelfile import ModelPaths, load_model
-from bot.evidence import Evidence
-from bot.candidates import build_pool
+from bot import cli
+from bot.posting import daemon
+from bot.posting import worker
+from bot.curation import candidates
+from bot.model import sampler
+from bot.curation import evidence
+from bot.posting import state
+from bot.posting import gateway as mastodon_gateway
+from bot.posting import registration
+from bot.model.modelfile import ModelPaths, load_model
+from bot.curation.evidence import Evidence
+from bot.curation.candidates import build_pool
 paths = ModelPaths.in_directory(sys.argv[1])
 pool = build_pool(sampler.Sampler(load_model(paths)), Evidence.load(sys.argv[1], paths.name), 30, seed=0)
 heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras', 'tf_keras', 'textgenrnn', 'torch'))

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from bot.errors import ModelFileError
-from bot.modelfile import ModelPaths, load_model, save_model
+from bot.model.modelfile import ModelPaths, load_model, save_model
 
 
 def _edit_json(path, **changes):

@@ -11,7 +11,7 @@ import sys
 import numpy as np
 import pytest
 
-from bot.sampler import Sampler
+from bot.model.sampler import Sampler
 
 PREFIXES = [
     "", "D", "Deep", "Love Me", "Love Me Down (", "Strong (feat. ", "Learning Theory",
@@ -53,7 +53,7 @@ def test_textgenrnn_mode_matches_textgenrnn_probabilities(pretrained, reference_
 
 @pytest.fixture(scope="module")
 def keras_net(pretrained):
-    from bot import keras_model
+    from bot.training import keras_model
 
     config = dict(pretrained.config, semantics="incremental", max_length=12)
     net = keras_model.build(pretrained.num_classes, config)
@@ -62,7 +62,7 @@ def keras_net(pretrained):
 
 
 def test_incremental_mode_matches_the_keras_training_network(keras_net):
-    from bot import keras_model
+    from bot.training import keras_model
 
     net, model = keras_net
     sampler = Sampler(model)

@@ -5,16 +5,16 @@ import time
 
 import pytest
 
-from bot.candidates import build_pool
+from bot.curation.candidates import build_pool
 from bot.errors import AuthError
-from bot.evidence import Evidence
-from bot.mastodon_gateway import Gateway
-from bot.modelfile import ModelPaths, load_model
-from bot.sampler import Sampler
-from bot.settings import load
-from bot.state import open_store
-from bot.text import canonical
-from bot.worker import Worker
+from bot.curation.evidence import Evidence
+from bot.posting.gateway import Gateway
+from bot.model.modelfile import ModelPaths, load_model
+from bot.model.sampler import Sampler
+from bot.posting.settings import load
+from bot.posting.state import open_store
+from bot.curation.words import canonical
+from bot.posting.worker import Worker
 from fake_mastodon import TOKEN
 
 H = 3600

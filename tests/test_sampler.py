@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from bot.modelfile import CharModel
-from bot.sampler import Sampler, sample_indices
+from bot.model.modelfile import CharModel
+from bot.model.sampler import Sampler, sample_indices
 
 
 def _greedy_one_by_one(sampler: Sampler, prefix: str, max_gen_length: int) -> str:

@@ -1,6 +1,6 @@
 import random
 
-from bot.schedule import backoff, due_slot, jitter_for, next_post_time
+from bot.posting.schedule import backoff, due_slot, jitter_for, next_post_time
 
 H = 3600
 

@@ -1,7 +1,7 @@
 import pytest
 
 from bot.errors import ConfigError
-from bot.settings import load, parse_duration, require_server
+from bot.posting.settings import load, parse_duration, require_server
 
 BASE = {"MASTODON_API_BASE_URL": "https://example.social", "MASTODON_ACCESS_TOKEN": "secret-token"}
 

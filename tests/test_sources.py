@@ -3,14 +3,14 @@ import dataclasses
 import numpy as np
 import pytest
 
-from bot import sources
-from bot.modelfile import ModelPaths, load_model
-from bot.sampler import Sampler
-from bot.train import TrainOptions, train
+from bot.model import sources
+from bot.model.modelfile import ModelPaths, load_model
+from bot.model.sampler import Sampler
+from bot.training.train import TrainOptions, train
 
 
 def _policy(sampler, batch, switch_probability, use_both):
-    from bot.sampler import _SourcePolicy
+    from bot.model.sampler import _SourcePolicy
 
     return _SourcePolicy(sampler, batch, "", np.random.default_rng(0), switch_probability, use_both, None, 0)
 
@@ -139,7 +139,7 @@ def test_refused_words_are_rewritten_and_a_hopeless_check_still_ends(incremental
 
 
 def test_a_rewound_row_predicts_as_if_it_had_never_left(incremental_source_model):
-    from bot.sampler import _IncrementalContext, _Network
+    from bot.model.sampler import _IncrementalContext, _Network
 
     model = incremental_source_model
     net = _Network(model)
@@ -161,7 +161,7 @@ def test_a_rewound_row_predicts_as_if_it_had_never_left(incremental_source_model
 
 
 def test_word_check_wants_words_the_marked_corpus_has_used(evidence):
-    from bot.text import STOPWORDS
+    from bot.curation.words import STOPWORDS
 
     check = sources.word_check(evidence.stats, STOPWORDS)
     assert check("Networks", "arxiv") and not check("Networks", "song")
@@ -171,8 +171,8 @@ def test_word_check_wants_words_the_marked_corpus_has_used(evidence):
 
 
 def test_a_corpus_counts_as_used_only_once_one_of_its_content_words_is_kept(incremental_source_model, evidence):
-    from bot.sampler import _IncrementalContext, _Network, _WordReviser
-    from bot.text import STOPWORDS
+    from bot.model.sampler import _IncrementalContext, _Network, _WordReviser
+    from bot.curation.words import STOPWORDS
 
     model = incremental_source_model
     check = sources.word_check(evidence.stats, STOPWORDS)

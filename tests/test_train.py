@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 
 from bot.errors import CorpusError, TrainingError
-from bot.modelfile import ModelPaths, load_model
-from bot.sampler import Sampler
-from bot.train import TrainOptions, train
+from bot.model.modelfile import ModelPaths, load_model
+from bot.model.sampler import Sampler
+from bot.training.train import TrainOptions, train
 
 
 def _options(corpora, tmp_path, **overrides) -> TrainOptions:

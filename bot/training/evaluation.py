@@ -5,10 +5,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from . import filters
-from .candidates import screen, word_check
-from .evidence import Evidence
-from .sampler import Sampler
+from ..curation import filters
+from ..curation.candidates import screen, word_check
+from ..curation.evidence import Evidence
+from ..model.sampler import Sampler
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,7 @@ def plot(rows: list[Row], path: Path, title: str) -> None:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        from .errors import BotError
+        from ..errors import BotError
 
         raise BotError("plotting needs matplotlib: pip install matplotlib") from None
     temps = [r.temperature for r in rows]

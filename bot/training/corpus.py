@@ -7,7 +7,7 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import CorpusError
+from ..errors import CorpusError
 
 SOURCES = ("song", "arxiv")
 DEFAULT_PATHS = {"song": Path("data/song_titles.txt"), "arxiv": Path("data/arxiv_titles.txt")}

@@ -13,7 +13,7 @@ from functools import lru_cache
 from importlib import resources
 
 from .evidence import NoveltyIndex, WordStats
-from .text import STOPWORDS, words
+from .words import STOPWORDS, words
 
 
 @dataclass(frozen=True)
@@ -207,7 +207,7 @@ def form(title: str, stats: WordStats, max_chars: int = MAX_CHARS) -> Verdict:
 
 def fresh(title: str, posted: frozenset[str]) -> Verdict:
     """Not a text the bot has posted before (compared in canonical form: case, punctuation, spaces)."""
-    from .text import canonical
+    from .words import canonical
 
     if canonical(title) in posted:
         return Verdict.reject("already-posted", "was posted before")

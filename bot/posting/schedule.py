@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import random
 
-from .evidence import hash64
+from ..curation.evidence import hash64
 
 
 def slot_of(t: float, anchor: int, interval: float) -> int:

@@ -10,8 +10,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from urllib.parse import urlparse
 
-from .candidates import DEFAULT_POOL_SIZE, DEFAULT_TEMPERATURES
-from .errors import ConfigError
+from ..curation.candidates import DEFAULT_POOL_SIZE, DEFAULT_TEMPERATURES
+from ..errors import ConfigError
 
 VISIBILITIES = ("public", "unlisted", "private", "direct")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$")
@@ -74,7 +74,7 @@ def _duration(env, name, default, minimum=0.0):
 def default_model_dir() -> Path:
     """./model_weights, else the one beside this package's source checkout (an editable install)."""
     here = Path("model_weights")
-    return here if here.is_dir() else Path(__file__).resolve().parent.parent / "model_weights"
+    return here if here.is_dir() else Path(__file__).resolve().parent.parent.parent / "model_weights"
 
 
 def load(env: dict[str, str] | None = None, dotenv: bool = True) -> Settings:

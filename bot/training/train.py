@@ -17,10 +17,12 @@ from typing import Callable
 
 import numpy as np
 
-from . import corpus, evidence, model_card, sources
-from .errors import TrainingError
-from .modelfile import META_TOKEN, TEXTGENRNN_CONFIG, ModelPaths, load_model, save_model
-from .sampler import Sampler
+from . import corpus, model_card
+from ..curation import evidence
+from ..model import sources
+from ..errors import TrainingError
+from ..model.modelfile import META_TOKEN, TEXTGENRNN_CONFIG, ModelPaths, load_model, save_model
+from ..model.sampler import Sampler
 
 
 @dataclass

@@ -11,13 +11,13 @@ from datetime import datetime, timezone
 from apscheduler.events import EVENT_JOB_ERROR
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from . import filters
-from .candidates import build_pool
-from .errors import AuthError, BotError, TemporaryServerError
-from .evidence import Evidence
-from .mastodon_gateway import Gateway
-from .modelfile import ModelPaths, load_model
-from .sampler import Sampler
+from ..curation import filters
+from ..curation.candidates import build_pool
+from ..errors import AuthError, BotError, TemporaryServerError
+from ..curation.evidence import Evidence
+from .gateway import Gateway
+from ..model.modelfile import ModelPaths, load_model
+from ..model.sampler import Sampler
 from .schedule import backoff
 from .settings import Settings, require_server
 from .state import open_store

@@ -9,8 +9,8 @@ from pathlib import Path
 from mastodon import Mastodon
 from mastodon import errors as mastodon_errors
 
-from .errors import BotError
-from .mastodon_gateway import OOB_REDIRECT, SCOPES, USER_AGENT
+from ..errors import BotError
+from .gateway import OOB_REDIRECT, SCOPES, USER_AGENT
 
 APP_NAME = "songs x arXiv mashups"
 

@@ -5,10 +5,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Sequence
 
-from . import filters, ranking, sources
+from . import filters, ranking
+from ..model import sources
 from .evidence import Evidence
-from .sampler import Sampler
-from .text import STOPWORDS, canonical
+from ..model.sampler import Sampler
+from .words import STOPWORDS, canonical
 
 # The order in which a rejected candidate's first failing filter is counted.
 FILTER_ORDER = ("safety", "form", "fresh", "novelty", "mixedness")

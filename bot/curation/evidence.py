@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import ModelFileError
-from .text import canonical, words
+from ..errors import ModelFileError
+from .words import canonical, words
 
 NGRAM_SIZES = (4, 5, 6)  # word runs hashed for the overlap test
 WORDS_FILE = "{name}_words.json.gz"
@@ -157,7 +157,7 @@ def derive(song_titles: list[str], arxiv_titles: list[str], directory: Path, nam
 def derive_from_files(song_path: Path, arxiv_path: Path, directory: Path, name: str) -> Evidence:
     """derive() over every title of the two corpus files, cleaned as for training but without
     the length limit: a long title is still one the bot must not repeat."""
-    from . import corpus
+    from ..training import corpus
 
     clean = lambda path: corpus.clean_titles(corpus.read_titles(path), max_chars=10**6)  # noqa: E731
     return derive(clean(song_path), clean(arxiv_path), Path(directory), name)

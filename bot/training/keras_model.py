@@ -13,7 +13,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 from keras import ops  # noqa: E402
 
-from .modelfile import CharModel, LSTMWeights  # noqa: E402
+from ..model.modelfile import CharModel, LSTMWeights  # noqa: E402
 
 EPSILON = 1e-7  # the same epsilon as the numpy sampler and textgenrnn's attention
 

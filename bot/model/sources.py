@@ -89,7 +89,7 @@ class WordCheck:
     corpus as used once one of its content words is in the title."""
 
     def __init__(self, stats, stopwords: frozenset[str]):
-        from .text import words
+        from ..curation.words import words
 
         self.words, self.stopwords = words, stopwords
         self.counts = {"song": stats.song, "arxiv": stats.arxiv}

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from mastodon import Mastodon
 from mastodon import errors as mastodon_errors
 
-from .errors import AuthError, RejectedError, TemporaryServerError
+from ..errors import AuthError, RejectedError, TemporaryServerError
 
 SCOPES = ["read:accounts", "read:statuses", "write:statuses"]
 OOB_REDIRECT = "urn:ietf:wg:oauth:2.0:oob"  # the code is shown to the user to paste back

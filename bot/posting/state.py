@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
-from .errors import StateError
+from ..errors import StateError
 
 # Each entry migrates from the previous version; never edit a released one, append.
 MIGRATIONS = [

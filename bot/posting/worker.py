@@ -11,12 +11,12 @@ import uuid
 from typing import Callable
 
 from . import schedule
-from .candidates import Pool
-from .errors import AuthError, RejectedError, TemporaryServerError
-from .mastodon_gateway import Gateway, Published, wait_hint
+from ..curation.candidates import Pool
+from ..errors import AuthError, RejectedError, TemporaryServerError
+from .gateway import Gateway, Published, wait_hint
 from .settings import Settings
 from .state import PooledCandidate, Post, Store
-from .text import canonical
+from ..curation.words import canonical
 
 log = logging.getLogger("bot")
 MAX_REJECTED = 5  # candidates tried for one slot when the server rejects them (422)
