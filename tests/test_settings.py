@@ -58,3 +58,15 @@ def test_env_example_documents_every_setting_with_its_default():
     import dataclasses
 
     assert len(example) == len(dataclasses.fields(documented))
+
+
+def test_reply_settings_defaults_and_errors():
+    s = load(dict(BASE))
+    assert (s.replies, s.reply_check, s.reply_max_age) == (True, 60, 86400)
+    assert (s.reply_per_account, s.reply_per_hour, s.reply_bot_limit, s.reply_max_depth) == (3, 30, 1, 3)
+    off = load({**BASE, "REPLIES": "off", "REPLY_CHECK": "5s", "REPLY_BOT_LIMIT": "0"})
+    assert (off.replies, off.reply_check, off.reply_bot_limit) == (False, 5, 0)
+    with pytest.raises(ConfigError, match="REPLIES='maybe' must be on or off"):
+        load({**BASE, "REPLIES": "maybe"})
+    with pytest.raises(ConfigError, match="REPLY_PER_HOUR='-1' must be at least 0"):
+        load({**BASE, "REPLY_PER_HOUR": "-1"})

@@ -45,6 +45,14 @@ class Settings:
     retry_max: float  # RETRY_MAX: longest delay between retries
     request_timeout: float  # REQUEST_TIMEOUT: HTTP timeout for each call to the server
     log_level: str  # LOG_LEVEL: DEBUG, INFO, WARNING or ERROR
+    # Replies to mentions (bot/posting/replies.py; README "Replies").
+    replies: bool = True  # REPLIES: on or off
+    reply_check: float = 60.0  # REPLY_CHECK: how often mentions are fetched
+    reply_max_age: float = 86400.0  # REPLY_MAX_AGE: older mentions (e.g. from while the bot was down) get no reply
+    reply_per_account: int = 3  # REPLY_PER_ACCOUNT: replies to one account per hour
+    reply_per_hour: int = 30  # REPLY_PER_HOUR: replies to everyone per hour
+    reply_bot_limit: int = 1  # REPLY_BOT_LIMIT: replies per day to an account with the bot flag
+    reply_max_depth: int = 3  # REPLY_MAX_DEPTH: no reply in a thread that holds this many of our own replies
 
     def describe(self) -> str:
         """The settings for logs: everything but the token."""
@@ -69,6 +77,29 @@ def _duration(env, name, default, minimum=0.0):
     if value < minimum:
         raise ConfigError(f"{name} must be at least {minimum:g} seconds")
     return value
+
+
+def _switch(env, name, default: bool) -> bool:
+    text = (env.get(name) or "").strip().lower()
+    if not text:
+        return default
+    if text in ("on", "true", "yes", "1"):
+        return True
+    if text in ("off", "false", "no", "0"):
+        return False
+    raise ConfigError(f"{name}={text!r} must be on or off")
+
+
+def _reply_settings(env) -> dict:
+    return dict(
+        replies=_switch(env, "REPLIES", True),
+        reply_check=_duration(env, "REPLY_CHECK", "60s", minimum=0.05),
+        reply_max_age=_duration(env, "REPLY_MAX_AGE", "1d"),
+        reply_per_account=_number(env, "REPLY_PER_ACCOUNT", 3, int, 0),
+        reply_per_hour=_number(env, "REPLY_PER_HOUR", 30, int, 0),
+        reply_bot_limit=_number(env, "REPLY_BOT_LIMIT", 1, int, 0),
+        reply_max_depth=_number(env, "REPLY_MAX_DEPTH", 3, int, 0),
+    )
 
 
 def default_model_dir() -> Path:
@@ -130,6 +161,7 @@ def load(env: dict[str, str] | None = None, dotenv: bool = True) -> Settings:
         retry_max=_duration(env, "RETRY_MAX", "10m", minimum=0.01),
         request_timeout=_duration(env, "REQUEST_TIMEOUT", "30s", minimum=0.1),
         log_level=log_level,
+        **_reply_settings(env),
     )
 
 
