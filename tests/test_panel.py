@@ -237,3 +237,15 @@ def test_baseline_uses_each_song_title_and_phrase_once():
     for part in ("song", "title", "phrase"):
         values = [getattr(b, part).casefold() for b in items]
         assert len(set(values)) == len(values), part
+
+
+def test_bot_titles_run_the_command_once_per_seed(tmp_path):
+    fake = tmp_path / "fakebot.py"
+    fake.write_text("import json, sys\nseed = int(sys.argv[sys.argv.index('--seed') + 1])\n"
+                    "print(json.dumps({'would_post': None if seed == 2 else f'Title  {seed}'}))\n")
+    cmd = f"{sys.executable} {fake} --dry-run --json"
+    assert panel.bot_titles(cmd, [1, 2, 3]) == ["Title 1", "Title 3"]
+    with pytest.raises(panel.PanelError, match="no JSON"):
+        panel.bot_titles(f"{sys.executable} -c print(1)", [1])
+    with pytest.raises(panel.PanelError, match=r"failed \(3\)"):
+        panel.bot_titles(f"{sys.executable} -c 'raise SystemExit(3)'", [1])
