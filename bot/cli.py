@@ -11,25 +11,58 @@ import sys
 import threading
 from pathlib import Path
 
-from .curation.candidates import DEFAULT_POOL_SIZE, DEFAULT_TEMPERATURES
 from .errors import BotError
+from .posting import settings as settings_module  # light: no numpy, no network
 
 
 def _temperatures(text: str) -> list[float]:
     try:
-        values = [float(t) for t in text.split(",") if t.strip()]
+        return list(settings_module.temperatures("temperatures", text))
+    except BotError as e:
+        raise argparse.ArgumentTypeError(str(e).replace("temperatures=", "", 1)) from None
+
+
+def _whole(minimum: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a whole number, not {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, not {value}")
+        return value
+    return parse
+
+
+_positive = _whole(1)
+_seed = _whole(0)
+
+
+def _probability(text: str) -> float:
+    try:
+        value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"temperatures must be numbers separated by commas, not {text!r}")
-    if not values or any(t <= 0 for t in values):
-        raise argparse.ArgumentTypeError("temperatures must be positive numbers, e.g. 0.8,1.0")
-    return values
-
-
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+        value = float("nan")
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"must be a probability from 0 to 1, not {text!r}")
     return value
+
+
+def _version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version("songs-x-arxiv-bot")
+    except metadata.PackageNotFoundError:
+        return "unknown (not installed; run pip install -e .)"
+
+
+def _pin_blas(threads: int) -> None:
+    """numpy's BLAS pool at `threads` (BLAS_THREADS): the sampler's matrices are small, and more
+    threads only add waiting on a busy host (bench/README.md)."""
+    from .model.threads import limit_blas
+
+    limit_blas(threads)
 
 
 def cmd_train(args) -> int:
@@ -94,6 +127,8 @@ def cmd_dry_run(args) -> int:
 def cmd_evaluate(args) -> int:
     from .training import evaluation
 
+    if args.plot:
+        _check_plot_target(args.plot)
     paths, sampler, evidence = _load(args.model_dir)
     rows = evaluation.evaluate(sampler, evidence, args.eval_temperatures, args.samples, args.eval_seed,
                                args.switch_probability)
@@ -102,6 +137,17 @@ def cmd_evaluate(args) -> int:
         evaluation.plot(rows, args.plot, f"{paths.config.name}: {args.samples} raw samples per temperature")
         print(f"\nwrote {args.plot}")
     return 0
+
+
+def _check_plot_target(path: Path) -> None:
+    """Before sampling for minutes: matplotlib is there and the PNG can be written."""
+    import importlib.util
+
+    if importlib.util.find_spec("matplotlib") is None:
+        raise BotError("--plot needs matplotlib, which the worker does not install: "
+                       "pip install -e '.[plot]' (or pip install matplotlib)")
+    if not path.parent.is_dir():
+        raise BotError(f"--plot {path}: directory {path.parent} does not exist")
 
 
 def cmd_derive(args) -> int:
@@ -125,8 +171,9 @@ class _Redact(logging.Filter):
     def filter(self, record):
         if self.secret:
             message = record.getMessage()
-            if self.secret in message:
-                record.msg, record.args = message.replace(self.secret, "[token]"), None
+            redacted = settings_module.redact(message, self.secret)
+            if redacted != message:
+                record.msg, record.args = redacted, None
         return True
 
 
@@ -143,10 +190,11 @@ def _logging(settings) -> None:
 
 
 def cmd_run(args) -> int:
-    from .posting import daemon, settings as settings_module
+    from .posting import daemon
 
     settings = settings_module.load()
     _logging(settings)
+    _pin_blas(settings.blas_threads)
     stop = threading.Event()
 
     def on_signal(signum, frame):
@@ -165,7 +213,6 @@ def cmd_run(args) -> int:
 
 
 def cmd_check(args) -> int:
-    from .posting import settings as settings_module
     from .posting.gateway import Gateway
     from .posting.state import open_store
 
@@ -204,16 +251,19 @@ def cmd_register(args) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
+    worker = settings_module.defaults()
     ap = argparse.ArgumentParser(prog="bot", description="Song x arXiv title mashups on Mastodon. "
                                  "With no command, runs the posting worker (settings: .env.example).")
+    ap.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     ap.add_argument("--dry-run", action="store_true", help="print what the bot would post, post nothing")
-    ap.add_argument("--model-dir", type=Path, default=None, help="model directory (default: model_weights)")
-    ap.add_argument("--seed", type=int, default=None, help="random seed, for reproducible output")
+    ap.add_argument("--model-dir", type=Path, default=None,
+                    help="model directory (default: BOT_MODEL_DIR, else the shipped model)")
+    ap.add_argument("--seed", type=_seed, default=None, help="random seed (0 or more), for reproducible output")
     ap.add_argument("--temperatures", type=_temperatures, default=None,
                     help=f"sampling temperatures, comma-separated (default: TEMPERATURES, else "
-                         f"{','.join(map(str, DEFAULT_TEMPERATURES))})")
+                         f"{','.join(map(str, worker.temperatures))})")
     ap.add_argument("--pool-size", type=_positive, default=None,
-                    help=f"candidates to sample (default: POOL_SIZE, else {DEFAULT_POOL_SIZE})")
+                    help=f"candidates to sample (default: POOL_SIZE, else {worker.pool_size})")
     ap.add_argument("--show", type=_positive, default=10, help="how many top candidates to print")
     ap.add_argument("--json", action="store_true", help="print JSON instead of text")
     sub = ap.add_subparsers(dest="command")
@@ -253,9 +303,9 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--temperatures", dest="eval_temperatures", type=_temperatures,
                    default=[0.5, 0.7, 0.9, 1.1, 1.3, 1.5])
     e.add_argument("--samples", type=_positive, default=1000, help="samples per temperature")
-    e.add_argument("--seed", dest="eval_seed", type=int, default=0)
-    e.add_argument("--plot", type=Path, default=None, help="also write a PNG plot here")
-    e.add_argument("--switch-probability", type=float, default=None,
+    e.add_argument("--seed", dest="eval_seed", type=_seed, default=0)
+    e.add_argument("--plot", type=Path, default=None, help="also write a PNG plot here (needs matplotlib)")
+    e.add_argument("--switch-probability", type=_probability, default=None,
                    help="source-conditioned models: override the config's chance of switching corpus per word")
     e.add_argument("--model-dir", type=Path, default=argparse.SUPPRESS, help="model directory")
     e.set_defaults(handler=cmd_evaluate)
@@ -280,9 +330,8 @@ def parser() -> argparse.ArgumentParser:
 def _settings_as_defaults(args) -> None:
     """The worker's settings (environment, .env) fill in what the command line leaves out, so a
     dry run previews what the worker would do."""
-    from .posting import settings
-
-    current = settings.load()
+    current = settings_module.load()
+    _pin_blas(current.blas_threads)
     if getattr(args, "model_dir", None) is None:
         args.model_dir = current.model_dir
     if args.pool_size is None:

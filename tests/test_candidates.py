@@ -10,6 +10,9 @@ from bot.curation.candidates import build_pool, screen
 from bot.model.modelfile import ModelPaths, load_model
 from bot.model.sampler import Sampler
 from bot.curation.words import canonical
+from bot.posting.settings import defaults
+
+TEMPERATURES, POOL_SIZE = defaults().temperatures, defaults().pool_size  # the worker's
 
 
 @pytest.fixture(scope="module")
@@ -18,9 +21,9 @@ def sampler(shipped_model_dir):
 
 
 def test_pool_is_deterministic_for_a_seed(sampler, evidence):
-    a = build_pool(sampler, evidence, size=120, seed=11)
-    b = build_pool(sampler, evidence, size=120, seed=11)
-    c = build_pool(sampler, evidence, size=120, seed=12)
+    a = build_pool(sampler, evidence, size=120, temperatures=TEMPERATURES, seed=11)
+    b = build_pool(sampler, evidence, size=120, temperatures=TEMPERATURES, seed=11)
+    c = build_pool(sampler, evidence, size=120, temperatures=TEMPERATURES, seed=12)
     assert [(x.text, x.score) for x in a.candidates] == [(x.text, x.score) for x in b.candidates]
     assert [x.text for x in a.candidates] != [x.text for x in c.candidates]
 
@@ -36,8 +39,8 @@ def test_pool_is_unique_ranked_and_counts_every_rejection(sampler, evidence):
 
 
 def test_posted_titles_are_not_offered_again(sampler, evidence):
-    first = build_pool(sampler, evidence, size=150, seed=5).best
-    again = build_pool(sampler, evidence, size=150, seed=5, posted=frozenset({canonical(first.text)}))
+    first = build_pool(sampler, evidence, size=150, temperatures=TEMPERATURES, seed=5).best
+    again = build_pool(sampler, evidence, size=150, temperatures=TEMPERATURES, seed=5, posted=frozenset({canonical(first.text)}))
     assert again.best.text != first.text
     assert any(c.rejection == "already-posted" for c in again.candidates)
 
@@ -52,7 +55,7 @@ def test_fifty_seeds_each_would_post_a_new_mashup(sampler, evidence, training_ti
     """The issue's acceptance check, against the raw corpora (not the shipped hashes)."""
     training = {canonical(t) for t in training_titles}
     for seed in range(50):
-        best = build_pool(sampler, evidence, seed=seed).best
+        best = build_pool(sampler, evidence, POOL_SIZE, TEMPERATURES, seed=seed).best
         assert best is not None, seed
         assert filters.mixedness(best.text, evidence.stats).passed, best.text
         assert canonical(best.text) not in training, best.text

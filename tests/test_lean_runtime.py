@@ -21,7 +21,7 @@ from bot.model.modelfile import ModelPaths, load_model
 from bot.curation.evidence import Evidence
 from bot.curation.candidates import build_pool
 paths = ModelPaths.in_directory(sys.argv[1])
-pool = build_pool(sampler.Sampler(load_model(paths)), Evidence.load(sys.argv[1], paths.name), 30, seed=0)
+pool = build_pool(sampler.Sampler(load_model(paths)), Evidence.load(sys.argv[1], paths.name), 30, (0.5, 0.7, 0.9), seed=0)
 heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras', 'tf_keras', 'textgenrnn', 'torch'))
 print(pool.sampled, heavy)
 """

@@ -25,7 +25,7 @@ def make_pool(shipped_model_dir):
     sampler = Sampler(load_model(ModelPaths.in_directory(shipped_model_dir)))
     evidence = Evidence.load(shipped_model_dir, "mashup")
     seeds = iter(range(10**6))
-    return lambda posted: build_pool(sampler, evidence, 60, seed=next(seeds), posted=posted)
+    return lambda posted: build_pool(sampler, evidence, 60, (0.5, 0.7, 0.9), seed=next(seeds), posted=posted)
 
 
 class Clock:

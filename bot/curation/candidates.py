@@ -13,8 +13,6 @@ from .words import STOPWORDS, canonical
 
 # The order in which a rejected candidate's first failing filter is counted.
 FILTER_ORDER = ("safety", "form", "fresh", "novelty", "mixedness")
-DEFAULT_TEMPERATURES = (0.5, 0.7, 0.9)  # chosen by `bot evaluate`: see bench/README.md
-DEFAULT_POOL_SIZE = 300
 SAMPLING_BATCH = 250  # titles sampled together: smaller batches keep the worker's peak memory low
 
 
@@ -98,9 +96,11 @@ def sample_pool(sampler: Sampler, size: int, temperatures: Sequence[float], seed
     return pairs
 
 
-def build_pool(sampler: Sampler, evidence: Evidence, size: int = DEFAULT_POOL_SIZE,
-               temperatures: Sequence[float] = DEFAULT_TEMPERATURES, seed: int | None = None,
-               max_chars: int = filters.MAX_CHARS, posted: frozenset[str] = frozenset()) -> Pool:
+def build_pool(sampler: Sampler, evidence: Evidence, size: int, temperatures: Sequence[float],
+               seed: int | None = None, max_chars: int = filters.MAX_CHARS,
+               posted: frozenset[str] = frozenset()) -> Pool:
+    """size titles sampled across the temperatures (the worker's defaults are settings:
+    POOL_SIZE, TEMPERATURES), deduplicated, screened and ranked best first."""
     sampled = sample_pool(sampler, size, temperatures, seed, max_chars, evidence)
     unique = {}
     for text, temperature in sampled:

@@ -1,22 +1,31 @@
 """Settings from the environment (and `.env`), parsed and checked once at start-up.
 
-Every setting, its default and what it is for lives in SETTINGS below; `.env.example` lists them.
+SETTINGS below is the one table of settings: each row is the variable's name, its default (as
+written in `.env`), the parser that turns the text into the value, and what it is for. `load()`,
+the `Settings` fields, the check of `.env.example` and the README's settings table all derive from
+it, so adding a setting is one row here (and a line in `.env.example`, which a test checks).
 """
 from __future__ import annotations
 
+import io
+import math
 import os
 import re
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, make_dataclass
 from pathlib import Path
+from typing import Any, Callable
 from urllib.parse import urlparse
 
-from ..curation.candidates import DEFAULT_POOL_SIZE, DEFAULT_TEMPERATURES
 from ..errors import ConfigError
 
 VISIBILITIES = ("public", "unlisted", "private", "direct")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+MAX_TEMPERATURE = 3.0  # above this the samples are noise; `bot evaluate` shows the pass rates
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
 
+
+# --- parsers: (name, text) -> value; each raises ConfigError naming the variable and the value ---
 
 def parse_duration(name: str, text: str) -> float:
     """'90s', '15m', '6h', '1d' or plain seconds."""
@@ -26,143 +35,282 @@ def parse_duration(name: str, text: str) -> float:
     return float(m.group(1)) * _UNITS[m.group(2)]
 
 
-@dataclass(frozen=True)
-class Settings:
-    api_base_url: str | None  # MASTODON_API_BASE_URL: the server, e.g. https://botsin.space
-    access_token: str | None  # MASTODON_ACCESS_TOKEN: from `bot register`
-    interval: float  # POST_INTERVAL: time between posts
-    jitter: float  # POST_JITTER: each slot's post moves later by up to this much (fixed per slot)
-    visibility: str  # POST_VISIBILITY: public, unlisted, private or direct
-    content_warning: str | None  # POST_CONTENT_WARNING: spoiler text, or empty for none
-    language: str  # POST_LANGUAGE: ISO 639 code of the posts
-    database_url: str  # DATABASE_URL: sqlite:///path or postgresql://...
-    model_dir: Path  # BOT_MODEL_DIR: the model and its evidence files
-    pool_size: int  # POOL_SIZE: candidates sampled per pool refresh
-    temperatures: tuple[float, ...]  # TEMPERATURES: comma-separated sampling temperatures
-    pool_refresh: float  # POOL_REFRESH: how often the pool is regenerated
-    check_every: float  # CHECK_EVERY: how often the worker checks whether a post is due
-    retry_base: float  # RETRY_BASE: first retry delay; doubles each attempt, with jitter
-    retry_max: float  # RETRY_MAX: longest delay between retries
-    request_timeout: float  # REQUEST_TIMEOUT: HTTP timeout for each call to the server
-    log_level: str  # LOG_LEVEL: DEBUG, INFO, WARNING or ERROR
-    # Replies to mentions (bot/posting/replies.py; README "Replies").
-    replies: bool = True  # REPLIES: on or off
-    reply_check: float = 60.0  # REPLY_CHECK: how often mentions are fetched
-    reply_max_age: float = 86400.0  # REPLY_MAX_AGE: older mentions (e.g. from while the bot was down) get no reply
-    reply_per_account: int = 3  # REPLY_PER_ACCOUNT: replies to one account per hour
-    reply_per_hour: int = 30  # REPLY_PER_HOUR: replies to everyone per hour
-    reply_bot_limit: int = 1  # REPLY_BOT_LIMIT: replies per day to an account with the bot flag
-    reply_max_depth: int = 3  # REPLY_MAX_DEPTH: no reply in a thread that holds this many of our own replies
-
-    def describe(self) -> str:
-        """The settings for logs: everything but the token."""
-        shown = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "access_token"}
-        shown["access_token"] = "set" if self.access_token else "unset"
-        return ", ".join(f"{k}={v}" for k, v in shown.items())
+def duration(minimum: float = 0.0) -> Callable[[str, str], float]:
+    def parse(name: str, text: str) -> float:
+        value = parse_duration(name, text)
+        if value < minimum:
+            raise ConfigError(f"{name} must be at least {minimum:g} seconds")
+        return value
+    return parse
 
 
-def _number(env, name, default, kind=float, minimum=0.0):
-    text = env.get(name, "").strip() or str(default)
-    try:
-        value = kind(text)
-    except ValueError:
-        raise ConfigError(f"{name}={text!r} is not a{'n integer' if kind is int else ' number'}") from None
-    if value < minimum:
-        raise ConfigError(f"{name}={text!r} must be at least {minimum}")
-    return value
+def integer(minimum: int = 0) -> Callable[[str, str], int]:
+    def parse(name: str, text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise ConfigError(f"{name}={text!r} is not an integer") from None
+        if value < minimum:
+            raise ConfigError(f"{name}={text!r} must be at least {minimum}")
+        return value
+    return parse
 
 
-def _duration(env, name, default, minimum=0.0):
-    value = parse_duration(name, env.get(name, "").strip() or default)
-    if value < minimum:
-        raise ConfigError(f"{name} must be at least {minimum:g} seconds")
-    return value
+def choice(options: tuple[str, ...], upper: bool = False) -> Callable[[str, str], str]:
+    def parse(name: str, text: str) -> str:
+        value = text.upper() if upper else text
+        if value not in options:
+            raise ConfigError(f"{name}={value!r} must be one of {', '.join(options)}")
+        return value
+    return parse
 
 
-def _switch(env, name, default: bool) -> bool:
-    text = (env.get(name) or "").strip().lower()
-    if not text:
-        return default
-    if text in ("on", "true", "yes", "1"):
+def switch(name: str, text: str) -> bool:
+    value = text.lower()
+    if value in ("on", "true", "yes", "1"):
         return True
-    if text in ("off", "false", "no", "0"):
+    if value in ("off", "false", "no", "0"):
         return False
-    raise ConfigError(f"{name}={text!r} must be on or off")
+    raise ConfigError(f"{name}={value!r} must be on or off")
 
 
-def _reply_settings(env) -> dict:
-    return dict(
-        replies=_switch(env, "REPLIES", True),
-        reply_check=_duration(env, "REPLY_CHECK", "60s", minimum=0.05),
-        reply_max_age=_duration(env, "REPLY_MAX_AGE", "1d"),
-        reply_per_account=_number(env, "REPLY_PER_ACCOUNT", 3, int, 0),
-        reply_per_hour=_number(env, "REPLY_PER_HOUR", 30, int, 0),
-        reply_bot_limit=_number(env, "REPLY_BOT_LIMIT", 1, int, 0),
-        reply_max_depth=_number(env, "REPLY_MAX_DEPTH", 3, int, 0),
-    )
+def optional_text(name: str, text: str) -> str | None:
+    return text or None
 
 
-def default_model_dir() -> Path:
-    """./model_weights, else the one beside this package's source checkout (an editable install)."""
+def server_url(name: str, text: str) -> str | None:
+    if not text:
+        return None
+    parsed = urlparse(text)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise ConfigError(f"{name}={text!r} must be a server URL like https://mastodon.example")
+    return text.rstrip("/")
+
+
+def language(name: str, text: str) -> str:
+    if not re.fullmatch(r"[a-z]{2,3}", text):
+        raise ConfigError(f"{name}={text!r} must be an ISO 639 code such as en")
+    return text
+
+
+def database_url(name: str, text: str) -> str:
+    if not text.startswith(("sqlite:///", "postgres://", "postgresql://")):
+        raise ConfigError(f"{name} must start with sqlite:///, postgres:// or postgresql://")
+    return text
+
+
+def temperatures(name: str, text: str) -> tuple[float, ...]:
+    """Comma-separated sampling temperatures, each finite, above 0 and at most MAX_TEMPERATURE."""
+    try:
+        values = tuple(float(t) for t in text.split(",") if t.strip())
+    except ValueError:
+        values = ()
+    if not values or not all(math.isfinite(t) and 0 < t <= MAX_TEMPERATURE for t in values):
+        raise ConfigError(f"{name}={text!r} must be numbers above 0 and at most {MAX_TEMPERATURE:g}, "
+                          "separated by commas, e.g. 0.5,0.7,0.9")
+    return values
+
+
+def shipped_model_dir() -> Path:
+    """The model that ships with the bot: ./model_weights when the bot runs in its checkout,
+    else the one beside this package's source (an editable install run from anywhere)."""
     here = Path("model_weights")
     return here if here.is_dir() else Path(__file__).resolve().parent.parent.parent / "model_weights"
 
 
-def load(env: dict[str, str] | None = None, dotenv: bool = True) -> Settings:
-    """Settings from env (default: os.environ, after reading ./.env without overriding it)."""
-    if env is None:
-        if dotenv:
-            from dotenv import load_dotenv
+default_model_dir = shipped_model_dir  # the name the rest of the code knew
 
-            load_dotenv(Path.cwd() / ".env", override=False)
-        env = dict(os.environ)
-    get = lambda name, default="": (env.get(name) or "").strip() or default  # noqa: E731
 
-    url = get("MASTODON_API_BASE_URL") or None
-    if url:
-        parsed = urlparse(url)
-        if parsed.scheme not in ("http", "https") or not parsed.netloc:
-            raise ConfigError(f"MASTODON_API_BASE_URL={url!r} must be a server URL like https://mastodon.social")
-        url = url.rstrip("/")
-    visibility = get("POST_VISIBILITY", "unlisted")
-    if visibility not in VISIBILITIES:
-        raise ConfigError(f"POST_VISIBILITY={visibility!r} must be one of {', '.join(VISIBILITIES)}")
-    language = get("POST_LANGUAGE", "en")
-    if not re.fullmatch(r"[a-z]{2,3}", language):
-        raise ConfigError(f"POST_LANGUAGE={language!r} must be an ISO 639 code such as en")
-    database_url = get("DATABASE_URL", "sqlite:///bot.sqlite3")
-    if not database_url.startswith(("sqlite:///", "postgres://", "postgresql://")):
-        raise ConfigError(f"DATABASE_URL must start with sqlite:///, postgres:// or postgresql://")
-    temps_text = get("TEMPERATURES", ",".join(map(str, DEFAULT_TEMPERATURES)))
+def model_dir(name: str, text: str) -> Path:
+    return Path(text).expanduser() if text else shipped_model_dir()
+
+
+_TAG = re.compile(r"#?(\w*[^\W\d_]\w*)")
+
+
+def hashtags(name: str, text: str) -> tuple[str, ...]:
+    """'#bots #mashups' or 'bots,mashups' -> ('#bots', '#mashups')."""
+    tags = []
+    for part in re.split(r"[\s,]+", text.strip()):
+        if not part:
+            continue
+        m = _TAG.fullmatch(part)
+        if not m:
+            raise ConfigError(f"{name}: {part!r} is not a hashtag; write letters, digits and _ "
+                              "(at least one letter), e.g. #bots #mashups")
+        tags.append("#" + m.group(1))
+    return tuple(tags)
+
+
+@dataclass(frozen=True)
+class QuietHours:
+    """A daily window of local time (start <= t < end, wrapping past midnight) with no posts."""
+
+    start: int  # minutes after midnight
+    end: int
+    zone: str | None  # IANA time zone; None: the host's local time
+
+    def __str__(self) -> str:
+        hm = lambda m: f"{m // 60:02d}:{m % 60:02d}"  # noqa: E731
+        return f"{hm(self.start)}-{hm(self.end)}" + (f" {self.zone}" if self.zone else "")
+
+
+def quiet_hours(name: str, text: str) -> QuietHours | None:
+    """'23:00-07:00' (host's local time) or '23:00-07:00 Europe/Berlin'; empty: none."""
+    if not text:
+        return None
+    m = re.fullmatch(r"(\d{1,2}):(\d\d)\s*-\s*(\d{1,2}):(\d\d)(?:\s+(\S+))?", text.strip())
+    hint = "write it like 23:00-07:00, optionally followed by a time zone such as Europe/Berlin"
+    if not m:
+        raise ConfigError(f"{name}={text!r} is not a time window; {hint}")
+    h1, m1, h2, m2 = (int(g) for g in m.groups()[:4])
+    if h1 > 23 or h2 > 23 or m1 > 59 or m2 > 59:
+        raise ConfigError(f"{name}={text!r} has a time that does not exist; {hint}")
+    if (h1, m1) == (h2, m2):
+        raise ConfigError(f"{name}={text!r} is empty or the whole day; {hint}")
+    zone = m.group(5)
+    if zone:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(f"{name}={text!r}: {zone!r} is not a known time zone (e.g. Europe/Berlin)") from None
+    return QuietHours(h1 * 60 + m1, h2 * 60 + m2, zone)
+
+
+# --- the table ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Setting:
+    name: str  # the environment variable
+    default: str  # as written in .env; "" means unset
+    parse: Callable[[str, str], Any]  # (name, text) -> value, raising ConfigError
+    help: str  # one line, for .env.example and the README
+
+    @property
+    def field(self) -> str:
+        return FIELD_NAMES.get(self.name, self.name.lower())
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("MASTODON_API_BASE_URL", "", server_url, "the server's URL, e.g. https://mastodon.example (`bot register` sets it)"),
+    Setting("MASTODON_ACCESS_TOKEN", "", optional_text, "the bot account's access token (`bot register` sets it)"),
+    Setting("POST_INTERVAL", "6h", duration(1), "time between posts: 90s, 15m, 6h, 1d"),
+    Setting("POST_JITTER", "0s", duration(), "each slot's post moves later by up to this much (fixed per slot); less than POST_INTERVAL"),
+    Setting("POST_VISIBILITY", "unlisted", choice(VISIBILITIES), "public, unlisted, private or direct"),
+    Setting("POST_CONTENT_WARNING", "", optional_text, "content warning (spoiler text) on every post; empty: none"),
+    Setting("POST_LANGUAGE", "en", language, "ISO 639 code of the posts' language"),
+    Setting("POST_HASHTAGS", "", hashtags, "hashtags appended to every post, e.g. #bots (some servers ask for one); empty: none"),
+    Setting("QUIET_HOURS", "", quiet_hours, "no posts in this daily window of local time, e.g. 23:00-07:00 or 23:00-07:00 Europe/Berlin; empty: none"),
+    Setting("MAX_POSTS_PER_DAY", "0", integer(0), "at most this many posts in any 24 hours (some servers set a cap); 0: no cap"),
+    Setting("DATABASE_URL", "sqlite:///bot.sqlite3", database_url, "state: sqlite:///path or postgresql://... (Heroku's Postgres add-on sets it)"),
+    Setting("BOT_MODEL_DIR", "", model_dir, "the model and its evidence files; empty: the shipped model, wherever the bot runs"),
+    Setting("POOL_SIZE", "300", integer(1), "candidates sampled per pool refresh"),
+    Setting("TEMPERATURES", "0.5,0.7,0.9", temperatures, "sampling temperatures, comma-separated (chosen by `bot evaluate`: bench/README.md)"),
+    Setting("POOL_REFRESH", "1h", duration(1), "how often the pool is regenerated"),
+    Setting("BLAS_THREADS", "1", integer(1), "threads numpy's BLAS may use; 1 is fastest for this model (bench/README.md)"),
+    Setting("CHECK_EVERY", "30s", duration(0.05), "how often the worker checks whether a post is due"),
+    Setting("RETRY_BASE", "2s", duration(0.01), "first retry delay; doubles each attempt, with jitter; at most RETRY_MAX"),
+    Setting("RETRY_MAX", "10m", duration(0.01), "longest delay between retries"),
+    Setting("REQUEST_TIMEOUT", "30s", duration(0.1), "HTTP timeout for each call to the server"),
+    Setting("LOG_LEVEL", "INFO", choice(LOG_LEVELS, upper=True), "DEBUG, INFO, WARNING or ERROR"),
+    # Replies to mentions (bot/posting/replies.py; README "Replies").
+    Setting("REPLIES", "on", switch, "replies to mentions: on or off"),
+    Setting("REPLY_CHECK", "60s", duration(0.05), "how often mentions are fetched"),
+    Setting("REPLY_MAX_AGE", "1d", duration(), "older mentions (e.g. from while the bot was down) get no reply"),
+    Setting("REPLY_PER_ACCOUNT", "3", integer(0), "replies to one account per hour"),
+    Setting("REPLY_PER_HOUR", "30", integer(0), "replies to everyone per hour"),
+    Setting("REPLY_BOT_LIMIT", "1", integer(0), "replies per day to an account with the bot flag"),
+    Setting("REPLY_MAX_DEPTH", "3", integer(0), "no reply in a thread that holds this many of the bot's own replies"),
+)
+# Fields whose names are not the variable's in lower case.
+FIELD_NAMES = {"MASTODON_API_BASE_URL": "api_base_url", "MASTODON_ACCESS_TOKEN": "access_token",
+               "POST_INTERVAL": "interval", "POST_JITTER": "jitter", "POST_VISIBILITY": "visibility",
+               "POST_CONTENT_WARNING": "content_warning", "POST_LANGUAGE": "language",
+               "BOT_MODEL_DIR": "model_dir"}
+SECRETS = frozenset({"MASTODON_ACCESS_TOKEN"})
+
+
+def _describe(self) -> str:
+    """The settings for logs: everything but the token."""
+    shown = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "access_token"}
+    shown["access_token"] = "set" if self.access_token else "unset"
+    return ", ".join(f"{k}={v}" for k, v in shown.items())
+
+
+def _annotation(setting: Setting):
+    return getattr(setting.parse, "__annotations__", {}).get("return", Any)
+
+
+Settings = make_dataclass("Settings", [(s.field, _annotation(s)) for s in SETTINGS], frozen=True,
+                          namespace={"describe": _describe, "__doc__": "Parsed settings, one field per row of SETTINGS."})
+
+
+def _check_together(s) -> None:
+    """Checks that involve more than one setting."""
+    if s.jitter >= s.interval:
+        raise ConfigError(f"POST_JITTER ({s.jitter:g} s) must be shorter than POST_INTERVAL ({s.interval:g} s); "
+                          "a longer jitter pushes posts past their slot and most are dropped")
+    if s.retry_base > s.retry_max:
+        raise ConfigError(f"RETRY_BASE ({s.retry_base:g} s) must not be longer than RETRY_MAX ({s.retry_max:g} s)")
+
+
+def read_dotenv(path: Path) -> dict[str, str]:
+    """A .env file's values, without touching os.environ; a byte-order mark is ignored (Windows
+    editors write one). A missing file is empty."""
+    from dotenv import dotenv_values
+
     try:
-        temperatures = tuple(float(t) for t in temps_text.split(",") if t.strip())
-    except ValueError:
-        temperatures = ()
-    if not temperatures or any(t <= 0 for t in temperatures):
-        raise ConfigError(f"TEMPERATURES={temps_text!r} must be positive numbers separated by commas, e.g. 0.5,0.7,0.9")
-    log_level = get("LOG_LEVEL", "INFO").upper()
-    if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
-        raise ConfigError(f"LOG_LEVEL={log_level!r} must be DEBUG, INFO, WARNING or ERROR")
-    return Settings(
-        api_base_url=url,
-        access_token=get("MASTODON_ACCESS_TOKEN") or None,
-        interval=_duration(env, "POST_INTERVAL", "6h", minimum=1),
-        jitter=_duration(env, "POST_JITTER", "0s"),
-        visibility=visibility,
-        content_warning=get("POST_CONTENT_WARNING") or None,
-        language=language,
-        database_url=database_url,
-        model_dir=Path(get("BOT_MODEL_DIR")) if get("BOT_MODEL_DIR") else default_model_dir(),
-        pool_size=_number(env, "POOL_SIZE", DEFAULT_POOL_SIZE, int, 1),
-        temperatures=temperatures,
-        pool_refresh=_duration(env, "POOL_REFRESH", "1h", minimum=1),
-        check_every=_duration(env, "CHECK_EVERY", "30s", minimum=0.05),
-        retry_base=_duration(env, "RETRY_BASE", "2s", minimum=0.01),
-        retry_max=_duration(env, "RETRY_MAX", "10m", minimum=0.01),
-        request_timeout=_duration(env, "REQUEST_TIMEOUT", "30s", minimum=0.1),
-        log_level=log_level,
-        **_reply_settings(env),
-    )
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        return {}
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"cannot read {path}: {e}") from None
+    return {k: v or "" for k, v in dotenv_values(stream=io.StringIO(text)).items()}
+
+
+def merged_environment(environ: dict[str, str] | None = None, dotenv_path: Path | None = None) -> dict[str, str]:
+    """The environment over ./.env: a variable set in the environment wins, unless it is empty
+    (an empty `MASTODON_ACCESS_TOKEN=` exported by a shell or a unit file does not hide .env's)."""
+    merged = read_dotenv(dotenv_path if dotenv_path is not None else Path.cwd() / ".env")
+    for name, value in (os.environ if environ is None else environ).items():
+        if value.strip():
+            merged[name] = value
+    return merged
+
+
+def load(env: dict[str, str] | None = None, dotenv: bool = True) -> Settings:
+    """Settings from env; by default from the environment over ./.env (see merged_environment).
+    Raises ConfigError naming the first bad setting."""
+    if env is None:
+        env = merged_environment() if dotenv else dict(os.environ)
+    values = {s.field: s.parse(s.name, (env.get(s.name) or "").strip() or s.default) for s in SETTINGS}
+    settings = Settings(**values)
+    _check_together(settings)
+    return settings
+
+
+def defaults() -> Settings:
+    """Every setting at its default (no environment, no .env)."""
+    return load({})
+
+
+def markdown_table() -> str:
+    """The README's settings table."""
+    rows = ["| variable | default | what it is for |", "| --- | --- | --- |"]
+    for s in SETTINGS:
+        default = f"`{s.default}`" if s.default else "(empty)"
+        rows.append(f"| `{s.name}` | {default} | {s.help.replace('|', '/')} |")
+    return "\n".join(rows)
+
+
+def redact(text: str, secret: str | None) -> str:
+    """text with the secret replaced by [token], where it stands as a whole token (not inside
+    another word: a short secret must not mangle unrelated words)."""
+    if not secret:
+        return text
+    return re.sub(rf"(?<![\w.~+/-]){re.escape(secret)}(?![\w.~+/=-])", "[token]", text)
 
 
 def require_server(settings: Settings) -> None:
@@ -171,3 +319,34 @@ def require_server(settings: Settings) -> None:
         raise ConfigError("MASTODON_API_BASE_URL is not set; put your server's URL in .env (see .env.example)")
     if not settings.access_token:
         raise ConfigError("MASTODON_ACCESS_TOKEN is not set; run `bot register` to get one (see README)")
+
+
+# --- the documents that derive from the table -----------------------------------------------------
+
+ENV_EXAMPLE_HEADER = """\
+# Copy to .env (never commit it) or set these in the environment; a variable set (non-empty) in
+# the environment wins over .env. `bot register` fills in the first two. Every value shown is the
+# default; an empty value means unset. Generated from bot/posting/settings.py:
+# python -m bot.posting.settings rewrites this file and the README's settings table.
+"""
+README_START = "<!-- settings table: generated from bot/posting/settings.py -->"
+README_END = "<!-- end of settings table -->"
+
+
+def env_example() -> str:
+    """.env.example's text: each setting's help as a comment, then NAME=default."""
+    return ENV_EXAMPLE_HEADER + "".join(f"\n# {s.help}\n{s.name}={s.default}\n" for s in SETTINGS)
+
+
+def readme_with_table(readme: str) -> str:
+    """The README with the text between its settings-table markers replaced by markdown_table()."""
+    start, end = readme.index(README_START) + len(README_START), readme.index(README_END)
+    return readme[:start] + "\n" + markdown_table() + "\n" + readme[end:]
+
+
+if __name__ == "__main__":
+    root = Path(__file__).resolve().parent.parent.parent
+    (root / ".env.example").write_text(env_example(), encoding="utf8")
+    readme = root / "README.md"
+    readme.write_text(readme_with_table(readme.read_text(encoding="utf8")), encoding="utf8")
+    print(f"wrote {root / '.env.example'} and the settings table in {readme}")
