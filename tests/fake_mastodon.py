@@ -1,5 +1,13 @@
 """A small Mastodon API server on localhost for tests: real HTTP, real Mastodon.py on the other
-side, with faults to inject. Statuses live in memory; Idempotency-Key is honoured like Mastodon's."""
+side, with faults to inject. Statuses live in memory; Idempotency-Key is honoured like Mastodon's
+(unless ignore_keys, like GoToSocial and some Pleroma versions).
+
+POST /api/v1/statuses faults (server.faults, consumed in order): ("status", code), ("ratelimit", s),
+("drop",) closes the connection without storing; ("drop_after_accept",) stores, then closes;
+("nonjson",) stores, then answers 200 with an HTML page; ("stall", s) stores, then waits.
+A list of one fault repeated is a server that always does it. read_faults do the same for GETs of
+the account and its statuses. instance_v2=False answers 404 on /api/v2/instance (Mastodon before
+4.0, Pleroma); instance_v1 is then the v1 body."""
 from __future__ import annotations
 
 import html
@@ -18,6 +26,11 @@ class FakeMastodon:
         self.statuses: list[dict] = []
         self.by_key: dict[str, dict] = {}
         self.faults: list = []  # actions for the next POST /api/v1/statuses, consumed in order
+        self.read_faults: list = []  # the same for GET verify_credentials and the account's statuses
+        self.read_attempts = 0
+        self.ignore_keys = False
+        self.instance_v2 = True
+        self.instance_v1: dict | None = None  # None: Mastodon's v1 body with configuration
         self.post_attempts = 0
         self.keys_seen: list[str | None] = []
         self.max_characters = max_characters
@@ -56,6 +69,23 @@ class FakeMastodon:
     def texts(self) -> list[str]:
         return [s["_text"] for s in self.statuses]
 
+    def add_status(self, text: str, created_at: float | None = None) -> dict:
+        """A status the account posted before (created_at: epoch seconds, default now)."""
+        with self.lock:
+            return self._store(text, {}, created_at)
+
+    def _store(self, text: str, p: dict, created_at: float | None = None) -> dict:
+        n = len(self.statuses) + 1
+        at = time.gmtime(time.time() if created_at is None else created_at)
+        status = {"id": str(100 + n), "_text": text, "content": f"<p>{html.escape(text)}</p>",
+                  "url": f"{self.url}/@mashups/{100 + n}", "uri": f"{self.url}/statuses/{100 + n}",
+                  "created_at": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", at),
+                  "visibility": p.get("visibility") or "public", "spoiler_text": p.get("spoiler_text") or "",
+                  "language": p.get("language"), "account": self.account(), "media_attachments": [],
+                  "mentions": [], "tags": [], "emojis": []}
+        self.statuses.append(status)
+        return status
+
     # -- request handling --
     def reply(self, h, code: int, body, headers: dict | None = None):
         data = json.dumps(body).encode()
@@ -85,6 +115,10 @@ class FakeMastodon:
 
     def handle(self, h, method: str):
         path = urlparse(h.path).path.rstrip("/")
+        if method == "GET" and path == "/api/v2/instance" and not self.instance_v2:
+            return self.reply(h, 404, {"error": "Not found"})
+        if method == "GET" and path == "/api/v1/instance" and self.instance_v1 is not None:
+            return self.reply(h, 200, self.instance_v1)
         if method == "GET" and path in ("/api/v1/instance", "/api/v2/instance"):
             return self.reply(h, 200, {"uri": "127.0.0.1", "domain": "127.0.0.1", "title": "fake", "version": "4.4.0",
                                        "configuration": {"statuses": {"max_characters": self.max_characters}}})
@@ -102,6 +136,12 @@ class FakeMastodon:
                                        "created_at": int(time.time())})
         if not self.authorised(h):
             return self.reply(h, 401, {"error": "The access token is invalid"})
+        if method == "GET" and path in ("/api/v1/accounts/verify_credentials", "/api/v1/accounts/1/statuses"):
+            with self.lock:
+                self.read_attempts += 1
+                fault = self.read_faults.pop(0) if self.read_faults else None
+            if fault and self.simple_fault(h, fault):
+                return
         if method == "GET" and path == "/api/v1/accounts/verify_credentials":
             return self.reply(h, 200, self.account())
         if method == "GET" and path == "/api/v1/accounts/1/statuses":
@@ -117,36 +157,47 @@ class FakeMastodon:
             self.post_attempts += 1
             self.keys_seen.append(key)
             fault = self.faults.pop(0) if self.faults else None
-        if fault and fault[0] == "status":
-            return self.reply(h, fault[1], {"error": f"injected {fault[1]}"})
-        if fault and fault[0] == "ratelimit":
-            reset = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(time.time() + fault[1]))
-            return self.reply(h, 429, {"error": "Too many requests"},
-                              {"X-RateLimit-Limit": "300", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": reset})
-        if fault and fault[0] == "drop":  # close the connection without a response
-            h.close_connection = True
+        if fault and self.simple_fault(h, fault):
             return
         with self.lock:
-            if key and key in self.by_key:
+            if key and key in self.by_key and not self.ignore_keys:
                 status = self.by_key[key]
             else:
                 text = p.get("status", "")
                 if len(text) > self.max_characters:
                     return self.reply(h, 422, {"error": "Validation failed: Text character limit exceeded"})
-                n = len(self.statuses) + 1
-                status = {"id": str(100 + n), "_text": text, "content": f"<p>{html.escape(text)}</p>",
-                          "url": f"{self.url}/@mashups/{100 + n}", "uri": f"{self.url}/statuses/{100 + n}",
-                          "created_at": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
-                          "visibility": p.get("visibility") or "public", "spoiler_text": p.get("spoiler_text") or "",
-                          "language": p.get("language"), "account": self.account(), "media_attachments": [],
-                          "mentions": [], "tags": [], "emojis": []}
-                self.statuses.append(status)
+                status = self._store(text, p)
                 if key:
                     self.by_key[key] = status
             self.accepted.set()
         if fault and fault[0] == "stall":  # accepted, then no answer until released
             self.release.wait(fault[1])
+        if fault and fault[0] == "drop_after_accept":  # stored, then the connection is lost
+            h.close_connection = True
+            return
+        if fault and fault[0] == "nonjson":  # stored, then a proxy's page instead of the status
+            data = b"<html><body>502 Bad Gateway</body></html>"
+            h.send_response(200)
+            h.send_header("Content-Type", "text/html")
+            h.send_header("Content-Length", str(len(data)))
+            h.end_headers()
+            h.wfile.write(data)
+            return
         return self.reply(h, 200, self.public(status))
+
+    def simple_fault(self, h, fault) -> bool:
+        """Answer with a fault that happens before anything is stored; False for the others."""
+        if fault[0] == "status":
+            self.reply(h, fault[1], {"error": f"injected {fault[1]}"})
+        elif fault[0] == "ratelimit":
+            reset = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(time.time() + fault[1]))
+            self.reply(h, 429, {"error": "Too many requests"},
+                       {"X-RateLimit-Limit": "300", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": reset})
+        elif fault[0] == "drop":  # close the connection without a response
+            h.close_connection = True
+        else:
+            return False
+        return True
 
     @staticmethod
     def public(status: dict) -> dict:

@@ -3,7 +3,6 @@ SIGINT stops new work and lets the current job finish, within seconds."""
 from __future__ import annotations
 
 import logging
-import random
 import threading
 import time
 from datetime import datetime, timezone
@@ -13,12 +12,12 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from ..curation import filters
 from ..curation.candidates import build_pool
-from ..errors import AuthError, BotError, TemporaryServerError
+from ..errors import AuthError, BotError
 from ..curation.evidence import Evidence
 from .gateway import Gateway
 from ..model.modelfile import ModelPaths, load_model
 from ..model.sampler import Sampler
-from .schedule import backoff
+from .retry import RetryPolicy
 from .settings import Settings, require_server
 from .state import open_store
 from .worker import Worker
@@ -38,18 +37,8 @@ def pool_maker(settings: Settings, max_chars: int):
 def connect(settings: Settings, stop: threading.Event):
     """The gateway, our account and the server's status limit; waits out an unreachable server."""
     gateway = Gateway(settings.api_base_url, settings.access_token, settings.request_timeout)
-    rng, attempt = random.Random(), 0
-    while not stop.is_set():
-        try:
-            account = gateway.account()
-            limit = gateway.status_limit()
-            return gateway, account, limit
-        except TemporaryServerError as e:
-            delay = backoff(attempt, settings.retry_base, settings.retry_max, rng)
-            log.warning("%s; retry %d in %.1f s", e, attempt + 1, delay)
-            stop.wait(delay)
-            attempt += 1
-    return None
+    policy = RetryPolicy(settings.retry_base, settings.retry_max, stop)
+    return policy.retry(lambda: (gateway, gateway.account(), gateway.status_limit()))
 
 
 def run(settings: Settings, stop: threading.Event) -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import html
 import re
-import time
 from dataclasses import dataclass
+from datetime import datetime
 
 from mastodon import Mastodon
 from mastodon import errors as mastodon_errors
@@ -15,6 +15,7 @@ from ..errors import AuthError, RejectedError, TemporaryServerError
 SCOPES = ["read:accounts", "read:statuses", "write:statuses"]
 OOB_REDIRECT = "urn:ietf:wg:oauth:2.0:oob"  # the code is shown to the user to paste back
 USER_AGENT = "songs-x-arxiv-bot (+https://github.com)"
+DEFAULT_STATUS_LIMIT = 500  # Mastodon's, for servers that do not say
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,7 @@ class Published:
     status_id: str
     url: str | None
     text: str
+    created_at: float | None = None  # epoch seconds, when the server says
 
 
 def plain_text(content: str) -> str:
@@ -49,6 +51,8 @@ class Gateway:
             raise TemporaryServerError(f"{what}: server error {self._status(e)}") from None
         except mastodon_errors.MastodonAPIError as e:
             status = self._status(e)
+            if status is None:  # a 200 that is not JSON (a proxy's page, a cut-off body): outcome unknown
+                raise TemporaryServerError(f"{what}: the server's answer was not understood (outcome unknown)") from None
             if status in (401, 403):
                 raise AuthError(f"{what}: the server refused the access token ({status}); check "
                                 "MASTODON_ACCESS_TOKEN or run `bot register` again") from None
@@ -69,27 +73,48 @@ class Gateway:
     def account(self) -> dict:
         return self._call("verify credentials", self.client.account_verify_credentials)
 
-    def status_limit(self) -> int | None:
-        """The server's maximum status length, from its instance information."""
-        info = self._call("instance information", self.client.instance_v2)
+    def _instance(self) -> dict:
         try:
-            return int(info["configuration"]["statuses"]["max_characters"])
-        except (KeyError, TypeError, ValueError):
-            return None
+            return self.client.instance_v2()
+        except mastodon_errors.MastodonNotFoundError:  # before Mastodon 4.0, Pleroma, Akkoma, older GoToSocial
+            return self.client.instance_v1()
+
+    def status_limit(self) -> int:
+        """The server's maximum status length in characters: /api/v2/instance, else /api/v1/instance
+        (Mastodon's configuration, then Pleroma's max_toot_chars), else Mastodon's 500."""
+        info = self._call("instance information", self._instance)
+        for path in (("configuration", "statuses", "max_characters"), ("max_toot_chars",)):
+            value = info
+            try:
+                for key in path:
+                    value = value[key]
+                if int(value) > 0:
+                    return int(value)
+            except (KeyError, TypeError, ValueError):
+                continue
+        return DEFAULT_STATUS_LIMIT
 
     def post(self, text: str, idempotency_key: str, visibility: str, spoiler_text: str | None,
              language: str) -> Published:
         status = self._call("post status", self.client.status_post, text, visibility=visibility,
                             spoiler_text=spoiler_text, language=language, idempotency_key=idempotency_key)
+        if not isinstance(status, dict) or not status.get("id"):
+            raise TemporaryServerError("post status: the server's answer has no status id (outcome unknown)")
         return Published(str(status["id"]), status.get("url"), text)
 
     def recent_statuses(self, account_id, limit: int = 40) -> list[Published]:
+        """The account's latest statuses, newest first (reblogs left out)."""
         statuses = self._call("read own statuses", self.client.account_statuses, account_id, limit=limit)
-        return [Published(str(s["id"]), s.get("url"), plain_text(s.get("content", ""))) for s in statuses]
+        return [Published(str(s["id"]), s.get("url"), plain_text(s.get("content", "")), _epoch(s.get("created_at")))
+                for s in statuses if not s.get("reblog")]
 
 
-def wait_hint(error: TemporaryServerError, fallback: float) -> float:
-    """Seconds to wait before retrying: until the server's rate-limit reset, else the fallback."""
-    if error.retry_at:
-        return max(0.0, min(error.retry_at - time.time(), 15 * 60)) or fallback
-    return fallback
+def _epoch(value) -> float | None:
+    if isinstance(value, datetime):
+        return value.timestamp()
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+        except ValueError:
+            return None
+    return None

@@ -12,14 +12,16 @@ from typing import Callable
 
 from . import schedule
 from ..curation.candidates import Pool
-from ..errors import AuthError, RejectedError, TemporaryServerError
-from .gateway import Gateway, Published, wait_hint
+from ..errors import AuthError, RejectedError
+from .gateway import Gateway, Published
+from .retry import RetryPolicy
 from .settings import Settings
 from .state import PooledCandidate, Post, Store
 from ..curation.words import canonical
 
 log = logging.getLogger("bot")
 MAX_REJECTED = 5  # candidates tried for one slot when the server rejects them (422)
+MAX_SKIP_SLOTS = 64  # longest back-off, in slots, after slots the server refused in a row
 
 
 class Worker:
@@ -30,6 +32,7 @@ class Worker:
         self.account_id, self.make_pool, self.stop, self.clock = account_id, make_pool, stop, clock
         self.rng = rng or random.Random()
         self._pool_lock = threading.Lock()
+        self.retry = RetryPolicy(settings.retry_base, settings.retry_max, stop, self.rng)
 
     # -- pool ---------------------------------------------------------------------------------
     def refill(self, only_if_empty: bool = False) -> int:
@@ -79,7 +82,7 @@ class Worker:
     def next_post_time(self) -> float:
         return schedule.next_post_time(*self._schedule_state())
 
-    # -- posting ------------------------------------------------------------------------------
+    # -- posting ---------------------------------------------------------------------------------
     def tick(self) -> Published | None:
         """The posting job: settle unfinished intents, then post if a slot is due."""
         if not self.reconcile():
@@ -87,31 +90,39 @@ class Worker:
         slot = self.due_slot()
         if slot is None or self.stop.is_set():
             return None
+        resume_at = self.store.get_meta("resume_at")
+        if resume_at is not None and slot < int(resume_at):
+            return None  # backing off after slots the server refused
         return self.post_for(slot)
 
     def reconcile(self) -> bool:
-        """Settle pending intents left by a crash. False if one is still unsettled (stopping)."""
+        """Settle pending intents left by a crash or a stop. False if one is still unsettled
+        (stopping). An intent the server now refuses is closed: its slot goes on with the next
+        candidate."""
         for intent in self.store.pending():
-            published = self._find_published(intent) or self._publish(intent.text, intent.idempotency_key)
+            try:
+                published = self._publish(intent.text, intent.canonical, intent.idempotency_key, maybe_sent=True)
+            except RejectedError as e:
+                self.store.drop_intent(intent.idempotency_key)
+                self.store.drop_from_pool(intent.canonical)
+                log.warning("unfinished post for slot %d closed as refused (%s)", intent.slot, e)
+                continue
             if published is None:
                 return False
             self.store.mark_posted(intent.idempotency_key, published.status_id, published.url, int(self.clock()))
             log.info("settled unfinished post for slot %d: %s", intent.slot, published.url)
         return True
 
-    def _find_published(self, intent: Post) -> Published | None:
-        while not self.stop.is_set():
-            try:
-                recent = self.gateway.recent_statuses(self.account_id)
-                return next((s for s in recent if canonical(s.text) == intent.canonical), None)
-            except TemporaryServerError as e:
-                if not self._wait_after(e, 0):
-                    return None
-        return None
+    def _find_published(self, canonical_text: str) -> Published | None:
+        """Our own status with this text among the account's recent ones (raises TemporaryServerError)."""
+        recent = self.gateway.recent_statuses(self.account_id)
+        return next((s for s in recent if canonical(s.text) == canonical_text), None)
 
     def post_for(self, slot: int) -> Published | None:
         for _ in range(MAX_REJECTED):
             candidates = self._candidates()
+            if self.stop.is_set():
+                return None
             if not candidates:
                 log.warning("no candidate passed the filters; slot %d waits for the next pool", slot)
                 return None
@@ -121,11 +132,11 @@ class Worker:
                 log.info("slot %d is already taken; nothing to do", slot)
                 return None
             try:
-                published = self._publish(best.text, key)
+                published = self._publish(best.text, best.canonical, key)
             except RejectedError as e:
                 self.store.drop_intent(key)
                 self.store.drop_from_pool(best.canonical)
-                log.warning("%s; trying the next candidate", e)
+                log.info("%s; trying the next candidate", e)
                 continue
             except AuthError:
                 self.store.drop_intent(key)  # nothing was published
@@ -133,26 +144,34 @@ class Worker:
             if published is None:  # stopping: the intent stays, the next start settles it
                 return None
             self.store.mark_posted(key, published.status_id, published.url, int(self.clock()))
+            if self.store.get_meta("refused_slots") not in (None, "0"):
+                self.store.set_meta({"refused_slots": "0"})
             log.info("posted %r: %s", best.text, published.url)
             return published
-        log.error("the server rejected %d candidates in a row; slot %d is skipped", MAX_REJECTED, slot)
+        self._skip(slot)
         return None
 
-    def _publish(self, text: str, key: str) -> Published | None:
-        """Post, retrying temporary failures with the same key until it works or we stop."""
-        attempt = 0
-        while not self.stop.is_set():
-            try:
-                return self.gateway.post(text, key, self.settings.visibility, self.settings.content_warning,
-                                         self.settings.language)
-            except TemporaryServerError as e:
-                if not self._wait_after(e, attempt):
-                    return None
-                attempt += 1
-        return None
+    def _skip(self, slot: int) -> None:
+        """The server refused MAX_REJECTED candidates for slot: the slot is skipped, and after n
+        such slots in a row the next try waits 2^(n-1) slots (at most MAX_SKIP_SLOTS)."""
+        refused = int(self.store.get_meta("refused_slots") or 0) + 1
+        wait = min(2 ** (refused - 1), MAX_SKIP_SLOTS)
+        resume_at = int(slot + wait * self.settings.interval)
+        self.store.set_meta({"refused_slots": str(refused), "resume_at": str(resume_at)})
+        log.warning("the server refused %d candidates in a row; slot %d is skipped (%d in a row), next try "
+                    "in the slot at %d", MAX_REJECTED, slot, refused, resume_at)
 
-    def _wait_after(self, error: TemporaryServerError, attempt: int) -> bool:
-        """Sleep before a retry; False if asked to stop meanwhile."""
-        delay = wait_hint(error, schedule.backoff(attempt, self.settings.retry_base, self.settings.retry_max, self.rng))
-        log.warning("%s; retry %d in %.1f s", error, attempt + 1, delay)
-        return not self.stop.wait(delay)
+    def _publish(self, text: str, canonical_text: str, key: str, maybe_sent: bool = False) -> Published | None:
+        """Post with key, retrying temporary failures until it works or we stop (None). Before a
+        re-send whose outcome is unknown, the account's recent statuses are searched for the text:
+        not every server honours Idempotency-Key. Raises RejectedError and AuthError."""
+        sent = [maybe_sent]
+
+        def attempt() -> Published:
+            if sent[0] and (found := self._find_published(canonical_text)) is not None:
+                return found
+            sent[0] = True
+            return self.gateway.post(text, key, self.settings.visibility, self.settings.content_warning,
+                                     self.settings.language)
+
+        return self.retry.retry(attempt)
