@@ -10,6 +10,15 @@ ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("BOT_SHARED_DIR", ROOT.parent / "shared"))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def one_blas_thread():
+    """numpy's BLAS pool pinned as the bot pins it (BLAS_THREADS=1): a busy CI box must not change
+    the outcome of timing-sensitive tests (bench/threads.py). `bot` subprocesses pin themselves."""
+    from bot.model.threads import limit_blas
+
+    limit_blas(1)
+
+
 @pytest.fixture(scope="session")
 def pretrained():
     return load_model(ModelPaths.pretrained())
