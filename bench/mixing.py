@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from bot.curation.candidates import word_check
+from bot.curation.wordcheck import word_check
 from bot.training.evaluation import evaluate
 from bot.curation.evidence import Evidence
 from bot.model.modelfile import ModelPaths, load_model

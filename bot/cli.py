@@ -151,7 +151,7 @@ def _check_plot_target(path: Path) -> None:
 
 
 def cmd_derive(args) -> int:
-    from .curation.evidence import derive_from_files
+    from .training.derive import derive_from_files
     from .model.modelfile import ModelPaths
 
     paths = ModelPaths.in_directory(args.model_dir)

@@ -162,8 +162,9 @@ def test_a_rewound_row_predicts_as_if_it_had_never_left(incremental_source_model
 
 def test_word_check_wants_words_the_marked_corpus_has_used(evidence):
     from bot.curation.words import STOPWORDS
+    from bot.curation.wordcheck import WordCheck
 
-    check = sources.word_check(evidence.stats, STOPWORDS)
+    check = WordCheck(evidence.stats, STOPWORDS)
     assert check("Networks", "arxiv") and not check("Networks", "song")
     assert check("(feat.", "song") and not check("(feat.", "arxiv")
     assert check("for", "song") and check("2017", "arxiv") and check("&", "song")
@@ -173,9 +174,10 @@ def test_word_check_wants_words_the_marked_corpus_has_used(evidence):
 def test_a_corpus_counts_as_used_only_once_one_of_its_content_words_is_kept(incremental_source_model, evidence):
     from bot.model.sampler import _IncrementalContext, _Network, _WordReviser
     from bot.curation.words import STOPWORDS
+    from bot.curation.wordcheck import WordCheck
 
     model = incremental_source_model
-    check = sources.word_check(evidence.stats, STOPWORDS)
+    check = WordCheck(evidence.stats, STOPWORDS)
     assert check.content("Networks") and not check.content("for") and not check.content("(2017)")
     sampler = Sampler(model)
     names = list(model.config["sources"])

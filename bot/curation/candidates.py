@@ -6,10 +6,10 @@ from dataclasses import dataclass, field
 from typing import Sequence
 
 from . import filters, ranking
-from ..model import sources
 from .evidence import Evidence
+from .wordcheck import word_check
+from .words import canonical
 from ..model.sampler import Sampler
-from .words import STOPWORDS, canonical
 
 # The order in which a rejected candidate's first failing filter is counted.
 FILTER_ORDER = ("safety", "form", "fresh", "novelty", "mixedness")
@@ -73,12 +73,6 @@ def screen(text: str, temperature: float, evidence: Evidence, max_chars: int = f
     # A passing form verdict's score is the title's real-word share.
     score = ranking.score(verdicts["mixedness"].score, verdicts["form"].score, len(text)) if passed else 0.0
     return Candidate(text, temperature, verdicts, score)
-
-
-def word_check(sampler: Sampler, evidence: Evidence):
-    """For source-conditioned models: the check that makes the sampler rewrite invented words and
-    words of the other corpus (bot/sources.py); None for other models."""
-    return sources.word_check(evidence.stats, STOPWORDS) if sources.is_source_model(sampler.model) else None
 
 
 def sample_pool(sampler: Sampler, size: int, temperatures: Sequence[float], seed: int | None,

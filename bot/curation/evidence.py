@@ -1,7 +1,8 @@
 """Derived statistics shipped beside a model: word counts per source and a novelty index.
 
-Built from the training corpora when a model is trained (`bot train`, or `bot derive` for an
-existing model); they hold counts and hashes, never the titles themselves.
+Built from the training corpora by bot/training/derive.py when a model is trained (`bot train`,
+or `bot derive` for an existing model); they hold counts and hashes, never the titles themselves.
+This module only reads them.
 """
 from __future__ import annotations
 
@@ -138,26 +139,3 @@ class Evidence:
         directory = Path(directory)
         return cls(WordStats.load(directory / WORDS_FILE.format(name=name)),
                    NoveltyIndex.load(directory / NOVELTY_FILE.format(name=name)))
-
-
-def derive(song_titles: list[str], arxiv_titles: list[str], directory: Path, name: str) -> Evidence:
-    """Build and write both files (through temporary names, so a failure leaves the old ones)."""
-    evidence = Evidence(WordStats.from_titles(song_titles, arxiv_titles),
-                        NoveltyIndex.from_titles(song_titles + arxiv_titles))
-    targets = [(evidence.stats.save, directory / WORDS_FILE.format(name=name)),
-               (evidence.novelty.save, directory / NOVELTY_FILE.format(name=name))]
-    for save, path in targets:
-        tmp = path.with_name(f".{path.name}.tmp")
-        save(tmp)
-        tmp.replace(path)
-    return evidence
-
-
-
-def derive_from_files(song_path: Path, arxiv_path: Path, directory: Path, name: str) -> Evidence:
-    """derive() over every title of the two corpus files, cleaned as for training but without
-    the length limit: a long title is still one the bot must not repeat."""
-    from ..training import corpus
-
-    clean = lambda path: corpus.clean_titles(corpus.read_titles(path), max_chars=10**6)  # noqa: E731
-    return derive(clean(song_path), clean(arxiv_path), Path(directory), name)

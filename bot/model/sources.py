@@ -81,28 +81,3 @@ def add_source_tokens_to_vocab(vocab: dict[str, int]) -> dict[str, int]:
     for token in TOKENS.values():
         vocab.setdefault(token, len(vocab) + 1)
     return vocab
-
-
-class WordCheck:
-    """Whether a word written under a corpus' token belongs to that corpus, and whether it is a
-    content word: the sampler rewrites invented words and the other corpus' words, and counts a
-    corpus as used once one of its content words is in the title."""
-
-    def __init__(self, stats, stopwords: frozenset[str]):
-        from ..curation.words import words
-
-        self.words, self.stopwords = words, stopwords
-        self.counts = {"song": stats.song, "arxiv": stats.arxiv}
-
-    def _function_word(self, w: str) -> bool:
-        return w in self.stopwords or w.isdigit()
-
-    def __call__(self, chunk: str, source: str) -> bool:
-        return all(self._function_word(w) or w in self.counts[source] for w in self.words(chunk))
-
-    def content(self, chunk: str) -> bool:
-        return any(not self._function_word(w) for w in self.words(chunk))
-
-
-def word_check(stats, stopwords: frozenset[str]) -> WordCheck:
-    return WordCheck(stats, stopwords)

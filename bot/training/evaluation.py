@@ -6,8 +6,9 @@ from pathlib import Path
 from typing import Sequence
 
 from ..curation import filters
-from ..curation.candidates import screen, word_check
+from ..curation.candidates import screen
 from ..curation.evidence import Evidence
+from ..curation.wordcheck import word_check
 from ..model.sampler import Sampler
 
 
@@ -36,7 +37,7 @@ class Row:
 def evaluate(sampler: Sampler, evidence: Evidence, temperatures: Sequence[float], samples: int,
              seed: int = 0, switch_probability: float | None = None, use_both: bool | None = None,
              rewrite_words: bool = True) -> list[Row]:
-    """As the bot samples: for source models, with the word check of candidates.word_check
+    """As the bot samples: for source models, with the word check of curation.wordcheck
     unless rewrite_words is False."""
     rows = []
     for i, temperature in enumerate(temperatures):

@@ -18,7 +18,7 @@ from typing import Callable
 import numpy as np
 
 from . import corpus, model_card
-from ..curation import evidence
+from .derive import derive_from_files
 from ..model import sources
 from ..errors import TrainingError
 from ..model.modelfile import META_TOKEN, TEXTGENRNN_CONFIG, ModelPaths, load_model, save_model
@@ -243,7 +243,7 @@ def train(options: TrainOptions, report: Callable[[str], None] = print,
         "epoch_seconds": [round(s, 1) for s in epoch_seconds],
     }
     paths = save_model(char_model, options.output_dir, options.name)
-    evidence.derive_from_files(options.song_titles, options.arxiv_titles, options.output_dir, options.name)
+    derive_from_files(options.song_titles, options.arxiv_titles, options.output_dir, options.name)
     shutil.rmtree(options.checkpoint_dir / "backup", ignore_errors=True)
     temperature = options.sample_temperatures[-1]
     samples = Sampler(char_model).generate(10, temperature=temperature, seed=0)
