@@ -133,3 +133,45 @@ def test_rank_score_rises_with_mixedness_realness_and_fitting_length():
     assert ranking.score(4, 1.0, 45) > ranking.score(4, 0.7, 45)
     assert ranking.score(4, 1.0, 45) > ranking.score(4, 1.0, 95)
     assert 0 <= ranking.score(100, 1.0, 45) <= 1
+
+
+# --- safety as the server parses, and as a reader sees (issue 10, item 11) ------------------------
+
+@pytest.mark.parametrize("title", [
+    "Neural Love @@someone", "Deep Love (@@team)", "Learning ＠someone to Dance", "Love ﹫team Networks",
+    "Deep Love @someone@example.social", "Love.@team Networks",
+])
+def test_every_form_mastodon_reads_as_a_mention_fails_safety(title):
+    assert filters.safety(title).reason == "mention", title
+
+
+@pytest.mark.parametrize("title", [
+    "Deep Love ＃NeurIPS", "Deep Love ﹟NeurIPS", "Deep Love ##NeurIPS", "Deep Love #1_2", "Deep Love #1·2",
+    "Deep Love #2023ai", "Love(#tag) Networks", "Deep Love #ñu", "Deep Love ＃ｌｏｖｅ",
+])
+def test_every_form_mastodon_reads_as_a_hashtag_fails_safety(title):
+    assert filters.safety(title).reason == "hashtag", title
+
+
+@pytest.mark.parametrize("ch", ["\u00a0", "\u2003", "\u3000", "\u2028", "\u3164", "\u115f", "\uffa0", "\u2800",
+                                "\u034f", "\ufe0f", "\u17b4", "\U000e0100", "\u0378"])
+def test_blank_looking_characters_fail_safety(ch):
+    assert filters.safety(f"Deep{ch}Love Networks").reason == "control-char", hex(ord(ch))
+
+
+def test_accent_and_lookalike_copies_of_training_titles_fail_novelty():
+    from bot.curation.evidence import NoveltyIndex
+
+    index = NoveltyIndex.from_titles(["María También", "Ça Plane pour Moi Tonight Again", "Łódź Nights"])
+    for copy in ["Maria Tambien", "MARIA TAMBIÉN", "Ca Plane pour Moi Tonight", "Lodz Nights", "Mаria Tambien"]:
+        assert not filters.novelty(copy, index).passed, copy
+    assert filters.novelty("Maria Tambien Attention Networks", index).passed
+
+
+def test_shipped_novelty_index_knows_folded_titles(training_titles, evidence):
+    from bot.curation.words import fold
+
+    accented = [t for t in training_titles if fold(t) != t.casefold() and len(t.split()) >= 2][:200]
+    assert accented
+    for title in accented:
+        assert not filters.novelty(fold(title), evidence.novelty).passed, title

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ModelFileError
-from .words import canonical, words
+from .words import canonical, fold, words
 
 NGRAM_SIZES = (4, 5, 6)  # word runs hashed for the overlap test
 WORDS_FILE = "{name}_words.json.gz"
@@ -91,10 +91,10 @@ class NoveltyIndex:
     def from_titles(cls, titles: list[str]) -> "NoveltyIndex":
         title_hashes, run_hashes = set(), set()
         for title in titles:
-            tokens = words(title)
-            title_hashes.add(hash64(" ".join(tokens)))
-            for size in NGRAM_SIZES:
-                run_hashes.update(hash64(g) for g in ngrams(tokens, size))
+            for tokens in {tuple(words(title)), tuple(words(fold(title)))}:  # as written, and folded
+                title_hashes.add(hash64(" ".join(tokens)))
+                for size in NGRAM_SIZES:
+                    run_hashes.update(hash64(g) for g in ngrams(list(tokens), size))
         as_array = lambda s: np.array(sorted(s), dtype=np.uint64)  # noqa: E731
         return cls(as_array(title_hashes), as_array(run_hashes))
 
@@ -105,14 +105,18 @@ class NoveltyIndex:
         return (at < len(table)) & (table[np.minimum(at, len(table) - 1)] == keys)
 
     def is_training_title(self, title: str) -> bool:
-        return bool(self._contains(self.titles, [hash64(canonical(title))])[0])
+        """In any spelling a reader would take for the same: case, punctuation, accents, lookalikes."""
+        keys = [hash64(canonical(title)), hash64(canonical(fold(title)))]
+        return bool(self._contains(self.titles, keys).any())
 
     def shared_runs(self, tokens: list[str], size: int) -> list[str]:
+        """Runs of size words shared with a training title (compared as written and folded)."""
         grams = ngrams(tokens, size)
         if not grams:
             return []
         hits = self._contains(self.runs, [hash64(g) for g in grams])
-        return [g for g, hit in zip(grams, hits) if hit]
+        folded = self._contains(self.runs, [hash64(fold(g)) for g in grams])
+        return [g for g, hit, fhit in zip(grams, hits, folded) if hit or fhit]
 
     def save(self, path: Path) -> None:
         with open(path, "wb") as f:

@@ -113,10 +113,21 @@ INNOCENT_STEMS = (
     "tardigrade", "egypt", "strategyproof", "cocoon", "raccoon", "spice", "aspic", "saltwat",
     "pedagog", "kasperg", "scunthorpe",
 )
-# As Mastodon finds them: a mention is @ not preceded by a word character; a hashtag is # not
-# preceded by a word character, ")" or "/", followed by a word with at least one letter ("#1" is no tag).
-_MENTION = re.compile(r"(?<![\w@=/])@\w")
-_HASHTAG = re.compile(r"(?<![\w#&)/])#\w*[^\W\d_]")
+# Mentions and hashtags are matched more widely than any Mastodon version parses them, after NFKC
+# (which maps full-width ＠ and ＃ and the small ﹫ and ﹟ to @ and #): an @ before a username
+# character unless a word character, = or / precedes it (Mastodon's rule: "@@name" mentions
+# @name, "me@home" mentions nobody), and a # before a run of word
+# characters, marks and Mastodon's tag separators (_ · ・ ZWNJ) that holds a letter, a mark or a
+# separator ("#1_2" is a tag on 4.x; "#1" is not).
+_MENTION = re.compile(r"(?<![\w=/])@[A-Za-z0-9_]")
+_TAG_SEPARATORS = "_\u00b7\u30fb\u200c"
+_TAG_RUN = re.compile(rf"#([\w{_TAG_SEPARATORS}\u0300-\u036f]*)")
+# Characters a reader cannot see that are not control or format characters: the Unicode
+# Default_Ignorable_Code_Point ones outside Cf (combining grapheme joiner, Hangul fillers, Khmer
+# inherent vowels, Mongolian variation selectors, variation selectors) and blank symbols (braille
+# blank). Spaces other than U+0020, line and paragraph separators and unassigned code points count too.
+_INVISIBLE = ((0x034F, 0x034F), (0x115F, 0x1160), (0x17B4, 0x17B5), (0x180B, 0x180D), (0x2800, 0x2800),
+              (0x3164, 0x3164), (0xFE00, 0xFE0F), (0xFFA0, 0xFFA0), (0xE0100, 0xE01EF))
 _URL = re.compile(r"(?i)\b(?:https?://|www\.)|\b[\w-]+\.(?:com|net|org|io|ly|co|me|gg|tv|xyz|info|app|dev)\b")
 
 
@@ -140,15 +151,33 @@ def blocked_term(title: str) -> str | None:
     return None
 
 
+def invisible(ch: str) -> bool:
+    """Control, format, private-use, surrogate or unassigned; a space other than U+0020; or a
+    character that shows nothing (_INVISIBLE)."""
+    category = unicodedata.category(ch)
+    if category in ("Cc", "Cf", "Co", "Cs", "Cn", "Zl", "Zp") or (category == "Zs" and ch != " "):
+        return True
+    return any(low <= ord(ch) <= high for low, high in _INVISIBLE)
+
+
+def has_hashtag(text: str) -> bool:
+    """A # that Mastodon could read as a tag (text already NFKC-normalised)."""
+    for run in _TAG_RUN.findall(text):
+        if any(ch.isalpha() or unicodedata.combining(ch) or ch in _TAG_SEPARATORS for ch in run):
+            return True
+    return False
+
+
 def safety(title: str) -> Verdict:
     """Nothing hateful, and nothing that would notify, link or tag anyone."""
-    if any(unicodedata.category(ch) in ("Cc", "Cf", "Co", "Cs") for ch in title):
+    if any(invisible(ch) for ch in title):
         return Verdict.reject("control-char", "contains control or invisible characters")
-    if _MENTION.search(title):
+    folded = unicodedata.normalize("NFKC", title)
+    if _MENTION.search(folded):
         return Verdict.reject("mention", "contains an @mention")
-    if _URL.search(title):
+    if _URL.search(title) or _URL.search(folded):
         return Verdict.reject("url", "contains a URL or domain")
-    if _HASHTAG.search(title):
+    if has_hashtag(folded):
         return Verdict.reject("hashtag", "contains a hashtag")
     term = blocked_term(title)
     if term:

@@ -34,3 +34,20 @@ def canonical(title: str) -> str:
     """The title as its words joined by one space: equal for titles differing only in case,
     punctuation and spacing."""
     return " ".join(words(title))
+
+
+# Letters a reader takes for Latin ones that NFKD does not take apart: stroked Latin letters,
+# ligatures, and Cyrillic and Greek lookalikes.
+_LOOKALIKES = str.maketrans({
+    "ø": "o", "ł": "l", "đ": "d", "ħ": "h", "ı": "i", "ŧ": "t", "ð": "d", "þ": "th", "æ": "ae", "œ": "oe",
+    "а": "a", "е": "e", "о": "o", "р": "p", "с": "c", "у": "y", "х": "x", "і": "i", "ј": "j", "ѕ": "s",
+    "ԁ": "d", "һ": "h", "ӏ": "l", "ο": "o", "α": "a", "ν": "v", "ι": "i", "κ": "k", "τ": "t", "ρ": "p",
+})
+
+
+def fold(text: str) -> str:
+    """text as a reader sees it: normalised (see normalise), accents and other marks dropped,
+    lookalike letters mapped to Latin ones ("María También" and "Maria Tambien" fold the same)."""
+    decomposed = unicodedata.normalize("NFKD", normalise(text))
+    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return unicodedata.normalize("NFKC", bare.translate(_LOOKALIKES))
