@@ -238,15 +238,36 @@ def cmd_check(args) -> int:
 def cmd_register(args) -> int:
     from .posting import registration
 
-    server = args.server.rstrip("/")
-    client, url = registration.start(server)
+    server = settings_module.server_url("--server", args.server.strip())
+    if not server:
+        raise BotError("--server is empty; pass your server's URL, e.g. https://mastodon.example")
+    registration.check_env_target(args.env_file)  # before the single-use code is spent
+    wanted = registration.scopes(args.bot_flag)
+    client, url = registration.start(server, wanted)
     print("Open this URL while logged in as the bot's account, authorize, and copy the code:")
     print(url)
-    code = args.code or input("code: ")
-    token = registration.finish(client, code)
-    registration.write_env(args.env_file, {"MASTODON_API_BASE_URL": server, "MASTODON_ACCESS_TOKEN": token})
+    if args.code:
+        code = args.code
+    else:
+        try:
+            code = input("code: ")
+        except EOFError:  # stdin closed, or Ctrl-D at the prompt
+            raise BotError("no code was entered (end of input); run `bot register` again, "
+                           "or pass the code with --code") from None
+    token = registration.finish(client, code, wanted)
+    try:
+        registration.write_env(args.env_file, {"MASTODON_API_BASE_URL": server, "MASTODON_ACCESS_TOKEN": token})
+    except OSError as e:
+        raise BotError(f"cannot write {args.env_file} ({e.strerror}); the code is spent: run `bot register` "
+                       "again with another --env-file") from None
     print(f"wrote MASTODON_API_BASE_URL and MASTODON_ACCESS_TOKEN to {args.env_file} (mode 0600); "
           "`bot check` verifies them")
+    if args.bot_flag:
+        try:
+            registration.set_bot_flag(server, token)
+            print("marked the account as a bot (its profile's \"automated account\" flag)")
+        except BotError as e:
+            print(f"warning: {e}; tick \"This is an automated account\" in the profile settings instead")
     return 0
 
 
@@ -314,9 +335,13 @@ def parser() -> argparse.ArgumentParser:
     c.set_defaults(handler=cmd_check)
 
     r = sub.add_parser("register", help="get an access token (OAuth code flow) and write it to .env")
-    r.add_argument("--server", required=True, help="the server's URL, e.g. https://botsin.space")
+    r.add_argument("--server", required=True,
+                   help="your server's URL, e.g. https://mastodon.example (one that allows bots: see README)")
     r.add_argument("--code", default=None, help="the authorization code (asked for when omitted)")
-    r.add_argument("--env-file", type=Path, default=Path(".env"))
+    r.add_argument("--env-file", type=Path, default=Path(".env"), help="where to write the token (default: .env)")
+    r.add_argument("--no-bot-flag", dest="bot_flag", action="store_false",
+                   help="do not mark the account as a bot (by default it is, which asks for the "
+                        "write:accounts scope too)")
     r.set_defaults(handler=cmd_register)
 
     d = sub.add_parser("derive", help="rebuild a model's word statistics and novelty index from the corpora")

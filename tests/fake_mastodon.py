@@ -36,6 +36,9 @@ class FakeMastodon:
         self.max_characters = max_characters
         self.valid_tokens = {TOKEN}
         self.codes = {"good-code": "token-from-code"}
+        self.token_scopes: dict[str, set[str]] = {}  # scopes granted to tokens from /oauth/token
+        self.bot = True  # the account's bot flag
+        self.refuse_profile_update = False  # a server whose rules forbid changing the profile
         self.release = threading.Event()  # ends a "stall" fault
         self.accepted = threading.Event()  # set when a status is stored
         self.lock = threading.Lock()
@@ -50,6 +53,9 @@ class FakeMastodon:
 
             def do_POST(self):
                 server.handle(self, "POST")
+
+            def do_PATCH(self):
+                server.handle(self, "PATCH")
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
@@ -110,7 +116,7 @@ class FakeMastodon:
 
     def account(self) -> dict:
         return {"id": "1", "username": "mashups", "acct": "mashups", "display_name": "songs x arXiv",
-                "bot": True, "url": f"{self.url}/@mashups", "created_at": "2026-01-01T00:00:00.000Z",
+                "bot": self.bot, "url": f"{self.url}/@mashups", "created_at": "2026-01-01T00:00:00.000Z",
                 "note": "", "followers_count": 0, "following_count": 0, "statuses_count": len(self.statuses)}
 
     def handle(self, h, method: str):
@@ -131,6 +137,7 @@ class FakeMastodon:
             if not token:
                 return self.reply(h, 400, {"error": "invalid_grant"})
             self.valid_tokens.add(token)
+            self.token_scopes[token] = set(p.get("scope", "").split())
             return self.reply(h, 200, {"access_token": token, "token_type": "Bearer",
                                        "scope": p.get("scope", "read:accounts read:statuses write:statuses"),
                                        "created_at": int(time.time())})
@@ -148,6 +155,14 @@ class FakeMastodon:
             return self.reply(h, 200, [self.public(s) for s in reversed(self.statuses)][:40])
         if method == "POST" and path == "/api/v1/statuses":
             return self.post_status(h)
+        if method == "PATCH" and path == "/api/v1/accounts/update_credentials":
+            token = h.headers.get("Authorization", "").removeprefix("Bearer ")
+            granted = self.token_scopes.get(token, {"write:accounts"})
+            if self.refuse_profile_update or not granted & {"write", "write:accounts"}:
+                return self.reply(h, 403, {"error": "This action is outside the authorized scopes"})
+            if "bot" in (p := self.params(h)):
+                self.bot = str(p["bot"]).lower() in ("1", "true")
+            return self.reply(h, 200, self.account())
         return self.reply(h, 404, {"error": "Record not found"})
 
     def post_status(self, h):

@@ -20,7 +20,7 @@ from ..model.sampler import Sampler
 from .retry import RetryPolicy
 from .settings import Settings, require_server
 from .state import open_store
-from .worker import Worker
+from .worker import Worker, with_hashtags
 
 log = logging.getLogger("bot")
 SHUTDOWN_GRACE = 8.0  # seconds a running job gets after a stop request (Heroku allows 30)
@@ -52,6 +52,7 @@ def run(settings: Settings, stop: threading.Event) -> None:
             return
         gateway, account, limit = connected
         max_chars = min(filters.MAX_CHARS, limit - len(settings.content_warning or "")) if limit else filters.MAX_CHARS
+        max_chars -= len(with_hashtags("", settings.post_hashtags))  # room for POST_HASHTAGS
         worker = Worker(settings, store, gateway, account["id"], pool_maker(settings, max_chars), stop)
         log.info("started as @%s on %s (bot account: %s, status limit %s); state in %s; next post at %s",
                  account.get("acct"), settings.api_base_url, "yes" if account.get("bot") else "no", limit,

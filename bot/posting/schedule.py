@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import random
+from datetime import datetime, timedelta
 
 from ..curation.evidence import hash64
 
@@ -47,3 +48,34 @@ def next_post_time(now: float, anchor: int, interval: float, jitter: float,
 def backoff(attempt: int, base: float, cap: float, rng: random.Random) -> float:
     """Exponential backoff with jitter: between half and all of min(cap, base * 2^attempt)."""
     return min(cap, base * 2 ** min(attempt, 30)) * rng.uniform(0.5, 1.0)
+
+
+def quiet_until(t: float, quiet) -> float | None:
+    """If t falls in the quiet hours (settings.QuietHours: a daily window of local time, in its
+    zone or the host's), when that window ends (epoch seconds); else None."""
+    if quiet is None:
+        return None
+    if quiet.zone:
+        from zoneinfo import ZoneInfo
+
+        local = datetime.fromtimestamp(t, ZoneInfo(quiet.zone))
+    else:
+        local = datetime.fromtimestamp(t).astimezone()
+    minute = local.hour * 60 + local.minute
+    wraps = quiet.start > quiet.end  # e.g. 23:00-07:00
+    inside = (quiet.start <= minute or minute < quiet.end) if wraps else quiet.start <= minute < quiet.end
+    if not inside:
+        return None
+    end = local.replace(hour=quiet.end // 60, minute=quiet.end % 60, second=0, microsecond=0)
+    if end <= local:
+        end += timedelta(days=1)
+    return end.timestamp()
+
+
+def day_cap_until(now: float, posted_at: list[int], cap: int) -> float | None:
+    """With `cap` posts already in the 24 hours before now, when the oldest of them leaves the
+    window (epoch seconds); None when another post is allowed (or cap is 0: no cap)."""
+    recent = sorted(t for t in posted_at if t > now - 86400)
+    if not cap or len(recent) < cap:
+        return None
+    return recent[-cap] + 86400

@@ -77,10 +77,23 @@ class Worker:
                 last.slot if last else None, last.posted_at if last else None)
 
     def due_slot(self) -> int | None:
+        if self.held_until() is not None:
+            return None
         return schedule.due_slot(*self._schedule_state())
 
     def next_post_time(self) -> float:
-        return schedule.next_post_time(*self._schedule_state())
+        at = schedule.next_post_time(*self._schedule_state())
+        return max(at, self.held_until(at) or at)
+
+    def held_until(self, t: float | None = None) -> float | None:
+        """When the operator's limits allow a post again, if they hold posts back at t (default
+        now): QUIET_HOURS, MAX_POSTS_PER_DAY."""
+        t = self.clock() if t is None else t
+        cap = self.settings.max_posts_per_day
+        posted = [p.posted_at for p in self.store.posts() if p.posted_at] if cap else []
+        ends = [e for e in (schedule.quiet_until(t, self.settings.quiet_hours),
+                            schedule.day_cap_until(t, posted, cap)) if e is not None]
+        return max(ends) if ends else None
 
     # -- posting ---------------------------------------------------------------------------------
     def tick(self) -> Published | None:
@@ -166,6 +179,8 @@ class Worker:
         re-send whose outcome is unknown, the account's recent statuses are searched for the text:
         not every server honours Idempotency-Key. Raises RejectedError and AuthError."""
         sent = [maybe_sent]
+        text = with_hashtags(text, self.settings.post_hashtags)
+        canonical_text = canonical(text) if self.settings.post_hashtags else canonical_text
 
         def attempt() -> Published:
             if sent[0] and (found := self._find_published(canonical_text)) is not None:
@@ -175,3 +190,9 @@ class Worker:
                                      self.settings.language)
 
         return self.retry.retry(attempt)
+
+
+def with_hashtags(title: str, hashtags: tuple[str, ...]) -> str:
+    """The status text: the title, then the operator's POST_HASHTAGS (exempt from the no-hashtag
+    filter, which screens what the model wrote)."""
+    return " ".join((title, *hashtags))

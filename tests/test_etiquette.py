@@ -1,0 +1,115 @@
+"""What servers ask of bots, honoured by the worker against the local server: hashtags on every
+post, quiet hours, a cap on posts per day (and the pure schedule functions behind them)."""
+import threading
+from datetime import datetime, timezone
+
+import pytest
+
+from bot.curation.candidates import build_pool
+from bot.curation.evidence import Evidence
+from bot.curation.words import canonical
+from bot.model.modelfile import ModelPaths, load_model
+from bot.model.sampler import Sampler
+from bot.posting import schedule
+from bot.posting.gateway import Gateway
+from bot.posting.settings import QuietHours, load
+from bot.posting.state import open_store
+from bot.posting.worker import Worker
+from fake_mastodon import TOKEN
+
+H = 3600
+START = datetime(2027, 1, 15, 12, 0, tzinfo=timezone.utc).timestamp()  # noon UTC
+
+
+@pytest.fixture(scope="module")
+def make_pool(shipped_model_dir):
+    sampler = Sampler(load_model(ModelPaths.in_directory(shipped_model_dir)))
+    evidence = Evidence.load(shipped_model_dir, "mashup")
+    seeds = iter(range(10**6))
+    return lambda posted: build_pool(sampler, evidence, 60, (0.5, 0.7, 0.9), seed=next(seeds), posted=posted)
+
+
+class Clock:
+    def __init__(self, t=START):
+        self.t = t
+
+    def __call__(self):
+        return self.t
+
+
+def worker_for(server, make_pool, clock, tmp_path, **env):
+    settings = load({"MASTODON_API_BASE_URL": server.url, "MASTODON_ACCESS_TOKEN": TOKEN,
+                     "DATABASE_URL": f"sqlite:///{tmp_path / 'state.sqlite3'}", "RETRY_BASE": "0.01s",
+                     "RETRY_MAX": "0.05s", **env})
+    gateway = Gateway(settings.api_base_url, settings.access_token, 5)
+    return Worker(settings, open_store(settings.database_url), gateway, "1", make_pool, threading.Event(),
+                  clock=clock)
+
+
+def test_hashtags_are_appended_to_every_post(mastodon_server, make_pool, tmp_path):
+    worker = worker_for(mastodon_server, make_pool, Clock(), tmp_path, POST_HASHTAGS="#bots mashup")
+    published = worker.tick()
+    [text] = mastodon_server.texts()
+    assert text.endswith(" #bots #mashup") and published.text == text
+    title = text.removesuffix(" #bots #mashup")
+    assert worker.store.last_post().text == title and "#" not in title
+
+
+def test_an_unfinished_post_with_hashtags_is_found_not_sent_twice(mastodon_server, make_pool, tmp_path):
+    mastodon_server.ignore_keys = True  # only the timeline can tell that it was published
+    clock = Clock()
+    worker = worker_for(mastodon_server, make_pool, clock, tmp_path, POST_HASHTAGS="#bots")
+    best = worker._candidates()[0]
+    assert worker.store.record_intent(worker.due_slot(), best.text, best.canonical, "key-1", int(clock.t))
+    worker.gateway.post(best.text + " #bots", "key-1", "unlisted", None, "en")  # then the process died
+    restarted = worker_for(mastodon_server, make_pool, clock, tmp_path, POST_HASHTAGS="#bots")
+    restarted.tick()
+    assert mastodon_server.texts() == [best.text + " #bots"]
+    assert restarted.store.last_post().state == "posted"
+
+
+def test_no_posts_in_quiet_hours_then_the_slot_posts_when_they_end(mastodon_server, make_pool, tmp_path):
+    clock = Clock()
+    worker = worker_for(mastodon_server, make_pool, clock, tmp_path, QUIET_HOURS="11:00-13:30 UTC")
+    assert worker.tick() is None and not mastodon_server.statuses
+    assert worker.next_post_time() == START + 1.5 * H
+    clock.t = START + 1.5 * H - 1
+    assert worker.tick() is None
+    clock.t = START + 1.5 * H
+    assert worker.tick() is not None and len(mastodon_server.statuses) == 1
+
+
+def test_at_most_max_posts_per_day_in_any_24_hours(mastodon_server, make_pool, tmp_path):
+    clock = Clock()
+    worker = worker_for(mastodon_server, make_pool, clock, tmp_path, POST_INTERVAL="1h", MAX_POSTS_PER_DAY="3")
+    for hour in range(30):
+        clock.t = START + hour * H
+        worker.tick()
+    hours = [(p.posted_at - START) / H for p in worker.store.posts()]
+    assert hours == [0, 1, 2, 24, 25, 26]
+    assert len({canonical(t) for t in mastodon_server.texts()}) == 6
+
+
+@pytest.mark.parametrize("clock_time, expected_end", [
+    ("23:30", "07:00+1"), ("02:00", "07:00"), ("06:59", "07:00"), ("07:00", None), ("12:00", None), ("22:59", None),
+])
+def test_quiet_hours_wrap_past_midnight(clock_time, expected_end):
+    quiet = QuietHours(23 * 60, 7 * 60, "Europe/Berlin")
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo("Europe/Berlin")
+    h, m = map(int, clock_time.split(":"))
+    t = datetime(2027, 1, 15, h, m, tzinfo=zone).timestamp()
+    end = schedule.quiet_until(t, quiet)
+    if expected_end is None:
+        assert end is None
+    else:
+        day = 16 if expected_end.endswith("+1") else 15
+        assert end == datetime(2027, 1, day, 7, 0, tzinfo=zone).timestamp()
+
+
+def test_day_cap():
+    now = 100 * 86400
+    assert schedule.day_cap_until(now, [now - 10, now - 20], 0) is None
+    assert schedule.day_cap_until(now, [now - 10, now - 20], 3) is None
+    assert schedule.day_cap_until(now, [now - 10, now - 20, now - 90000], 2) == now - 20 + 86400
