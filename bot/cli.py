@@ -141,11 +141,11 @@ def cmd_evaluate(args) -> int:
 
 def _check_plot_target(path: Path) -> None:
     """Before sampling for minutes: matplotlib is there and the PNG can be written."""
-    import importlib.util
-
-    if importlib.util.find_spec("matplotlib") is None:
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
         raise BotError("--plot needs matplotlib, which the worker does not install: "
-                       "pip install -e '.[plot]' (or pip install matplotlib)")
+                       "pip install -e '.[plot]' (or pip install matplotlib)") from None
     if not path.parent.is_dir():
         raise BotError(f"--plot {path}: directory {path.parent} does not exist")
 
@@ -271,9 +271,16 @@ def cmd_register(args) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage mistakes are one line too, with where to look."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def parser() -> argparse.ArgumentParser:
     worker = settings_module.defaults()
-    ap = argparse.ArgumentParser(prog="bot", description="Song x arXiv title mashups on Mastodon. "
+    ap = _Parser(prog="bot", description="Song x arXiv title mashups on Mastodon. "
                                  "With no command, runs the posting worker (settings: .env.example).")
     ap.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     ap.add_argument("--dry-run", action="store_true", help="print what the bot would post, post nothing")

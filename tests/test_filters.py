@@ -175,3 +175,14 @@ def test_shipped_novelty_index_knows_folded_titles(training_titles, evidence):
     assert accented
     for title in accented:
         assert not filters.novelty(fold(title), evidence.novelty).passed, title
+
+
+@pytest.mark.parametrize("title", ["Love Me<song>Down Networks", "Deep <arxiv> Learning Baby", "Baby <s>Networks",
+                                   "Attention </arxiv> Is All"])
+def test_the_models_own_tokens_are_never_posted(title):
+    verdict = filters.safety(title)
+    assert not verdict.passed and verdict.reason == "control-token"
+
+
+def test_angle_brackets_that_are_no_token_pass():
+    assert filters.safety("Love <3 Networks").passed and filters.safety("x < y > z Networks").passed

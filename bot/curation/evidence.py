@@ -10,6 +10,7 @@ import gzip
 import hashlib
 import json
 import math
+import zipfile
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -129,7 +130,7 @@ class NoveltyIndex:
                 return cls(data["titles"], data["runs"])
         except FileNotFoundError:
             raise ModelFileError(f"novelty index {path} is missing; rebuild it with `bot derive`") from None
-        except (OSError, ValueError, KeyError, EOFError) as e:
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
             raise ModelFileError(f"novelty index {path} is unreadable ({e}); rebuild it with `bot derive`") from None
 
 

@@ -168,10 +168,17 @@ def has_hashtag(text: str) -> bool:
     return False
 
 
+# The model's own vocabulary entries (textgenrnn's <s>, the corpus markers <song> and <arxiv>, any
+# later one): a sampler that failed to consume one must never get it posted.
+_CONTROL_TOKEN = re.compile(r"</?[A-Za-z_]\w*>")
+
+
 def safety(title: str) -> Verdict:
-    """Nothing hateful, and nothing that would notify, link or tag anyone."""
+    """Nothing hateful, nothing that would notify, link or tag anyone, none of the model's tokens."""
     if any(invisible(ch) for ch in title):
         return Verdict.reject("control-char", "contains control or invisible characters")
+    if _CONTROL_TOKEN.search(title):
+        return Verdict.reject("control-token", f"contains the model token {_CONTROL_TOKEN.search(title).group()!r}")
     folded = unicodedata.normalize("NFKC", title)
     if _MENTION.search(folded):
         return Verdict.reject("mention", "contains an @mention")

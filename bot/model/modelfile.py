@@ -154,6 +154,10 @@ def _read_config(path: Path | None) -> dict:
     missing = [k for k in ("rnn_layers", "rnn_size", "max_length", "dim_embeddings") if k not in config]
     if missing:
         raise ModelFileError(f"config file {path} lacks {', '.join(missing)}")
+    for key in ("rnn_layers", "rnn_size", "max_length", "dim_embeddings"):
+        value = config[key]
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ModelFileError(f"config file {path}: {key} must be a whole number of at least 1, not {value!r}")
     if config.get("rnn_bidirectional"):
         raise ModelFileError(f"config file {path}: bidirectional models are not supported")
     if config.get("word_level") or config.get("single_text"):
@@ -161,6 +165,19 @@ def _read_config(path: Path | None) -> dict:
     if config.get("semantics", "textgenrnn") not in SEMANTICS:
         raise ModelFileError(f"config file {path}: semantics must be one of {', '.join(SEMANTICS)}")
     return config
+
+
+def _check_tokens(config: dict, vocab: dict[str, int], paths: "ModelPaths") -> None:
+    """A config that lost the keys its vocabulary and training need is an error, not a silent
+    fall-back: corpus tokens without `sources` would be sampled as text, and a model trained here
+    without `semantics` would be read as textgenrnn's."""
+    markers = sorted(t for t in vocab if len(t) > 1 and t.startswith("<") and t.endswith(">") and t != META_TOKEN)
+    if markers and not config.get("sources"):
+        raise ModelFileError(f"config file {paths.config}: the vocab has the corpus tokens {', '.join(markers)} "
+                             "but the config has no 'sources'; restore it from the trained model")
+    if "training" in config and "semantics" not in config:
+        raise ModelFileError(f"config file {paths.config} lacks 'semantics' (models trained by `bot train` are "
+                             "'incremental'); restore it from the trained model")
 
 
 def _layer_arrays(f, name: str, path: Path) -> list[np.ndarray]:
@@ -201,6 +218,7 @@ def load_model(paths: ModelPaths) -> CharModel:
 
     config = _read_config(paths.config)
     vocab = _read_vocab(paths.vocab)
+    _check_tokens(config, vocab, paths)
     num_classes = len(vocab) + 1
     dim, units, layers = int(config["dim_embeddings"]), int(config["rnn_size"]), int(config["rnn_layers"])
     path = paths.weights

@@ -1,0 +1,121 @@
+"""Every mistake a newcomer can make on the command line, in the settings or in a model directory
+is one line on stderr (`bot: error: ...`), with no traceback."""
+import json
+import shutil
+import sys
+
+import pytest
+
+from bot import cli
+from bot.posting import settings
+
+
+@pytest.fixture(autouse=True)
+def clean_env(tmp_path, monkeypatch):
+    """No .env, no settings from the caller's environment."""
+    monkeypatch.chdir(tmp_path)
+    for s in settings.SETTINGS:
+        monkeypatch.delenv(s.name, raising=False)
+
+
+def one_line(capsys, argv, code=1) -> str:
+    try:
+        returned = cli.main(argv)
+    except SystemExit as e:
+        returned = e.code
+    err = capsys.readouterr().err
+    assert returned == code, err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    return err.strip()
+
+
+@pytest.fixture
+def model_copy(tmp_path, shipped_model_dir):
+    target = tmp_path / "model"
+    shutil.copytree(shipped_model_dir, target)
+    return target
+
+
+def edit_config(model_dir, **changes):
+    path = model_dir / "mashup_config.json"
+    config = json.loads(path.read_text())
+    for key, value in changes.items():
+        if value is None:
+            config.pop(key)
+        else:
+            config[key] = value
+    path.write_text(json.dumps(config))
+    return path
+
+
+def test_negative_seed(capsys):
+    assert one_line(capsys, ["--dry-run", "--seed", "-1"], 2) == \
+        "bot: error: argument --seed: must be at least 0, not -1 (see bot --help)"
+    assert one_line(capsys, ["evaluate", "--seed", "-1"], 2) == \
+        "bot evaluate: error: argument --seed: must be at least 0, not -1 (see bot evaluate --help)"
+
+
+@pytest.mark.parametrize("text", ["nan", "inf", "100", "0"])
+def test_unusable_temperatures(capsys, text):
+    assert one_line(capsys, ["--dry-run", "--temperatures", text], 2) == (
+        f"bot: error: argument --temperatures: {text!r} must be numbers above 0 and at most 3, separated by "
+        "commas, e.g. 0.5,0.7,0.9 (see bot --help)")
+
+
+def test_unusable_temperatures_setting(capsys, monkeypatch):
+    monkeypatch.setenv("TEMPERATURES", "nan")
+    assert one_line(capsys, ["--dry-run"]) == (
+        "bot: error: TEMPERATURES='nan' must be numbers above 0 and at most 3, separated by commas, e.g. 0.5,0.7,0.9")
+
+
+def test_jitter_longer_than_the_interval(capsys, monkeypatch):
+    monkeypatch.setenv("POST_JITTER", "7h")
+    assert one_line(capsys, ["--dry-run"]).startswith(
+        "bot: error: POST_JITTER (25200 s) must be shorter than POST_INTERVAL (21600 s)")
+
+
+def test_switch_probability_out_of_range(capsys):
+    assert one_line(capsys, ["evaluate", "--switch-probability", "7"], 2) == (
+        "bot evaluate: error: argument --switch-probability: must be a probability from 0 to 1, not '7' "
+        "(see bot evaluate --help)")
+
+
+def test_truncated_novelty_index(capsys, model_copy):
+    path = model_copy / "mashup_novelty.npz"
+    path.write_bytes(path.read_bytes()[:5000])
+    assert one_line(capsys, ["--dry-run", "--model-dir", str(model_copy)]) == (
+        f"bot: error: novelty index {path} is unreadable (File is not a zip file); rebuild it with `bot derive`")
+
+
+@pytest.mark.parametrize("key, value", [("rnn_size", "abc"), ("max_length", -3), ("rnn_layers", 0)])
+def test_config_numbers_that_are_not_sizes(capsys, model_copy, key, value):
+    path = edit_config(model_copy, **{key: value})
+    assert one_line(capsys, ["--dry-run", "--model-dir", str(model_copy)]) == (
+        f"bot: error: config file {path}: {key} must be a whole number of at least 1, not {value!r}")
+
+
+def test_config_without_sources_does_not_fall_back_silently(capsys, model_copy):
+    path = edit_config(model_copy, sources=None)
+    assert one_line(capsys, ["--dry-run", "--model-dir", str(model_copy)]) == (
+        f"bot: error: config file {path}: the vocab has the corpus tokens <arxiv>, <song> but the config has no "
+        "'sources'; restore it from the trained model")
+
+
+def test_config_without_semantics_does_not_fall_back_silently(capsys, model_copy):
+    path = edit_config(model_copy, semantics=None)
+    assert one_line(capsys, ["--dry-run", "--model-dir", str(model_copy)]) == (
+        f"bot: error: config file {path} lacks 'semantics' (models trained by `bot train` are 'incremental'); "
+        "restore it from the trained model")
+
+
+def test_plot_without_matplotlib_is_said_before_sampling(capsys, monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # as if not installed
+    assert one_line(capsys, ["evaluate", "--plot", str(tmp_path / "out.png")]) == (
+        "bot: error: --plot needs matplotlib, which the worker does not install: pip install -e '.[plot]' "
+        "(or pip install matplotlib)")
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as e:
+        cli.main(["--version"])
+    assert e.value.code == 0 and capsys.readouterr().out.strip() == "bot 0.1.0"
