@@ -212,25 +212,37 @@ def cmd_run(args) -> int:
     return 0
 
 
+def _state_summary(database_url: str) -> str:
+    """What the state database holds; a check creates nothing (an SQLite file that does not exist
+    yet is reported, not made)."""
+    from .posting.state import open_store
+
+    if database_url.startswith("sqlite:///"):
+        path = Path(database_url[len("sqlite:///"):])
+        if not path.exists():
+            return f"sqlite {path} does not exist yet (the worker creates it at its first start)"
+    store = open_store(database_url)
+    try:
+        posts = store.posts()
+    finally:
+        store.close()
+    return (f"{store.description}, {sum(p.state == 'posted' for p in posts)} posts, "
+            f"{sum(p.state == 'pending' for p in posts)} unfinished")
+
+
 def cmd_check(args) -> int:
     from .posting.gateway import Gateway
-    from .posting.state import open_store
 
     settings = settings_module.load()
     settings_module.require_server(settings)
     gateway = Gateway(settings.api_base_url, settings.access_token, settings.request_timeout)
     account = gateway.account()
     limit = gateway.status_limit()
-    store = open_store(settings.database_url)
-    try:
-        posts = store.posts()
-    finally:
-        store.close()
+    state = _state_summary(settings.database_url)
     print(f"account: @{account.get('acct')} on {settings.api_base_url} ({account.get('url')})")
     print(f"bot flag: {'set' if account.get('bot') else 'NOT set (mark the account as a bot in its profile settings)'}")
     print(f"status limit: {limit if limit else 'unknown'} characters")
-    print(f"state: {store.description}, {sum(p.state == 'posted' for p in posts)} posts, "
-          f"{sum(p.state == 'pending' for p in posts)} unfinished")
+    print(f"state: {state}")
     print(f"posting every {settings.interval:g} s, {settings.visibility}, language {settings.language}")
     return 0
 

@@ -119,3 +119,35 @@ def test_version(capsys):
     with pytest.raises(SystemExit) as e:
         cli.main(["--version"])
     assert e.value.code == 0 and capsys.readouterr().out.strip() == "bot 0.1.0"
+
+
+def test_check_creates_no_directory_for_the_state(capsys, monkeypatch, mastodon_server, tmp_path):
+    from fake_mastodon import TOKEN
+
+    target = tmp_path / "not" / "yet" / "state.sqlite3"
+    monkeypatch.setenv("MASTODON_API_BASE_URL", mastodon_server.url)
+    monkeypatch.setenv("MASTODON_ACCESS_TOKEN", TOKEN)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{target}")
+    assert cli.main(["check"]) == 0
+    assert f"state: sqlite {target} does not exist yet" in capsys.readouterr().out
+    assert not (tmp_path / "not").exists()
+
+
+def test_unreachable_server_is_one_line_with_a_hint(capsys, monkeypatch):
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    monkeypatch.setenv("MASTODON_API_BASE_URL", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("MASTODON_ACCESS_TOKEN", "x")
+    assert one_line(capsys, ["check"]) == (
+        f"bot: error: verify credentials: cannot reach 127.0.0.1:{port} (connection refused); "
+        "check MASTODON_API_BASE_URL and the network")
+
+
+def test_a_short_token_does_not_mangle_the_log(monkeypatch):
+    import logging
+
+    record = logging.LogRecord("bot", logging.WARNING, __file__, 1, "Max retries for %s", ("x",), None)
+    assert cli._Redact("x").filter(record) and record.getMessage() == "Max retries for [token]"

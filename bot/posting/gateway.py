@@ -10,6 +10,7 @@ from datetime import datetime
 from mastodon import Mastodon
 from mastodon import errors as mastodon_errors
 
+from .settings import redact
 from ..errors import AuthError, RejectedError, TemporaryServerError
 
 SCOPES = ["read:accounts", "read:statuses", "write:statuses"]
@@ -46,7 +47,7 @@ class Gateway:
         except mastodon_errors.MastodonRatelimitError:
             raise TemporaryServerError(f"{what}: rate limited (429)", retry_at=self.client.ratelimit_reset) from None
         except mastodon_errors.MastodonNetworkError as e:
-            raise TemporaryServerError(f"{what}: {self._redact(str(e))}") from None
+            raise TemporaryServerError(f"{what}: {network_problem(self._redact(str(e)), self.client.api_base_url)}") from None
         except mastodon_errors.MastodonServerError as e:
             raise TemporaryServerError(f"{what}: server error {self._status(e)}") from None
         except mastodon_errors.MastodonAPIError as e:
@@ -68,7 +69,7 @@ class Gateway:
         return self._redact(str(e.args[3] if len(e.args) > 3 and e.args[3] else e.args[-1]))
 
     def _redact(self, text: str) -> str:
-        return text.replace(self.token, "[token]") if self.token else text
+        return redact(text, self.token)
 
     def account(self) -> dict:
         return self._call("verify credentials", self.client.account_verify_credentials)
@@ -118,3 +119,25 @@ def _epoch(value) -> float | None:
         except ValueError:
             return None
     return None
+
+
+_NETWORK_PROBLEMS = (  # urllib3/requests wording -> what it means for the person reading the log
+    (re.compile(r"NameResolution|Name or service not known|nodename nor servname|getaddrinfo failed"),
+     "the name does not resolve"),
+    (re.compile(r"Connection refused|ConnectionRefused"), "connection refused"),
+    (re.compile(r"CERTIFICATE_VERIFY_FAILED|SSLError|certificate", re.I), "TLS certificate problem"),
+    (re.compile(r"timed out|Timeout", re.I), "timed out"),
+    (re.compile(r"Network is unreachable|No route to host"), "network unreachable"),
+    (re.compile(r"RemoteDisconnected|Connection aborted|Connection reset"), "connection closed by the other side"),
+)
+
+
+def network_problem(raw: str, base_url: str) -> str:
+    """One short line for a network failure, with a hint, instead of urllib3's nested reprs."""
+    from urllib.parse import urlparse
+
+    reason = next((meaning for pattern, meaning in _NETWORK_PROBLEMS if pattern.search(raw)), None)
+    if reason is None:
+        reason = raw.rsplit(": ", 1)[-1].strip(" ()\"'")[:120] or "network error"
+    host = urlparse(base_url).netloc or base_url
+    return f"cannot reach {host} ({reason}); check MASTODON_API_BASE_URL and the network"
