@@ -38,3 +38,16 @@ def test_worker_requirements_leave_training_out():
              if line.strip() and not line.startswith("#")]
     assert "tensorflow" not in names and "keras" not in names and "textgenrnn" not in names
     assert {"mastodon.py", "apscheduler", "python-dotenv", "numpy", "h5py"} <= set(names)
+
+
+def test_procfile_runs_without_the_package_installed():
+    """Heroku installs requirements.txt only: no `bot` script, so the Procfile runs the module."""
+    [line] = (ROOT / "Procfile").read_text().splitlines()
+    assert line == "worker: python -m bot"
+    done = subprocess.run([sys.executable, "-m", "bot", "--version"], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0 and done.stdout.startswith("bot ")
+
+
+def test_docs_name_no_closed_server():
+    for path in ("README.md", ".env.example", "bot/cli.py"):
+        assert "botsin.space" not in (ROOT / path).read_text().replace("botsin.space, long the usual home", "")
