@@ -5,14 +5,20 @@ import pytest
 
 from bot.model import sources
 from bot.model.modelfile import ModelPaths, load_model
+from bot.model.policy import Step
 from bot.model.sampler import Sampler
 from bot.training.train import TrainOptions, train
 
 
-def _policy(sampler, batch, switch_probability, use_both):
-    from bot.model.sampler import _SourcePolicy
+def _policy(model, batch, switch_probability, use_both):
+    return sources.CorpusTags(switch_probability, use_both)(model, batch, "", np.random.default_rng(0))
 
-    return _SourcePolicy(sampler, batch, "", np.random.default_rng(0), switch_probability, use_both, None, 0)
+
+def _choose(policy, chosen, rows):
+    """One step of the policy at word boundaries (no word check): the tokens it settles on."""
+    step = Step(rows, chosen, [[] for _ in range(policy.batch)])
+    policy.review(step)
+    return step.chosen
 
 
 @pytest.fixture(scope="module")
@@ -50,16 +56,15 @@ def test_source_tokens_are_rendered_as_spaces_and_generation_is_reproducible(sou
 
 @pytest.mark.parametrize("probability, expected", [(0.0, [0, 0, 0]), (1.0, [1, 0, 1])])
 def test_switch_probability_decides_the_next_words_corpus(source_model, probability, expected):
-    sampler = Sampler(source_model)
-    song, arxiv = sampler._markers
-    policy = _policy(sampler, 1, probability, use_both=False)
+    policy = _policy(source_model, 1, probability, use_both=False)
+    song, arxiv = policy.markers
     policy.source[:] = 0
     policy.used[:] = [[True, False]]
     seen = []
     for _ in range(3):
-        chosen = policy.choose(np.array([song]), np.array([0]))
+        chosen = _choose(policy, np.array([song]), np.array([0]))
         seen.append(int(policy.source[0]))
-        assert chosen[0] == sampler._markers[policy.source[0]]
+        assert chosen[0] == policy.markers[policy.source[0]]
     assert seen == expected
     assert policy.used[0].tolist() == [True, probability == 1.0]
 
@@ -96,13 +101,12 @@ def test_splices_join_the_start_of_one_corpus_title_to_the_end_of_the_other(sour
 
 
 def test_a_title_that_would_end_in_one_corpus_switches_instead(source_model):
-    sampler = Sampler(source_model)
     meta = source_model.vocab["<s>"]
-    policy = _policy(sampler, 2, 0.0, use_both=True)
+    policy = _policy(source_model, 2, 0.0, use_both=True)
     policy.source[:] = 0
     policy.used[:] = [[True, False], [True, True]]
-    chosen = policy.choose(np.array([meta, meta]), np.array([0, 1]))
-    assert chosen[0] == sampler._markers[1] and policy.source[0] == 1 and policy.used[0].all()  # goes on
+    chosen = _choose(policy, np.array([meta, meta]), np.array([0, 1]))
+    assert chosen[0] == policy.markers[1] and policy.source[0] == 1 and policy.used[0].all()  # goes on
     assert chosen[1] == meta  # both corpora used already: it may end
 
 
@@ -139,25 +143,24 @@ def test_refused_words_are_rewritten_and_a_hopeless_check_still_ends(incremental
 
 
 def test_a_rewound_row_predicts_as_if_it_had_never_left(incremental_source_model):
-    from bot.model.sampler import _IncrementalContext, _Network
-
     model = incremental_source_model
-    net = _Network(model)
+    sampler = Sampler(model)
     v = model.vocab
     a = [v["<s>"], v["<song>"]] + [v[c] for c in "Love"]
-    context = _IncrementalContext(net, model.max_length)
-    context.start(np.array([a[:3], a[:3]]))
-    context.save(np.array([0, 1]))
+    reader = sampler.reader()
+    assert reader.can_rewind
+    reader.read(np.array([a[:3], a[:3]]))
+    reader.save(np.array([0, 1]))
     for token in a[3:]:
-        context.advance(np.array([token, v["x"]]), np.array([0, 1]))
-    context.rewind(np.array([1]))  # row 1 forgets its x's: back to <s> <song> L
-    context.advance(np.array([v["o"], v["o"]]), np.array([0, 1]))
-    fresh = _IncrementalContext(net, model.max_length)
-    fresh.start(np.array([a[:3] + [v["o"]]]))
-    np.testing.assert_allclose(context.probabilities()[1], fresh.probabilities()[0], atol=1e-6)
-    whole = _IncrementalContext(net, model.max_length)
-    whole.start(np.array([a + [v["o"]]]))
-    np.testing.assert_allclose(context.probabilities()[0], whole.probabilities()[0], atol=1e-6)
+        reader.read(np.array([[token], [v["x"]]]))
+    reader.rewind(np.array([1]))  # row 1 forgets its x's: back to <s> <song> L
+    reader.read(np.array([[v["o"]], [v["o"]]]))
+    fresh = sampler.reader()
+    fresh.read(np.array([a[:3] + [v["o"]]]))
+    np.testing.assert_allclose(reader.probabilities()[1], fresh.probabilities()[0], atol=1e-6)
+    whole = sampler.reader()
+    whole.read(np.array([a + [v["o"]]]))
+    np.testing.assert_allclose(reader.probabilities()[0], whole.probabilities()[0], atol=1e-6)
 
 
 def test_word_check_wants_words_the_marked_corpus_has_used(evidence):
@@ -172,22 +175,20 @@ def test_word_check_wants_words_the_marked_corpus_has_used(evidence):
 
 
 def test_a_corpus_counts_as_used_only_once_one_of_its_content_words_is_kept(incremental_source_model, evidence):
-    from bot.model.sampler import _IncrementalContext, _Network, _WordReviser
     from bot.curation.words import STOPWORDS
     from bot.curation.wordcheck import WordCheck
 
     model = incremental_source_model
     check = WordCheck(evidence.stats, STOPWORDS)
     assert check.content("Networks") and not check.content("for") and not check.content("(2017)")
-    sampler = Sampler(model)
     names = list(model.config["sources"])
     arxiv = names.index("arxiv")
-    reviser = _WordReviser(check, names, model.vocab["<s>"], sampler._markers, 3, 2)
-    context = _IncrementalContext(_Network(model), model.max_length)
-    reviser.begin(context, np.array([[model.vocab["<s>"], sampler._markers[arxiv]]] * 2))
+    policy = sources.CorpusTags(0.0, False, check, 3)(model, 2, "", np.random.default_rng(0))
+    policy.source[:] = arxiv
+    reader = Sampler(model).reader()
+    policy.begin(reader, np.array([[model.vocab["<s>"], policy.markers[arxiv]]] * 2))
     generated = [list("for"), list("Networks")]
-    used = np.zeros((2, 2), bool)
-    boundary = np.array([sampler._markers[0]] * 2)
-    redo = reviser.review(boundary, np.array([0, 1]), generated, np.array([arxiv, arxiv]), used, context)
+    boundary = np.array([policy.markers[0]] * 2)
+    redo = policy.review(Step(np.array([0, 1]), boundary, generated, reader))
     assert not redo.any()
-    assert used.tolist() == [[False, False], [arxiv == 0, arxiv == 1]]
+    assert policy.used.tolist() == [[False, False], [arxiv == 0, arxiv == 1]]

@@ -6,17 +6,20 @@ Two ways to read the context, as the model's config says (CharModel.semantics):
   title, so its LSTM states are computed once and reused.
 - "incremental": one LSTM step per character; attention over the last max_length positions.
 
-Source-conditioned models (bot/sources.py) also get a policy for which corpus each word comes
-from (_SourcePolicy) and, given a word check, rewrite refused words (_WordReviser).
+What is drawn and kept at each step is a decoding policy's business (bot/model/policy.py): plain
+models take every token as drawn; source-conditioned models use the corpus-tag policy of
+bot/model/sources.py, which picks each word's corpus and can rewrite refused words.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Sequence
 
 import numpy as np
 
 from .modelfile import META_TOKEN, CharModel
+from .policy import PolicyFactory, Reader, Step, WordCheck
+from .sources import policy_for
 
 EPSILON = 1e-7  # Keras' backend epsilon, which textgenrnn adds in attention and sampling
 
@@ -197,54 +200,39 @@ class _IncrementalContext:
         return self.net.probabilities(self.features[:, :width], self.logits[:, :width], mask)
 
 
-class _WordReviser:
-    """Rewrites words a check refuses: the row rewinds to where the word began and samples it
-    again, at most `retries` times per word (source models, incremental semantics)."""
+class _Reader:
+    """A context as a policy drives it (policy.Reader): read, save, rewind."""
 
-    def __init__(self, check, names, meta, markers, retries, batch):
-        self.check, self.names, self.meta, self.markers, self.retries = check, names, meta, markers, retries
-        self.start = np.zeros(batch, np.int64)  # where the current word begins in its row's characters
-        self.marker = np.zeros(batch, np.int64)  # the source token that began it
-        self.tries = np.zeros(batch, np.int64)
+    def __init__(self, context):
+        self.context = context
+        self.can_rewind = isinstance(context, _IncrementalContext)
+        self._started = False
 
-    def begin(self, context, start: np.ndarray):
-        """Read <s>, remember that state, then read the first word's source token."""
-        everyone = np.arange(len(start))
-        context.start(start[:, :1])
-        context.save(everyone)
-        self.marker[:] = start[:, 1]
-        context.advance(start[:, 1], everyone)
+    def read(self, tokens: np.ndarray) -> None:
+        tokens = np.asarray(tokens, dtype=np.int64)
+        if not self._started:
+            self.context.start(tokens)
+            self._started = True
+            return
+        everyone = np.arange(len(tokens))
+        for t in range(tokens.shape[1]):
+            self.context.advance(tokens[:, t], everyone)
 
-    def review(self, chosen, active, generated, source, used, context) -> np.ndarray:
-        """Rows whose just-finished word fails the check go back to its start; returns them.
-        A kept content word marks its corpus as used."""
-        ends = np.isin(chosen, self.markers) | (chosen == self.meta)
-        redo = np.zeros(len(chosen), bool)
-        for i in np.flatnonzero(ends):
-            row = active[i]
-            word = "".join(generated[row][self.start[row]:])
-            if self.tries[row] < self.retries and not self.check(word, self.names[source[row]]):
-                redo[i] = True
-                self.tries[row] += 1
-                del generated[row][self.start[row]:]
-                chosen[i] = self.marker[row]  # read the word's source token again
-            elif getattr(self.check, "content", None) and self.check.content(word):
-                used[row, source[row]] = True
-        if redo.any():
-            context.rewind(np.flatnonzero(redo))
-        return redo
+    def save(self, rows: np.ndarray) -> None:
+        if not self.can_rewind:
+            raise ValueError("textgenrnn semantics cannot save or rewind rows")
+        self.context.save(rows)
 
-    def accept(self, chosen, active, generated, context, redo):
-        """Remember where each newly begun word starts, and the state before its source token."""
-        begun = np.flatnonzero(np.isin(chosen, self.markers) & ~redo)
-        for i in begun:
-            chars = generated[active[i]]
-            spaced = bool(chars) and chars[-1] != " "  # a space is about to be added after them
-            self.start[active[i]] = len(chars) + spaced
-        self.marker[active[begun]] = chosen[begun]
-        self.tries[active[begun]] = 0
-        if len(begun):
-            context.save(begun)
+    def rewind(self, rows: np.ndarray) -> None:
+        if not self.can_rewind:
+            raise ValueError("textgenrnn semantics cannot save or rewind rows")
+        self.context.rewind(rows)
+
+    def advance(self, tokens: np.ndarray, keep: np.ndarray) -> None:
+        self.context.advance(tokens, keep)
+
+    def probabilities(self) -> np.ndarray:
+        return self.context.probabilities()
 
 
 @dataclass
@@ -256,13 +244,7 @@ class Sampler:
 
     def __post_init__(self):
         self._net = _Network(self.model, self.dtype)
-        self._tokens = self.model.tokens()
         self._meta = self.model.vocab[META_TOKEN]
-        # Source-conditioned models (bot/sources.py): word-start tokens, one per corpus, shown as spaces.
-        markers = self.model.config.get("sources") or {}
-        self._markers = np.array([self.model.vocab[t] for t in markers.values()], dtype=np.int64) if markers else None
-        for index in self._markers if self._markers is not None else ():
-            self._tokens[index] = " "
         context = _WindowContext if self.model.semantics == "textgenrnn" else _IncrementalContext
         self._context = lambda: context(self._net, self.model.max_length)
         self._window = None
@@ -273,6 +255,10 @@ class Sampler:
             return self._window
         return self._context()
 
+    def reader(self) -> Reader:
+        """A fresh reading state over this model's network, to drive a policy by hand (tests)."""
+        return _Reader(self._new_context())
+
     def next_probabilities(self, prefix: str = "") -> np.ndarray:
         """Probabilities of the token after <s> + prefix (textgenrnn's model.predict on that window)."""
         context = self._new_context()
@@ -282,132 +268,63 @@ class Sampler:
     def generate(self, n: int, temperature: float | Sequence[float] = 0.5, prefix: str = "",
                  max_gen_length: int = 300, seed: int | None = None, batch_size: int = 500,
                  switch_probability: float | None = None, use_both: bool | None = None,
-                 word_check: Callable[[str, str], bool] | None = None, word_retries: int | None = None) -> list[str]:
-        """n titles. A temperature list is cycled per character, as textgenrnn does.
+                 word_check: WordCheck | None = None, word_retries: int | None = None,
+                 policy: PolicyFactory | None = None) -> list[str]:
+        """n titles, each prefix + what was sampled after it, in batches of batch_size rows.
 
-        For source-conditioned models each title starts in a random corpus and, at each word
-        boundary, changes corpus with switch_probability; with use_both, a title cannot end
-        before it has used both corpora (defaults: the model config's). With word_check
-        (word, corpus name) -> bool, a refused word is sampled again, up to word_retries times."""
-        if switch_probability is None:
-            switch_probability = float(self.model.config.get("switch_probability", 0.5))
-        if use_both is None:
-            use_both = bool(self.model.config.get("use_both_sources", True))
-        if word_retries is None:
-            word_retries = int(self.model.config.get("word_retries", 3))
+        temperature: one number >= 0 (0: always the likeliest token), or a list cycled per
+        character, as textgenrnn does. max_gen_length counts tokens, <s> and the prefix included:
+        a title has at most max_gen_length - 1 characters. The same seed gives the same titles.
+
+        policy: the decoding policy (bot/model/policy.py), made afresh for each batch. Without
+        one, the model's own strategy (sources.policy_for): for source-conditioned models the
+        corpus-tag policy, with these options (None: the model config's) - each title starts in a
+        random corpus and switches at a word boundary with switch_probability; with use_both it
+        cannot end before using both corpora; with word_check (word, corpus name) -> bool a
+        refused word is sampled again, up to word_retries times. Plain models ignore them.
+
+        Raises ValueError for a negative or missing temperature, or for strategy options given
+        together with a policy."""
         temperatures = list(temperature) if isinstance(temperature, (list, tuple)) else [temperature]
         if not temperatures or any(t is None or t < 0 for t in temperatures):
             raise ValueError("temperatures must be numbers >= 0")
+        options = dict(switch_probability=switch_probability, use_both=use_both, word_check=word_check,
+                       word_retries=word_retries)
+        if policy is None:
+            policy = policy_for(self.model, **options)
+        elif any(v is not None for v in options.values()):
+            raise ValueError("strategy options belong to the policy: pass them to its factory")
         rng = np.random.default_rng(seed)
         titles: list[str] = []
         while len(titles) < n:
             titles += self._generate_batch(min(batch_size, n - len(titles)), temperatures, prefix,
-                                           max_gen_length, rng, switch_probability, use_both,
-                                           word_check, word_retries)
+                                           max_gen_length, rng, policy)
         return titles
 
-    def _generate_batch(self, batch, temperatures, prefix, max_gen_length, rng, switch_probability,
-                        use_both=False, word_check=None, word_retries=0) -> list[str]:
-        sources = None
-        if self._markers is not None:
-            sources = _SourcePolicy(self, batch, prefix, rng, switch_probability, use_both, word_check, word_retries)
-            start = sources.start
-        else:
-            start = np.tile(np.array([self._meta] + self.model.encode(prefix), np.int64), (batch, 1))
+    def _generate_batch(self, batch, temperatures, prefix, max_gen_length, rng, factory) -> list[str]:
+        policy = factory(self.model, batch, prefix, rng)
+        start = policy.start()
         generated = [[] for _ in range(batch)]
         active = np.arange(batch)
         length = start.shape[1]
         if length < max_gen_length:
-            context = self._new_context()
-            if sources:
-                sources.begin(context)
-            else:
-                context.start(start)
+            reader = _Reader(self._new_context())
+            policy.begin(reader, start)
         while length < max_gen_length and len(active):
             temperature = temperatures[(length - 1) % len(temperatures)]
-            probs = context.probabilities()
-            if sources:
-                sources.merge_markers(probs)
-            chosen = sample_indices(probs, temperature, rng)
-            redo = sources.decide(chosen, active, generated, context) if sources else np.zeros(len(chosen), bool)
+            probs = reader.probabilities()
+            policy.adjust(probs, active)
+            step = Step(active, sample_indices(probs, temperature, rng), generated, reader)
+            rewound = policy.review(step)
+            chosen = step.chosen
             length += 1
             going = chosen != self._meta
-            for row, index in zip(active[going & ~redo], chosen[going & ~redo]):
-                token = self._tokens[index]
-                if not (sources and sources.extra_space(generated[row], token)):
-                    generated[row].append(token)
+            kept = going if rewound is None else going & ~rewound
+            for row, index in zip(active[kept], chosen[kept]):
+                text = policy.text(generated[row], index)
+                if text:
+                    generated[row].append(text)
             active, keep = active[going], np.flatnonzero(going)
             if len(active) and length < max_gen_length:
-                context.advance(chosen[keep], keep)
-        titles = [prefix + "".join(chars) for chars in generated]
-        return [t.rstrip(" ") for t in titles] if sources else titles
-
-
-class _SourcePolicy:
-    """Which corpus each word of each title comes from, for source-conditioned models
-    (bot/sources.py): a random start corpus, a switch at a word boundary with switch_probability,
-    with use_both no ending before both corpora are used, and with a word check the rewriting of
-    refused words (_WordReviser)."""
-
-    def __init__(self, sampler: Sampler, batch, prefix, rng, switch_probability, use_both, word_check, retries):
-        self.markers, self.meta, self.rng = sampler._markers, sampler._meta, rng
-        self.switch_probability, self.use_both = switch_probability, use_both
-        vocab = sampler.model.vocab
-        self.source = rng.integers(0, len(self.markers), size=batch)  # current corpus, per title
-        self.start = np.array([[self.meta, self.markers[s]] + [self.markers[s] if ch == " " else vocab.get(ch, 0)
-                                                               for ch in prefix] for s in self.source], np.int64)
-        self.used = np.zeros((batch, len(self.markers)), bool)  # corpora each title has drawn words from
-        self.used[np.arange(batch), self.source] = True
-        self.reviser = None
-        if word_check and retries and not prefix and sampler.model.semantics == "incremental":
-            names = list(sampler.model.config["sources"])
-            self.reviser = _WordReviser(word_check, names, self.meta, self.markers, retries, batch)
-        # With a check that knows content words, a corpus counts as used once one of its content
-        # words is in the title (not when its token is merely chosen).
-        self.content_marks = bool(self.reviser and hasattr(word_check, "content"))
-        if self.content_marks:
-            self.used[:] = False
-
-    def begin(self, context):
-        if self.reviser:
-            self.reviser.begin(context, self.start)
-        else:
-            context.start(self.start)
-
-    def merge_markers(self, probs):
-        """The source tokens together are one outcome: "a word ends here"."""
-        probs[:, self.markers[0]] = probs[:, self.markers].sum(axis=1)
-        probs[:, self.markers[1:]] = 0.0
-
-    def decide(self, chosen, active, generated, context) -> np.ndarray:
-        """Rewrite refused words, then give each word boundary its corpus. Changes chosen in place;
-        returns the rows that went back to a word's start (they add no character this step)."""
-        redo = np.zeros(len(chosen), bool)
-        if self.reviser:
-            redo = self.reviser.review(chosen, active, generated, self.source, self.used, context)
-        self.choose(chosen, active, skip=redo)
-        if self.reviser:
-            self.reviser.accept(chosen, active, generated, context, redo)
-        return redo
-
-    def choose(self, chosen, active, skip=None):
-        """At a word boundary pick the next word's corpus: switch or stay. With use_both, a title
-        that would end before using both corpora switches instead. Rows in skip are left alone."""
-        skip = np.zeros(len(chosen), bool) if skip is None else skip
-        forced = np.zeros(len(chosen), bool)
-        if self.use_both:
-            forced = (chosen == self.meta) & ~self.used[active].all(axis=1) & ~skip
-            chosen[forced] = self.markers[0]
-        boundary = np.isin(chosen, self.markers) & ~skip
-        switch = boundary & ((self.rng.random(len(chosen)) < self.switch_probability) | forced)
-        rows = active[switch]
-        self.source[rows] = (self.source[rows] + 1) % len(self.markers)
-        chosen[boundary] = self.markers[self.source[active[boundary]]]
-        if not self.content_marks:
-            self.used[active[boundary], self.source[active[boundary]]] = True
-        return chosen
-
-    @staticmethod
-    def extra_space(chars: list[str], token: str) -> bool:
-        """Source tokens are word separators: one space between words, none first."""
-        return token == " " and (not chars or chars[-1] == " ")
+                reader.advance(chosen[keep], keep)
+        return [policy.finish(prefix + "".join(chars)) for chars in generated]

@@ -4,15 +4,20 @@ In training, the space before each word (and the start of the title) becomes `<s
 `<arxiv>`, the title's source. When sampling, the model says where a word ends; the sampler picks
 which source the next word comes from, so a title can start as a song and go on as a paper.
 The tokens are vocabulary entries like textgenrnn's `<s>`; the files keep textgenrnn's format.
+
+Sampling is the corpus-tag decoding policy (CorpusTags, CorpusTagPolicy): which corpus each
+word comes from, and, given a word check, the rewriting of words their corpus never used.
 """
 from __future__ import annotations
 
 import dataclasses
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
 from .modelfile import META_TOKEN, CharModel
+from .policy import ContentWordCheck, DecodingPolicy, PlainPolicy, PolicyFactory, Reader, Step, WordCheck
 
 TOKENS = {"song": "<song>", "arxiv": "<arxiv>"}
 
@@ -81,3 +86,161 @@ def add_source_tokens_to_vocab(vocab: dict[str, int]) -> dict[str, int]:
     for token in TOKENS.values():
         vocab.setdefault(token, len(vocab) + 1)
     return vocab
+
+
+# --- sampling: the corpus-tag policy ----------------------------------------------------------
+
+def policy_for(model: CharModel, switch_probability: float | None = None, use_both: bool | None = None,
+               word_check: WordCheck | None = None, word_retries: int | None = None) -> PolicyFactory:
+    """The model's own decoding strategy: the corpus-tag policy with these options for a
+    source-conditioned model, PlainPolicy (options ignored) for any other."""
+    if not is_source_model(model):
+        return PlainPolicy
+    return CorpusTags(switch_probability, use_both, word_check, word_retries)
+
+
+@dataclass(frozen=True)
+class CorpusTags:
+    """PolicyFactory for source-conditioned models; None takes the model config's value
+    (switch_probability, use_both_sources, word_retries). word_check: (word, corpus name) -> bool,
+    None for no rewriting."""
+
+    switch_probability: float | None = None
+    use_both: bool | None = None
+    word_check: WordCheck | None = None
+    word_retries: int | None = None
+
+    def __call__(self, model: CharModel, batch: int, prefix: str, rng: np.random.Generator) -> "CorpusTagPolicy":
+        config = model.config
+        switch = self.switch_probability
+        switch = float(config.get("switch_probability", 0.5)) if switch is None else switch
+        use_both = bool(config.get("use_both_sources", True)) if self.use_both is None else self.use_both
+        retries = int(config.get("word_retries", 3)) if self.word_retries is None else self.word_retries
+        return CorpusTagPolicy(model, batch, prefix, rng, switch, use_both, self.word_check, retries)
+
+
+class CorpusTagPolicy(DecodingPolicy):
+    """Which corpus each word of each title comes from: a random start corpus, a switch at a word
+    boundary with switch_probability, with use_both no ending before both corpora are used. With a
+    word check (incremental semantics, no prefix), a word it refuses is rewritten: the row rewinds
+    to where the word began and samples it again, at most word_retries times per word.
+
+    Per-row state, indexed by batch row: source (current corpus), used (corpora drawn from).
+    Corpus tokens are rendered as spaces: one between words, none first or last."""
+
+    def __init__(self, model: CharModel, batch: int, prefix: str, rng: np.random.Generator,
+                 switch_probability: float, use_both: bool, word_check: WordCheck | None, word_retries: int):
+        self.model, self.batch, self.prefix, self.rng = model, batch, prefix, rng
+        self.switch_probability, self.use_both = switch_probability, use_both
+        self.check, self.retries = word_check, word_retries
+        vocab = model.vocab
+        self.names = list(model.config["sources"])
+        self.markers = np.array([vocab[t] for t in model.config["sources"].values()], dtype=np.int64)
+        self.meta = vocab[META_TOKEN]
+        self._tokens = model.tokens()
+        for index in self.markers:
+            self._tokens[index] = " "
+        self.source = rng.integers(0, len(self.markers), size=batch)  # current corpus, per title
+        self._start = np.array([[self.meta, self.markers[s]] + [self.markers[s] if ch == " " else vocab.get(ch, 0)
+                                                                for ch in prefix] for s in self.source], np.int64)
+        self.used = np.zeros((batch, len(self.markers)), bool)  # corpora each title has drawn words from
+        self.used[np.arange(batch), self.source] = True
+        self.rewrites = False  # decided in begin(): rewinding needs incremental semantics
+        self.content_marks = False
+        self.word_start = np.zeros(batch, np.int64)  # where the current word begins in its row's characters
+        self.word_marker = np.zeros(batch, np.int64)  # the corpus token that began it
+        self.tries = np.zeros(batch, np.int64)
+
+    @property
+    def tokens(self) -> list[str]:
+        return self._tokens
+
+    def start(self) -> np.ndarray:
+        """<s>, the start corpus' token, then the prefix with its spaces as that token."""
+        return self._start
+
+    def begin(self, reader: Reader, tokens: np.ndarray) -> None:
+        """With rewriting: read <s>, remember that state, then the first word's corpus token."""
+        self.rewrites = bool(self.check and self.retries and not self.prefix and reader.can_rewind)
+        # With a check that knows content words, a corpus counts as used once one of its content
+        # words is in the title (not when its token is merely chosen).
+        self.content_marks = self.rewrites and isinstance(self.check, ContentWordCheck)
+        if self.content_marks:
+            self.used[:] = False
+        if not self.rewrites:
+            reader.read(tokens)
+            return
+        reader.read(tokens[:, :1])
+        reader.save(np.arange(len(tokens)))
+        self.word_marker[:] = tokens[:, 1]
+        reader.read(tokens[:, 1:])
+
+    def adjust(self, probs: np.ndarray, rows: np.ndarray) -> None:
+        """The corpus tokens together are one outcome: "a word ends here"."""
+        probs[:, self.markers[0]] = probs[:, self.markers].sum(axis=1)
+        probs[:, self.markers[1:]] = 0.0
+
+    def review(self, step: Step) -> np.ndarray:
+        """Rewrite refused words, then give each word boundary its corpus (in step.chosen).
+        Returns the rows that went back to a word's start (they add no character this step)."""
+        redo = self._review_words(step) if self.rewrites else np.zeros(len(step.chosen), bool)
+        self._choose(step.chosen, step.rows, skip=redo)
+        if self.rewrites:
+            self._accept(step, redo)
+        return redo
+
+    def text(self, chars: list[str], token: int) -> str:
+        """Corpus tokens are word separators: one space between words, none first."""
+        text = self._tokens[token]
+        return "" if text == " " and (not chars or chars[-1] == " ") else text
+
+    def finish(self, title: str) -> str:
+        return title.rstrip(" ")
+
+    def _review_words(self, step: Step) -> np.ndarray:
+        """Rows whose just-finished word fails the check go back to its start; returns them.
+        With content marks, a kept content word marks its corpus as used."""
+        chosen, active, generated = step.chosen, step.rows, step.texts
+        ends = np.isin(chosen, self.markers) | (chosen == self.meta)
+        redo = np.zeros(len(chosen), bool)
+        for i in np.flatnonzero(ends):
+            row = active[i]
+            word = "".join(generated[row][self.word_start[row]:])
+            if self.tries[row] < self.retries and not self.check(word, self.names[self.source[row]]):
+                redo[i] = True
+                self.tries[row] += 1
+                del generated[row][self.word_start[row]:]
+                chosen[i] = self.word_marker[row]  # read the word's corpus token again
+            elif self.content_marks and self.check.content(word):
+                self.used[row, self.source[row]] = True
+        if redo.any():
+            step.reader.rewind(np.flatnonzero(redo))
+        return redo
+
+    def _choose(self, chosen: np.ndarray, active: np.ndarray, skip: np.ndarray) -> None:
+        """At a word boundary pick the next word's corpus: switch or stay. With use_both, a title
+        that would end before using both corpora switches instead. Rows in skip are left alone."""
+        forced = np.zeros(len(chosen), bool)
+        if self.use_both:
+            forced = (chosen == self.meta) & ~self.used[active].all(axis=1) & ~skip
+            chosen[forced] = self.markers[0]
+        boundary = np.isin(chosen, self.markers) & ~skip
+        switch = boundary & ((self.rng.random(len(chosen)) < self.switch_probability) | forced)
+        rows = active[switch]
+        self.source[rows] = (self.source[rows] + 1) % len(self.markers)
+        chosen[boundary] = self.markers[self.source[active[boundary]]]
+        if not self.content_marks:
+            self.used[active[boundary], self.source[active[boundary]]] = True
+
+    def _accept(self, step: Step, redo: np.ndarray) -> None:
+        """Remember where each newly begun word starts, and the state before its corpus token."""
+        chosen, active = step.chosen, step.rows
+        begun = np.flatnonzero(np.isin(chosen, self.markers) & ~redo)
+        for i in begun:
+            chars = step.texts[active[i]]
+            spaced = bool(chars) and chars[-1] != " "  # a space is about to be added after them
+            self.word_start[active[i]] = len(chars) + spaced
+        self.word_marker[active[begun]] = chosen[begun]
+        self.tries[active[begun]] = 0
+        if len(begun):
+            step.reader.save(begun)
