@@ -311,7 +311,8 @@ def parser() -> argparse.ArgumentParser:
     t = sub.add_parser("train", help="train a model on the song and arXiv corpora (needs the [train] extra)")
     t.add_argument("--song-titles", type=Path, default=Path("data/song_titles.txt"))
     t.add_argument("--arxiv-titles", type=Path, default=Path("data/arxiv_titles.txt"))
-    t.add_argument("--output-dir", type=Path, default=Path("model_weights"))
+    t.add_argument("--output-dir", type=Path, default=Path("trained_model"),
+                   help="where the model is written (default: trained_model; the shipped model is model_weights)")
     t.add_argument("--name", default="mashup", help="file name prefix of the model files")
     t.add_argument("--epochs", type=_positive, default=2)
     t.add_argument("--batch-size", type=_positive, default=128)

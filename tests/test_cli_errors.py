@@ -151,3 +151,28 @@ def test_a_short_token_does_not_mangle_the_log(monkeypatch):
 
     record = logging.LogRecord("bot", logging.WARNING, __file__, 1, "Max retries for %s", ("x",), None)
     assert cli._Redact("x").filter(record) and record.getMessage() == "Max retries for [token]"
+
+
+TRAIN_PROBE = """
+import sys
+from bot import cli
+code = cli.main(sys.argv[1:])
+print("tensorflow" in sys.modules, "keras" in sys.modules)
+sys.exit(code)
+"""
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--song-titles", "nowhere/songs.txt"],
+     "bot: error: corpus file nowhere/songs.txt is missing; pass its path (see bot train --help)"),
+    (["--dropout", "2"], "bot: error: --dropout must be from 0 up to (not including) 1, not 2"),
+    (["--switch-probability", "7"], "bot: error: --switch-probability must be from 0 to 1, not 7"),
+])
+def test_train_mistakes_are_reported_before_tensorflow_starts(tmp_path, args, message, corpora):
+    import subprocess
+
+    corpus_args = ["--song-titles", str(corpora["song"]), "--arxiv-titles", str(corpora["arxiv"])]
+    done = subprocess.run([sys.executable, "-c", TRAIN_PROBE, "train", *corpus_args, *args], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1 and done.stderr.strip() == message, done.stderr
+    assert done.stdout.split() == ["False", "False"]  # TensorFlow never imported

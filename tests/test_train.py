@@ -57,9 +57,9 @@ def test_interrupted_run_resumes_from_its_last_epoch(corpora, tmp_path):
 
 def test_resuming_with_other_settings_is_refused(corpora, tmp_path):
     options = _options(corpora, tmp_path, epochs=1)
-    (options.checkpoint_dir).mkdir(parents=True)
+    (options.checkpoint_dir / "backup").mkdir(parents=True)  # an unfinished run
     (options.checkpoint_dir / "settings.json").write_text(json.dumps({"epochs": "7"}))
-    with pytest.raises(TrainingError, match="other settings"):
+    with pytest.raises(TrainingError, match="unfinished run with other settings"):
         train(options, report=lambda line: None)
 
 
@@ -73,3 +73,17 @@ def test_empty_corpus_stops_before_training(corpora, tmp_path):
     empty.write_text("\n  \n")
     with pytest.raises(CorpusError, match="song corpus has no usable titles"):
         train(_options(corpora, tmp_path, song_titles=empty), report=lambda line: None)
+
+
+def test_a_finished_run_does_not_bind_its_checkpoints(tmp_path):
+    from bot.training.train import _check_resume
+
+    directory = tmp_path / "ck"
+    directory.mkdir()
+    (directory / "settings.json").write_text(json.dumps({"epochs": "7"}))  # finished: no backup left
+    _check_resume(directory, {"epochs": "2"})
+    assert json.loads((directory / "settings.json").read_text()) == {"epochs": "2"}
+
+
+def test_training_does_not_overwrite_the_shipped_model_by_default():
+    assert TrainOptions().output_dir != Path("model_weights")

@@ -20,7 +20,7 @@ import numpy as np
 from . import corpus, model_card
 from .derive import derive_from_files
 from ..model import sources
-from ..errors import TrainingError
+from ..errors import CorpusError, TrainingError
 from ..model.modelfile import META_TOKEN, TEXTGENRNN_CONFIG, ModelPaths, load_model, save_model
 from ..model.sampler import Sampler
 
@@ -29,7 +29,7 @@ from ..model.sampler import Sampler
 class TrainOptions:
     song_titles: Path = corpus.DEFAULT_PATHS["song"]
     arxiv_titles: Path = corpus.DEFAULT_PATHS["arxiv"]
-    output_dir: Path = Path("model_weights")
+    output_dir: Path = Path("trained_model")  # not model_weights/: a trial run must not replace the shipped model
     name: str = "mashup"
     epochs: int = 2  # the experiment: few epochs mix the two sources better
     batch_size: int = 128
@@ -146,28 +146,48 @@ def _sequences(options: TrainOptions, examples: list[corpus.Example], vocab: dic
 
 
 def _check_resume(directory: Path, settings: dict) -> None:
+    """Only an unfinished run (Keras' backup still there) binds the directory to its settings: a
+    finished or never-started one leaves nothing to resume, and a new run may start over it."""
     stamp = directory / "settings.json"
-    if stamp.exists() and json.loads(stamp.read_text()) != settings:
-        raise TrainingError(f"checkpoint directory {directory} holds a run with other settings; "
-                            "delete it to start over, or pass another --checkpoint-dir")
+    unfinished = (directory / "backup").exists()
+    if unfinished and stamp.exists() and json.loads(stamp.read_text()) != settings:
+        raise TrainingError(f"checkpoint directory {directory} holds an unfinished run with other settings; "
+                            "rerun its command to finish it, delete the directory to drop it, or pass "
+                            "another --checkpoint-dir")
     directory.mkdir(parents=True, exist_ok=True)
     stamp.write_text(json.dumps(settings, indent=1, sort_keys=True))
 
 
+def check_options(options: TrainOptions) -> None:
+    """Everything that can be checked before TensorFlow's start-up (tens of seconds): the
+    options' ranges, each error naming the value, and the corpus files."""
+    checks = [
+        (options.epochs >= 1, f"--epochs must be at least 1, not {options.epochs}"),
+        (options.batch_size >= 1, f"--batch-size must be at least 1, not {options.batch_size}"),
+        (0 <= options.dropout < 1, f"--dropout must be from 0 up to (not including) 1, not {options.dropout:g}"),
+        (options.strategy in ("plain", "sources"), f"--strategy must be plain or sources, not {options.strategy!r}"),
+        (0 <= options.switch_probability <= 1,
+         f"--switch-probability must be from 0 to 1, not {options.switch_probability:g}"),
+        (options.splice_share >= 0, f"--splice-share must be at least 0, not {options.splice_share:g}"),
+        (not options.splice_share or options.strategy == "sources", "--splice-share needs --strategy sources"),
+        (options.word_retries >= 0, f"--word-retries must be at least 0, not {options.word_retries}"),
+    ]
+    for ok, message in checks:
+        if not ok:
+            raise TrainingError(message)
+    for path in (options.song_titles, options.arxiv_titles):
+        if not Path(path).is_file():
+            raise CorpusError(f"corpus file {path} is missing; pass its path (see bot train --help)")
+
+
 def train(options: TrainOptions, report: Callable[[str], None] = print,
           command: str = "bot train") -> TrainResult:
+    check_options(options)
     try:
         import keras
     except ImportError:
         raise TrainingError("training needs TensorFlow: pip install -e '.[train]'") from None
     from . import keras_model
-
-    if options.epochs < 1 or options.batch_size < 1 or not 0 <= options.dropout < 1:
-        raise TrainingError("epochs and batch size must be at least 1, dropout in [0, 1)")
-    if options.strategy not in ("plain", "sources") or not 0 <= options.switch_probability <= 1:
-        raise TrainingError("strategy must be plain or sources, switch probability in [0, 1]")
-    if options.splice_share < 0 or (options.splice_share and options.strategy != "sources"):
-        raise TrainingError("--splice-share needs --strategy sources and a share of at least 0")
     start = time.perf_counter()
     keras.utils.set_random_seed(options.seed)
     if options.from_scratch:
