@@ -326,7 +326,7 @@ def parser() -> argparse.ArgumentParser:
                    help="give both sources the same number of characters (default) or titles")
     t.add_argument("--max-chars", type=_positive, default=140, help="drop longer titles")
     t.add_argument("--strategy", choices=("plain", "sources"), default="plain",
-                   help="sources: mark each word with its corpus, switch corpus while sampling (bot/sources.py)")
+                   help="sources: mark each word with its corpus, switch corpus while sampling (bot/model/sources.py)")
     t.add_argument("--switch-probability", type=float, default=0.5,
                    help="sources strategy: chance of changing corpus at each word boundary")
     t.add_argument("--splice-share", type=float, default=0.0,

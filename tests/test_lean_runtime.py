@@ -51,3 +51,12 @@ def test_procfile_runs_without_the_package_installed():
 def test_docs_name_no_closed_server():
     for path in ("README.md", ".env.example", "bot/cli.py"):
         assert "botsin.space" not in (ROOT / path).read_text().replace("botsin.space, long the usual home", "")
+
+
+def test_every_source_path_the_docs_name_exists():
+    import re
+
+    for doc in ("README.md", "bench/README.md", "model_weights/MODEL.md"):
+        named = set(re.findall(r"`(bot/[\w/]+\.py)`", (ROOT / doc).read_text()))
+        missing = sorted(p for p in named if not (ROOT / p).is_file())
+        assert not missing, f"{doc} names {missing}"

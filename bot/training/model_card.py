@@ -7,7 +7,7 @@ def _strategy_lines(config: dict) -> list[str]:
         return ["- strategy `plain`: one network over both corpora, no source information"]
     t = config.get("training", {})
     return [
-        f"- strategy `sources` (`bot/sources.py`): every word introduced by a token naming its corpus "
+        f"- strategy `sources` (`bot/model/sources.py`): every word introduced by a token naming its corpus "
         f"({', '.join(config['sources'].values())}); {t.get('splice_share', 0):g} x as many spliced "
         "examples (start of one corpus' title, end of the other's) added to the real titles",
         f"- sampling: each title starts in a random corpus, changes corpus at a word boundary with "
