@@ -325,8 +325,9 @@ def parser() -> argparse.ArgumentParser:
     t.add_argument("--balance", choices=("chars", "titles", "none"), default="chars",
                    help="give both sources the same number of characters (default) or titles")
     t.add_argument("--max-chars", type=_positive, default=140, help="drop longer titles")
-    t.add_argument("--strategy", choices=("plain", "sources"), default="plain",
-                   help="sources: mark each word with its corpus, switch corpus while sampling (bot/model/sources.py)")
+    t.add_argument("--strategy", choices=("plain", "sources", "halves"), default="plain",
+                   help="sources: mark each word with its corpus, switch corpus while sampling (bot/model/sources.py); "
+                        "halves: whole song titles and paper phrases, joined at a seam when posting (bot/training/halves.py)")
     t.add_argument("--switch-probability", type=float, default=0.5,
                    help="sources strategy: chance of changing corpus at each word boundary")
     t.add_argument("--splice-share", type=float, default=0.0,

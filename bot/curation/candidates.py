@@ -5,14 +5,16 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Sequence
 
-from . import filters, ranking
+import numpy as np
+
+from . import filters, mashups, ranking
 from .evidence import Evidence
 from .wordcheck import word_check
 from .words import canonical
 from ..model.sampler import Sampler
 
 # The order in which a rejected candidate's first failing filter is counted.
-FILTER_ORDER = ("safety", "form", "fresh", "novelty", "mixedness")
+FILTER_ORDER = ("safety", "form", "whole", "fresh", "novelty", "mixedness")
 SAMPLING_BATCH = 250  # titles sampled together: smaller batches keep the worker's peak memory low
 
 
@@ -22,6 +24,7 @@ class Candidate:
     temperature: float
     verdicts: dict[str, filters.Verdict]
     score: float
+    features: dict[str, float] = field(default_factory=dict)  # what the curator saw (halves models)
 
     @property
     def passed(self) -> bool:
@@ -68,6 +71,7 @@ def screen(text: str, temperature: float, evidence: Evidence, max_chars: int = f
         "fresh": filters.fresh(text, posted),
         "novelty": filters.novelty(text, evidence.novelty),
         "mixedness": filters.mixedness(text, evidence.stats),
+        "whole": filters.whole(text, evidence.stats),
     }
     passed = all(v.passed for v in verdicts.values())
     # A passing form verdict's score is the title's real-word share.
@@ -94,7 +98,10 @@ def build_pool(sampler: Sampler, evidence: Evidence, size: int, temperatures: Se
                seed: int | None = None, max_chars: int = filters.MAX_CHARS,
                posted: frozenset[str] = frozenset()) -> Pool:
     """size titles sampled across the temperatures (the worker's defaults are settings:
-    POOL_SIZE, TEMPERATURES), deduplicated, screened and ranked best first."""
+    POOL_SIZE, TEMPERATURES), deduplicated, screened and ranked best first (by the curator
+    for halves models). Reproducible for a given seed."""
+    if mashups.is_halves_model(sampler):
+        return build_mashup_pool(sampler, evidence, size, temperatures, seed, max_chars, posted)
     sampled = sample_pool(sampler, size, temperatures, seed, max_chars, evidence)
     unique = {}
     for text, temperature in sampled:
@@ -102,3 +109,32 @@ def build_pool(sampler: Sampler, evidence: Evidence, size: int, temperatures: Se
     screened = [screen(text, t, evidence, max_chars, posted) for text, t in unique.values()]
     screened.sort(key=lambda c: (-c.score, c.text))
     return Pool(len(sampled), screened)
+
+
+PAPERS_PER_SONG = 3  # paper phrases tried with each song half
+
+
+def build_mashup_pool(sampler: Sampler, evidence: Evidence, size: int, temperatures: Sequence[float],
+                      seed: int | None, max_chars: int = filters.MAX_CHARS,
+                      posted: frozenset[str] = frozenset()) -> Pool:
+    """Halves models: size/2 song halves and size/2 paper phrases, each song half joined to
+    PAPERS_PER_SONG phrases at seams drawn from the shipped seam table; ranked by the curator."""
+    if not evidence.seams:
+        from ..errors import ModelFileError
+
+        raise ModelFileError("this halves model has no seam table beside it; run bot derive to write it")
+    check = word_check(sampler, evidence)
+    songs = mashups.sample_halves(sampler, "song", size - size // 2, temperatures, seed, check, SAMPLING_BATCH)
+    papers = mashups.sample_halves(sampler, "arxiv", size // 2, temperatures, seed, check, SAMPLING_BATCH)
+    rng = np.random.default_rng(None if seed is None else seed + 7)
+    unique: dict[str, mashups.Mashup] = {}
+    for m in mashups.pair(songs, papers, list(evidence.seams), PAPERS_PER_SONG, rng):
+        unique.setdefault(canonical(m.text) or m.text, m)
+    screened = []
+    for m in unique.values():
+        c = screen(m.text, m.temperature, evidence, max_chars, posted)
+        feats = m.features()
+        score = round(evidence.curator.score(feats), 6) if c.passed else 0.0
+        screened.append(Candidate(c.text, c.temperature, c.verdicts, score, feats))
+    screened.sort(key=lambda c: (-c.score, c.text))
+    return Pool(size, screened)

@@ -18,11 +18,15 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ModelFileError
+from . import curator as curator_module, seams as seams_module
+from .curator import PRIOR, Curator
 from .words import canonical, fold, words
 
 NGRAM_SIZES = (4, 5, 6)  # word runs hashed for the overlap test
 WORDS_FILE = "{name}_words.json.gz"
 NOVELTY_FILE = "{name}_novelty.npz"
+SEAMS_FILE = "{name}_seams.json"
+CURATOR_FILE = "{name}_curator.json"
 
 
 def hash64(text: str) -> int:
@@ -136,11 +140,20 @@ class NoveltyIndex:
 
 @dataclass(frozen=True)
 class Evidence:
+    """What the curation ships beside the model: word statistics, the novelty index, the seam
+    table (seams.py) and the curator's fitted weights (curator.py)."""
+
     stats: WordStats
     novelty: NoveltyIndex
+    seams: tuple = ()  # of seams.Seam; empty for files derived before seams existed
+    curator: Curator = PRIOR
 
     @classmethod
     def load(cls, directory: Path, name: str) -> "Evidence":
+        """Raises ModelFileError naming the file that is missing or unreadable."""
         directory = Path(directory)
+        seam_path = directory / SEAMS_FILE.format(name=name)
         return cls(WordStats.load(directory / WORDS_FILE.format(name=name)),
-                   NoveltyIndex.load(directory / NOVELTY_FILE.format(name=name)))
+                   NoveltyIndex.load(directory / NOVELTY_FILE.format(name=name)),
+                   tuple(seams_module.load(seam_path)) if seam_path.exists() else (),
+                   curator_module.load(directory / CURATOR_FILE.format(name=name)))

@@ -248,3 +248,31 @@ def fresh(title: str, posted: frozenset[str]) -> Verdict:
     if canonical(title) in posted:
         return Verdict.reject("already-posted", "was posted before")
     return Verdict.ok()
+
+
+# --- whole posts -----------------------------------------------------------------------------
+
+MAX_WORDS = 12  # past about 8 to 10 words readers found everything drifting into salad
+# Song-title tags: a post has at most one, and never an empty one ("(feat. Remix)").
+TAG_WORDS = frozenset("feat prod remix edit mix cover version bootleg rework flip edition dub vip".split())
+
+
+def whole(title: str, stats: WordStats) -> Verdict:
+    """Hard guards on a post: at most MAX_WORDS words, every word of two or more letters seen in
+    either corpus (no invented words), no word used twice, at most one tag and none empty."""
+    tokens = words(title)
+    if len(tokens) > MAX_WORDS:
+        return Verdict.reject("too-many-words", f"{len(tokens)} words, more than {MAX_WORDS}")
+    invented = [w for w in tokens if len(w) > 1 and not w.isdigit() and not stats.known(w)]
+    if invented:
+        return Verdict.reject("invented-word", f"{invented[0]!r} is in neither corpus")
+    content = [w for w in tokens if w not in STOPWORDS]
+    repeated = next((w for w in content if content.count(w) > 1), None)
+    if repeated:
+        return Verdict.reject("repeated-word", f"{repeated!r} is used twice")
+    tags = [w for w in tokens if w in TAG_WORDS]
+    if len(tags) > 1:
+        return Verdict.reject("doubled-tag", f"{len(tags)} tags ({', '.join(tags)})")
+    if any(all(w in TAG_WORDS for w in words(group)) for group in re.findall(r"\(([^()]*)\)", title)):
+        return Verdict.reject("empty-tag", "brackets with nothing but a tag in them")
+    return Verdict.ok()

@@ -103,12 +103,14 @@ def policy_for(model: CharModel, switch_probability: float | None = None, use_bo
 class CorpusTags:
     """PolicyFactory for source-conditioned models; None takes the model config's value
     (switch_probability, use_both_sources, word_retries). word_check: (word, corpus name) -> bool,
-    None for no rewriting."""
+    None for no rewriting. start_corpus: the corpus every title starts in (a name in the config's
+    "sources"); None for a random one per title."""
 
     switch_probability: float | None = None
     use_both: bool | None = None
     word_check: WordCheck | None = None
     word_retries: int | None = None
+    start_corpus: str | None = None
 
     def __call__(self, model: CharModel, batch: int, prefix: str, rng: np.random.Generator) -> "CorpusTagPolicy":
         config = model.config
@@ -116,7 +118,8 @@ class CorpusTags:
         switch = float(config.get("switch_probability", 0.5)) if switch is None else switch
         use_both = bool(config.get("use_both_sources", True)) if self.use_both is None else self.use_both
         retries = int(config.get("word_retries", 3)) if self.word_retries is None else self.word_retries
-        return CorpusTagPolicy(model, batch, prefix, rng, switch, use_both, self.word_check, retries)
+        return CorpusTagPolicy(model, batch, prefix, rng, switch, use_both, self.word_check, retries,
+                               self.start_corpus)
 
 
 class CorpusTagPolicy(DecodingPolicy):
@@ -129,7 +132,8 @@ class CorpusTagPolicy(DecodingPolicy):
     Corpus tokens are rendered as spaces: one between words, none first or last."""
 
     def __init__(self, model: CharModel, batch: int, prefix: str, rng: np.random.Generator,
-                 switch_probability: float, use_both: bool, word_check: WordCheck | None, word_retries: int):
+                 switch_probability: float, use_both: bool, word_check: WordCheck | None, word_retries: int,
+                 start_corpus: str | None = None):
         self.model, self.batch, self.prefix, self.rng = model, batch, prefix, rng
         self.switch_probability, self.use_both = switch_probability, use_both
         self.check, self.retries = word_check, word_retries
@@ -140,7 +144,10 @@ class CorpusTagPolicy(DecodingPolicy):
         self._tokens = model.tokens()
         for index in self.markers:
             self._tokens[index] = " "
-        self.source = rng.integers(0, len(self.markers), size=batch)  # current corpus, per title
+        if start_corpus is None:
+            self.source = rng.integers(0, len(self.markers), size=batch)  # current corpus, per title
+        else:
+            self.source = np.full(batch, self.names.index(start_corpus), np.int64)
         self._start = np.array([[self.meta, self.markers[s]] + [self.markers[s] if ch == " " else vocab.get(ch, 0)
                                                                 for ch in prefix] for s in self.source], np.int64)
         self.used = np.zeros((batch, len(self.markers)), bool)  # corpora each title has drawn words from

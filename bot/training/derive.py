@@ -5,15 +5,19 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import corpus
-from ..curation.evidence import NOVELTY_FILE, WORDS_FILE, Evidence, NoveltyIndex, WordStats
+from ..curation import seams
+from ..curation.evidence import NOVELTY_FILE, SEAMS_FILE, WORDS_FILE, Evidence, NoveltyIndex, WordStats
 
 
 def derive(song_titles: list[str], arxiv_titles: list[str], directory: Path, name: str) -> Evidence:
-    """Build and write both files (through temporary names, so a failure leaves the old ones)."""
+    """Build and write the word statistics, the novelty index and the seam table (through
+    temporary names, so a failure leaves the old ones)."""
     evidence = Evidence(WordStats.from_titles(song_titles, arxiv_titles),
-                        NoveltyIndex.from_titles(song_titles + arxiv_titles))
+                        NoveltyIndex.from_titles(song_titles + arxiv_titles),
+                        tuple(seams.learn(song_titles, arxiv_titles)))
     targets = [(evidence.stats.save, directory / WORDS_FILE.format(name=name)),
-               (evidence.novelty.save, directory / NOVELTY_FILE.format(name=name))]
+               (evidence.novelty.save, directory / NOVELTY_FILE.format(name=name)),
+               (lambda path: seams.save(list(evidence.seams), path), directory / SEAMS_FILE.format(name=name))]
     for save, path in targets:
         tmp = path.with_name(f".{path.name}.tmp")
         save(tmp)

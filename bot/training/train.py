@@ -17,7 +17,7 @@ from typing import Callable
 
 import numpy as np
 
-from . import corpus, model_card
+from . import corpus, halves, model_card
 from .derive import derive_from_files
 from ..model import sources
 from ..errors import CorpusError, TrainingError
@@ -85,6 +85,8 @@ def prepare_examples(options: TrainOptions, alphabet: set[str] | None) -> list[c
     for name, path in (("song", options.song_titles), ("arxiv", options.arxiv_titles)):
         lines = corpus.read_titles(path)[: options.limit] if options.limit else corpus.read_titles(path)
         by_source[name] = corpus.clean_titles(lines, options.max_chars, alphabet)
+    if options.strategy == "halves":
+        by_source = halves.examples(by_source["song"], by_source["arxiv"])
     return corpus.balance(by_source, options.balance, options.seed)
 
 
@@ -132,7 +134,7 @@ def _sequences(options: TrainOptions, examples: list[corpus.Example], vocab: dic
                report: Callable[[str], None]) -> list[np.ndarray]:
     """Token sequences to train on: <s>, the title, <s>; for the sources strategy every word
     marked with its corpus, plus the spliced examples."""
-    if options.strategy != "sources":
+    if options.strategy not in ("sources", "halves"):
         meta = vocab[META_TOKEN]
         return [np.array([meta] + [vocab[c] for c in e.title] + [meta], np.int32) for e in examples]
     sequences = [np.array(sources.encode(e.title, e.source, vocab), np.int32) for e in examples]
@@ -165,7 +167,8 @@ def check_options(options: TrainOptions) -> None:
         (options.epochs >= 1, f"--epochs must be at least 1, not {options.epochs}"),
         (options.batch_size >= 1, f"--batch-size must be at least 1, not {options.batch_size}"),
         (0 <= options.dropout < 1, f"--dropout must be from 0 up to (not including) 1, not {options.dropout:g}"),
-        (options.strategy in ("plain", "sources"), f"--strategy must be plain or sources, not {options.strategy!r}"),
+        (options.strategy in ("plain", "sources", "halves"),
+         f"--strategy must be plain, sources or halves, not {options.strategy!r}"),
         (0 <= options.switch_probability <= 1,
          f"--switch-probability must be from 0 to 1, not {options.switch_probability:g}"),
         (options.splice_share >= 0, f"--splice-share must be at least 0, not {options.splice_share:g}"),
@@ -198,7 +201,7 @@ def train(options: TrainOptions, report: Callable[[str], None] = print,
         pretrained = _pretrained(options)
         vocab = pretrained.vocab
         examples = prepare_examples(options, alphabet=set(vocab) - {META_TOKEN})
-    if options.strategy == "sources":
+    if options.strategy in ("sources", "halves"):
         if pretrained is not None:
             pretrained = sources.add_source_tokens(pretrained)
             vocab = pretrained.vocab
@@ -216,6 +219,9 @@ def train(options: TrainOptions, report: Callable[[str], None] = print,
     if options.strategy == "sources":
         config.update(sources=dict(sources.TOKENS), switch_probability=options.switch_probability,
                       use_both_sources=True, word_retries=options.word_retries)
+    elif options.strategy == "halves":  # each example is one half, in one corpus: never switch
+        config.update(sources=dict(sources.TOKENS), switch_probability=0.0, use_both_sources=False,
+                      word_retries=options.word_retries, halves=True)
     net = keras_model.build(len(vocab) + 1, config, options.dropout)
     if pretrained is not None:
         keras_model.set_weights(net, pretrained)

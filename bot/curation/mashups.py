@@ -1,0 +1,86 @@
+"""Mashups from a halves model: whole song titles and whole paper phrases, joined at one seam.
+
+The network writes every character of both halves; each half ends where the network ended it
+(a half that ran into the length limit is dropped, never cut). Pairing and the seam are chosen
+here, from the seam table learned from the corpora (seams.py).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from ..model.sampler import Sampler
+from ..model.sources import CorpusTags
+from ..model.scoring import mean_log_likelihood
+from . import seams as seams_module
+from .features import features
+from .words import words
+
+HALF_MAX_CHARS = {"song": 40, "arxiv": 50}  # longer halves are not whole titles any more
+HALF_MAX_WORDS = {"song": 6, "arxiv": 5}
+
+
+def is_halves_model(sampler: Sampler) -> bool:
+    return bool(sampler.model.config.get("halves"))
+
+
+@dataclass(frozen=True)
+class Half:
+    text: str
+    source: str  # "song" or "arxiv"
+    temperature: float
+    fluency: float  # mean log-likelihood per token under the model, <= 0
+
+
+@dataclass(frozen=True)
+class Mashup:
+    text: str
+    song: Half
+    paper: Half
+    seam: seams_module.Seam
+
+    @property
+    def temperature(self) -> float:
+        return max(self.song.temperature, self.paper.temperature)
+
+    def features(self) -> dict[str, float]:
+        return features(self.song.text, self.paper.text, self.text, self.seam.name, self.song.fluency,
+                        self.paper.fluency, self.temperature)
+
+
+def sample_halves(sampler: Sampler, source: str, count: int, temperatures: Sequence[float], seed: int | None,
+                  word_check=None, batch_size: int = 250) -> list[Half]:
+    """Up to count unique whole halves from one corpus, split evenly across temperatures; halves
+    that hit the length limit or have too many words are dropped."""
+    limit = HALF_MAX_CHARS[source]
+    found: dict[str, tuple[str, float]] = {}
+    for i, temperature in enumerate(temperatures):
+        n = count // len(temperatures) + (i < count % len(temperatures))
+        sub_seed = None if seed is None else seed * 1_000 + i + (500 if source == "arxiv" else 0)
+        texts = sampler.generate(n, temperature=temperature, seed=sub_seed, max_gen_length=limit + 2,
+                                 batch_size=batch_size, policy=CorpusTags(0.0, False, word_check, None, source))
+        for text in texts:
+            if text and len(text) <= limit and len(words(text)) <= HALF_MAX_WORDS[source]:
+                found.setdefault(text, (text, temperature))
+    texts = list(found)
+    fluency = mean_log_likelihood(sampler, texts, source) if texts else np.zeros(0)
+    return [Half(t, source, found[t][1], float(f)) for t, f in zip(texts, fluency)]
+
+
+def pair(songs: list[Half], papers: list[Half], seam_table: list[seams_module.Seam], per_song: int,
+         rng: np.random.Generator) -> list[Mashup]:
+    """Each song half joined to per_song different paper phrases, each at a seam drawn by the
+    table's weights."""
+    if not songs or not papers:
+        return []
+    weights = seams_module.weights(seam_table)
+    out = []
+    for song in songs:
+        picks = rng.choice(len(papers), size=min(per_song, len(papers)), replace=False)
+        for p in picks:
+            seam = seam_table[rng.choice(len(seam_table), p=weights)]
+            paper = papers[p]
+            out.append(Mashup(seam.join(song.text, paper.text), song, paper, seam))
+    return out

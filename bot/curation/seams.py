@@ -1,0 +1,125 @@
+"""Seams: where a song title and a paper phrase are joined into one post.
+
+The seams are the places where the corpora themselves attach one thing to another: a song title's
+featured artist ("Closer (feat. Bishøp)"), producer ("(prod. ...)") and bracketed version tags
+("(Motez Remix)", "(Soundcloud Edit)"), an "Artist - Title" line, and a paper title's
+"Name: subtitle" colon. `learn` counts them in the corpora at training time; the table ships
+beside the model (`<name>_seams.json`) and the pool draws seams in proportion to the square root
+of those counts, so the rarer seams still come up.
+"""
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import ModelFileError
+
+MIN_TAG_COUNT = 20  # a version tag must end this many bracketed song-title groups to be a seam
+_LAST_GROUP = re.compile(r"\(([^()]*)\)\s*$")
+_FEATURE = re.compile(r"(?:^|\s|\()(?:feat|ft)\.?\s", re.IGNORECASE)
+_PRODUCER = re.compile(r"\(prod\.?\s", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Seam:
+    """One way of joining the halves. kind: "feat", "prod", "tag", "dash" or "colon"; tag: the
+    version word for kind "tag" ("Remix"); count: how often the corpora use it."""
+
+    kind: str
+    tag: str = ""
+    count: int = 0
+
+    @property
+    def name(self) -> str:
+        return f"tag:{self.tag.lower()}" if self.kind == "tag" else self.kind
+
+    def join(self, song: str, paper: str) -> str:
+        """The post: song half and paper phrase joined at this seam."""
+        if self.kind == "feat":
+            return f"{song} (feat. {paper})"
+        if self.kind == "prod":
+            return f"{song} (prod. {paper})"
+        if self.kind == "tag":
+            return f"{song} ({paper} {self.tag})"
+        if self.kind == "dash":
+            return f"{paper} - {song}"
+        if self.kind == "colon":
+            return f"{paper}: {song}"
+        raise ValueError(f"unknown seam kind {self.kind!r}")
+
+
+_PARSERS = (
+    ("feat", re.compile(r"^(?P<song>.+) \(feat\. (?P<paper>[^()]+)\)$")),
+    ("prod", re.compile(r"^(?P<song>.+) \(prod\. (?P<paper>[^()]+)\)$")),
+    ("tag", re.compile(r"^(?P<song>.+) \((?P<paper>[^()]+) (?P<tag>[A-Z][a-z]+)\)$")),
+    ("colon", re.compile(r"^(?P<paper>[^:]+): (?P<song>.+)$")),
+    ("dash", re.compile(r"^(?P<paper>.+?) - (?P<song>.+)$")),
+)
+
+
+def parse(text: str) -> tuple[str, str, str] | None:
+    """(seam name, song half, paper half) of a post made by Seam.join, or None for other texts.
+    Lets the worker see the seams and halves of what it posted from the texts alone."""
+    for kind, pattern in _PARSERS:
+        m = pattern.match(text)
+        if m:
+            name = f"tag:{m.group('tag').lower()}" if kind == "tag" else kind
+            return name, m.group("song"), m.group("paper")
+    return None
+
+
+def learn(song_titles: list[str], arxiv_titles: list[str]) -> list[Seam]:
+    """The seams the corpora use, with their counts, most used first."""
+    tags: Counter = Counter()
+    spelled: dict[str, Counter] = {}
+    feats = prods = dashes = 0
+    for title in song_titles:
+        group = _LAST_GROUP.search(title)
+        words = group.group(1).split() if group else []
+        if len(words) >= 2 and words[-1].isalpha() and words[0].lower() not in ("feat.", "ft.", "feat", "prod."):
+            key = words[-1].lower()
+            tags[key] += 1
+            spelled.setdefault(key, Counter())[words[-1] if not words[-1].isupper() else words[-1].title()] += 1
+        feats += bool(_FEATURE.search(title))
+        prods += bool(_PRODUCER.search(title))
+        dashes += " - " in title
+    colons = sum(": " in t for t in arxiv_titles)
+    seams = [Seam("feat", count=feats), Seam("prod", count=prods), Seam("dash", count=dashes),
+             Seam("colon", count=colons)]
+    seams += [Seam("tag", spelled[k].most_common(1)[0][0], n) for k, n in tags.items() if n >= MIN_TAG_COUNT]
+    return sorted((s for s in seams if s.count), key=lambda s: (-s.count, s.name))
+
+
+def save(seams: list[Seam], path: Path) -> None:
+    from ..model.modelfile import _atomic_write
+
+    text = json.dumps([{"kind": s.kind, "tag": s.tag, "count": s.count} for s in seams], indent=1)
+    _atomic_write(Path(path), lambda tmp: Path(tmp).write_text(text, encoding="utf8"))
+
+
+def load(path: Path) -> list[Seam]:
+    """The shipped seam table. Raises ModelFileError naming the file if it is missing or broken."""
+    try:
+        rows = json.loads(Path(path).read_text(encoding="utf8"))
+        seams = [Seam(str(r["kind"]), str(r.get("tag", "")), int(r["count"])) for r in rows]
+    except FileNotFoundError:
+        raise ModelFileError(f"seam table {path} is missing; run bot derive to write it") from None
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise ModelFileError(f"seam table {path} is unreadable ({e}); run bot derive to rewrite it") from None
+    for s in seams:
+        if s.kind not in ("feat", "prod", "tag", "dash", "colon") or s.count < 1 or (s.kind == "tag") != bool(s.tag):
+            raise ModelFileError(f"seam table {path} has a bad row {s}; run bot derive to rewrite it")
+    if not seams:
+        raise ModelFileError(f"seam table {path} is empty; run bot derive to rewrite it")
+    return seams
+
+
+def weights(seams: list[Seam]) -> list[float]:
+    """Drawing weights: square roots of the counts, normalised."""
+    roots = [math.sqrt(s.count) for s in seams]
+    total = sum(roots)
+    return [r / total for r in roots]

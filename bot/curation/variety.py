@@ -1,0 +1,79 @@
+"""Variety across posts: the next post should not repeat a recent seam, tag or content word.
+
+Pure functions over post texts, so the worker needs nothing but the texts it has posted.
+Limits (issue 9, over 50 consecutive posts): no content word in more than 20% of them, no tag
+in more than 35%, no seam type in more than half, mean pairwise content-word Jaccard under 0.02.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from itertools import combinations
+from typing import Sequence
+
+from .features import content_words
+from .seams import parse
+
+WORD_WINDOW = 20  # a content word of the last 20 posts is not used again
+SEAM_WINDOW, SEAM_MAX = 10, 3  # a seam at most 3 times in the last 10 posts, never twice in a row
+
+
+@dataclass(frozen=True)
+class Rule:
+    word_window: int = WORD_WINDOW
+    seam_window: int = SEAM_WINDOW
+    seam_max: int = SEAM_MAX
+
+
+def seam_of(text: str) -> str:
+    parsed = parse(text)
+    return parsed[0] if parsed else "other"
+
+
+def allowed(text: str, recent: Sequence[str], rule: Rule = Rule()) -> bool:
+    """Whether text may follow the recent posts (oldest first): no content word shared with the
+    last rule.word_window posts, its seam not the previous post's and used fewer than
+    rule.seam_max times in the last rule.seam_window."""
+    words = set(content_words(text))
+    for old in recent[-rule.word_window:]:
+        if words & set(content_words(old)):
+            return False
+    seam = seam_of(text)
+    window = [seam_of(t) for t in recent[-rule.seam_window:]]
+    if window and window[-1] == seam:
+        return False
+    return window.count(seam) < rule.seam_max
+
+
+def pick(ranked: Sequence[str], recent: Sequence[str], rule: Rule = Rule()) -> int | None:
+    """Index of the best-ranked text that the variety rule allows after recent; None if none."""
+    return next((i for i, text in enumerate(ranked) if allowed(text, recent, rule)), None)
+
+
+@dataclass(frozen=True)
+class Report:
+    posts: int
+    top_word: tuple[str, float]  # the most used content word and its share of posts
+    top_tag: tuple[str, float]  # the most used seam that is a tag (feat., prod., remix...)
+    top_seam_type: tuple[str, float]  # the most used seam kind (tags grouped as "tag")
+    mean_jaccard: float  # mean pairwise Jaccard overlap of the posts' content-word sets
+
+
+def _top(counter: Counter, n: int) -> tuple[str, float]:
+    if not counter:
+        return ("", 0.0)
+    name, count = counter.most_common(1)[0]
+    return (name, count / n)
+
+
+def report(texts: Sequence[str]) -> Report:
+    """Variety figures over consecutive posts."""
+    n = len(texts)
+    sets = [set(content_words(t)) for t in texts]
+    word_counts = Counter(w for s in sets for w in s)
+    seams = [seam_of(t) for t in texts]
+    tags = Counter(s for s in seams if s in ("feat", "prod") or s.startswith("tag:"))
+    kinds = Counter(s.split(":")[0] for s in seams)
+    pairs = [len(a & b) / len(a | b) if a | b else 0.0 for a, b in combinations(sets, 2)]
+    return Report(n, _top(word_counts, n), _top(tags, n), _top(kinds, n),
+                  sum(pairs) / len(pairs) if pairs else 0.0)

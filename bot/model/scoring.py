@@ -1,0 +1,58 @@
+"""How likely the model finds a given text: its fluency, for ranking candidates.
+
+The texts are read the way the sampler writes them (incremental semantics: one LSTM step per
+token, attention over the last max_length positions), all rows of a batch at once.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .modelfile import META_TOKEN, CharModel
+from .sampler import Sampler
+
+
+def encode(model: CharModel, text: str, source: str | None) -> list[int]:
+    """<s>, the text (each word introduced by its corpus token for source models), <s>.
+    Characters outside the vocabulary are skipped."""
+    vocab = model.vocab
+    if source is not None and model.config.get("sources"):
+        marker = vocab[model.config["sources"][source]]
+        tokens = [vocab[META_TOKEN]]
+        for word in text.split(" "):
+            tokens.append(marker)
+            tokens += [vocab[ch] for ch in word if ch in vocab]
+        return tokens + [vocab[META_TOKEN]]
+    return [vocab[META_TOKEN]] + [vocab[ch] for ch in text if ch in vocab] + [vocab[META_TOKEN]]
+
+
+def mean_log_likelihood(sampler: Sampler, texts: list[str], source: str | None = None,
+                        batch_size: int = 256) -> np.ndarray:
+    """Mean natural-log probability per token of each text, end token included (shape (n,),
+    values <= 0; higher is more fluent). source: the corpus name every word is written under,
+    for source-conditioned models ("song" or "arxiv"); None for plain models.
+    Raises KeyError for a source the model does not know."""
+    if source is not None and source not in (sampler.model.config.get("sources") or {source: None}):
+        raise KeyError(source)
+    net, window = sampler._net, sampler.model.max_length
+    out = np.zeros(len(texts))
+    for start in range(0, len(texts), batch_size):
+        rows = [encode(sampler.model, t, source) for t in texts[start:start + batch_size]]
+        steps = max(map(len, rows))
+        tokens = np.zeros((len(rows), steps), np.int64)
+        for i, r in enumerate(rows):
+            tokens[i, : len(r)] = r
+        features, _ = net.run(tokens, net.zero_states(len(rows)))
+        logits = features @ net.attention
+        total = np.zeros(len(rows))
+        for t in range(steps - 1):
+            lo = max(0, t + 1 - window)
+            probs = net.probabilities(features[:, lo:t + 1], logits[:, lo:t + 1])
+            target = tokens[:, t + 1]
+            if sampler._markers is not None:  # every corpus token means "a word ends": merged, as sampled
+                probs = probs.copy()
+                probs[:, sampler._markers[0]] = probs[:, sampler._markers].sum(axis=1)
+                target = np.where(np.isin(target, sampler._markers), sampler._markers[0], target)
+            real = target > 0
+            total[real] += np.log(probs[real, target[real]] + 1e-12)
+        out[start:start + len(rows)] = total / np.array([len(r) - 1 for r in rows])
+    return out
