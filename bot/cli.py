@@ -95,13 +95,58 @@ def _load(model_dir: Path):
 
 def _candidate_json(c) -> dict:
     return {"text": c.text, "score": c.score, "temperature": c.temperature, "passed": c.passed,
-            "rejection": c.rejection, "mixedness": c.verdicts["mixedness"].detail}
+            "rejection": c.rejection, "mixedness": c.verdicts["mixedness"].detail, "features": c.features}
+
+
+def _why(c, evidence) -> str:
+    """The candidate's features that moved the curator's score most, or its mixedness detail."""
+    if not c.features:
+        return c.verdicts["mixedness"].detail
+    return ", ".join(f"{name} {value:+.2f}" for name, value in evidence.curator.explain(c.features))
+
+
+def cmd_dry_run_posts(args, paths, sampler, evidence) -> int:
+    """The next args.posts posts in the order the worker would make them: a fresh pool for each
+    (the worker regenerates its pool more often than it posts), nothing already posted, and the
+    variety rule over what came before."""
+    from .curation import variety
+    from .curation.candidates import build_pool
+    from .curation.words import canonical
+
+    posted: list[str] = []
+    chosen = []
+    for k in range(args.posts):
+        seed = None if args.seed is None else args.seed * 10_000 + k
+        pool = build_pool(sampler, evidence, args.pool_size, args.temperatures, seed,
+                          posted=frozenset(canonical(t) for t in posted))
+        passing = pool.passing
+        index = variety.pick([c.text for c in passing], posted)
+        if index is None:
+            chosen.append(None)
+            continue
+        chosen.append(passing[index])
+        posted.append(passing[index].text)
+    summary = variety.report(posted)
+    if args.json:
+        json.dump({"model": str(paths.config), "posts": [c and _candidate_json(c) for c in chosen],
+                   "variety": summary.__dict__}, sys.stdout, ensure_ascii=False, indent=1)
+        print()
+        return 0
+    for k, c in enumerate(chosen, 1):
+        print(f"{k:3d}. " + (f"{c.text}    [{c.score:.2f}: {_why(c, evidence)}]" if c else
+                             "(nothing: no candidate passed every filter and the variety rule)"))
+    print(f"variety over {summary.posts} posts: top word {summary.top_word[0]!r} {summary.top_word[1]:.0%}, "
+          f"top tag {summary.top_tag[0]!r} {summary.top_tag[1]:.0%}, top seam type "
+          f"{summary.top_seam_type[0]!r} {summary.top_seam_type[1]:.0%}, mean Jaccard {summary.mean_jaccard:.3f}")
+    return 0
 
 
 def cmd_dry_run(args) -> int:
     from .curation.candidates import build_pool
 
     paths, sampler, evidence = _load(args.model_dir)
+    if args.posts:
+        return cmd_dry_run_posts(args, paths, sampler, evidence)
     pool = build_pool(sampler, evidence, args.pool_size, args.temperatures, args.seed)
     best, shown = pool.best, pool.passing[: args.show]
     if args.json:
@@ -118,7 +163,7 @@ def cmd_dry_run(args) -> int:
     print("rejected: " + (", ".join(f"{r} {n}" for r, n in pool.rejections.most_common()) or "none"))
     print(f"top {len(shown)}:")
     for c in shown:
-        print(f"  {c.score:.3f}  T={c.temperature:g}  {c.text}    [{c.verdicts['mixedness'].detail}]")
+        print(f"  {c.score:.3f}  T={c.temperature:g}  {c.text}    [{_why(c, evidence)}]")
     print(f"would post: {best.text}" if best else
           "would post: nothing (no candidate passed every filter; try a larger --pool-size)")
     return 0
@@ -305,6 +350,8 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--pool-size", type=_positive, default=None,
                     help=f"candidates to sample (default: POOL_SIZE, else {worker.pool_size})")
     ap.add_argument("--show", type=_positive, default=10, help="how many top candidates to print")
+    ap.add_argument("--posts", type=_positive, default=None,
+                    help="with --dry-run: the next N posts in the order the worker would make them")
     ap.add_argument("--json", action="store_true", help="print JSON instead of text")
     sub = ap.add_subparsers(dest="command")
 

@@ -133,7 +133,7 @@ def build_mashup_pool(sampler: Sampler, evidence: Evidence, size: int, temperatu
     screened = []
     for m in unique.values():
         c = screen(m.text, m.temperature, evidence, max_chars, posted)
-        feats = m.features()
+        feats = m.features(evidence.stats, evidence.novelty)
         score = round(evidence.curator.score(feats), 6) if c.passed else 0.0
         screened.append(Candidate(c.text, c.temperature, c.verdicts, score, feats))
     screened.sort(key=lambda c: (-c.score, c.text))

@@ -5,6 +5,7 @@ Every feature is a float, named so that a linear score over them reads as a sent
 """
 from __future__ import annotations
 
+import math
 import re
 
 from .words import STOPWORDS, words
@@ -39,6 +40,13 @@ def alliterates(song: str, paper: str) -> bool:
     heads_a = {w[:2] for w in content_words(song) if len(w) >= 3}
     heads_b = {w[:2] for w in content_words(paper) if len(w) >= 3}
     return bool(heads_a & heads_b)
+
+
+def commonness(text: str, counts: dict[str, int]) -> float:
+    """Mean log10(1 + count) of the text's content words in one corpus' word counts: about 0
+    for words the corpus never used, 2 for words it used a hundred times."""
+    found = content_words(text)
+    return sum(math.log10(1 + counts.get(w, 0)) for w in found) / len(found) if found else 0.0
 
 
 def length_band(text: str) -> str:

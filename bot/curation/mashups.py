@@ -15,7 +15,9 @@ from ..model.sampler import Sampler
 from ..model.sources import CorpusTags
 from ..model.scoring import mean_log_likelihood
 from . import seams as seams_module
-from .features import features
+from .evidence import NoveltyIndex, WordStats
+from .features import commonness, features
+from .filters import DANGLING
 from .words import words
 
 HALF_MAX_CHARS = {"song": 40, "arxiv": 50}  # longer halves are not whole titles any more
@@ -45,15 +47,34 @@ class Mashup:
     def temperature(self) -> float:
         return max(self.song.temperature, self.paper.temperature)
 
-    def features(self) -> dict[str, float]:
-        return features(self.song.text, self.paper.text, self.text, self.seam.name, self.song.fluency,
-                        self.paper.fluency, self.temperature)
+    def features(self, stats: WordStats, novelty: NoveltyIndex) -> dict[str, float]:
+        """The curator's features (features.py), with how real each half is by the shipped
+        evidence: whether the song half is a whole known song title, and how common each
+        half's content words are in its corpus."""
+        found = features(self.song.text, self.paper.text, self.text, self.seam.name, self.song.fluency,
+                         self.paper.fluency, self.temperature)
+        found["song_known"] = float(novelty.is_training_title(self.song.text))
+        found["song_commonness"] = commonness(self.song.text, stats.song)
+        found["paper_commonness"] = commonness(self.paper.text, stats.arxiv)
+        return found
+
+
+def whole_half(text: str, source: str, word_check=None) -> bool:
+    """A half fit to post: within its length limits, not ending on a dangling word, no word
+    twice, and (with word_check) every word one its corpus has used."""
+    found = words(text)
+    if not found or len(text) > HALF_MAX_CHARS[source] or len(found) > HALF_MAX_WORDS[source]:
+        return False
+    if found[-1] in DANGLING or len(set(found)) < len(found):
+        return False
+    return word_check is None or word_check(text, source)
 
 
 def sample_halves(sampler: Sampler, source: str, count: int, temperatures: Sequence[float], seed: int | None,
                   word_check=None, batch_size: int = 250) -> list[Half]:
-    """Up to count unique whole halves from one corpus, split evenly across temperatures; halves
-    that hit the length limit or have too many words are dropped."""
+    """Up to count unique whole halves from one corpus, split evenly across temperatures. Dropped:
+    halves that hit the length limit, have too many words, end on a dangling word, use a word
+    twice, or (with word_check) use a word their corpus never used."""
     limit = HALF_MAX_CHARS[source]
     found: dict[str, tuple[str, float]] = {}
     for i, temperature in enumerate(temperatures):
@@ -62,7 +83,7 @@ def sample_halves(sampler: Sampler, source: str, count: int, temperatures: Seque
         texts = sampler.generate(n, temperature=temperature, seed=sub_seed, max_gen_length=limit + 2,
                                  batch_size=batch_size, policy=CorpusTags(0.0, False, word_check, None, source))
         for text in texts:
-            if text and len(text) <= limit and len(words(text)) <= HALF_MAX_WORDS[source]:
+            if whole_half(text, source, word_check):
                 found.setdefault(text, (text, temperature))
     texts = list(found)
     fluency = mean_log_likelihood(sampler, texts, source) if texts else np.zeros(0)
