@@ -14,7 +14,7 @@ from .words import canonical
 from ..model.sampler import Sampler
 
 # The order in which a rejected candidate's first failing filter is counted.
-FILTER_ORDER = ("safety", "form", "whole", "fresh", "novelty", "mixedness")
+FILTER_ORDER = ("safety", "form", "fresh", "novelty", "mixedness", "whole")
 SAMPLING_BATCH = 250  # titles sampled together: smaller batches keep the worker's peak memory low
 
 
