@@ -34,6 +34,8 @@ def mean_log_likelihood(sampler: Sampler, texts: list[str], source: str | None =
     if source is not None and source not in (sampler.model.config.get("sources") or {source: None}):
         raise KeyError(source)
     net, window = sampler._net, sampler.model.max_length
+    tags = sampler.model.config.get("sources") or {}
+    markers = np.array([sampler.model.vocab[t] for t in tags.values()], np.int64) if tags else None
     out = np.zeros(len(texts))
     for start in range(0, len(texts), batch_size):
         rows = [encode(sampler.model, t, source) for t in texts[start:start + batch_size]]
@@ -48,10 +50,10 @@ def mean_log_likelihood(sampler: Sampler, texts: list[str], source: str | None =
             lo = max(0, t + 1 - window)
             probs = net.probabilities(features[:, lo:t + 1], logits[:, lo:t + 1])
             target = tokens[:, t + 1]
-            if sampler._markers is not None:  # every corpus token means "a word ends": merged, as sampled
+            if markers is not None:  # every corpus token means "a word ends": merged, as sampled
                 probs = probs.copy()
-                probs[:, sampler._markers[0]] = probs[:, sampler._markers].sum(axis=1)
-                target = np.where(np.isin(target, sampler._markers), sampler._markers[0], target)
+                probs[:, markers[0]] = probs[:, markers].sum(axis=1)
+                target = np.where(np.isin(target, markers), markers[0], target)
             real = target > 0
             total[real] += np.log(probs[real, target[real]] + 1e-12)
         out[start:start + len(rows)] = total / np.array([len(r) - 1 for r in rows])
