@@ -120,7 +120,7 @@ def cmd_dry_run_posts(args, paths, sampler, evidence) -> int:
         pool = build_pool(sampler, evidence, args.pool_size, args.temperatures, seed,
                           posted=frozenset(canonical(t) for t in posted))
         passing = pool.passing
-        index = variety.pick([c.text for c in passing], posted)
+        index = variety.choose([c.text for c in passing], posted)
         if index is None:
             chosen.append(None)
             continue
@@ -134,7 +134,7 @@ def cmd_dry_run_posts(args, paths, sampler, evidence) -> int:
         return 0
     for k, c in enumerate(chosen, 1):
         print(f"{k:3d}. " + (f"{c.text}    [{c.score:.2f}: {_why(c, evidence)}]" if c else
-                             "(nothing: no candidate passed every filter and the variety rule)"))
+                             "(nothing: no candidate passed every filter)"))
     print(f"variety over {summary.posts} posts: top word {summary.top_word[0]!r} {summary.top_word[1]:.0%}, "
           f"top tag {summary.top_tag[0]!r} {summary.top_tag[1]:.0%}, top seam type "
           f"{summary.top_seam_type[0]!r} {summary.top_seam_type[1]:.0%}, mean Jaccard {summary.mean_jaccard:.3f}")

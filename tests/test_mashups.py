@@ -146,3 +146,10 @@ def test_variety_report_measures_what_the_limits_name():
     assert r.top_word == ("love", pytest.approx(2 / 3))
     assert r.top_seam_type[1] == pytest.approx(1 / 3)
     assert 0 < r.mean_jaccard < 1
+
+
+def test_choose_falls_back_to_the_best_when_the_rule_allows_nothing():
+    recent = ["Utopia (feat. Image Restoration)"]
+    assert variety.choose(["Utopia (feat. Graph)", "Utopia (Graph Remix)"], recent) == 0
+    assert variety.choose(["Utopia (feat. Graph)", "Closer (Graph Remix)"], recent) == 1
+    assert variety.choose([], recent) is None

@@ -50,6 +50,15 @@ def pick(ranked: Sequence[str], recent: Sequence[str], rule: Rule = Rule()) -> i
     return next((i for i, text in enumerate(ranked) if allowed(text, recent, rule)), None)
 
 
+def choose(ranked: Sequence[str], recent: Sequence[str], rule: Rule = Rule()) -> int | None:
+    """What the worker posts: the index of the best-ranked text the variety rule allows, else
+    the best-ranked one (a post that repeats a seam beats no post); None for no texts."""
+    if not ranked:
+        return None
+    index = pick(ranked, recent, rule)
+    return 0 if index is None else index
+
+
 @dataclass(frozen=True)
 class Report:
     posts: int

@@ -11,6 +11,7 @@ import uuid
 from typing import Callable
 
 from . import schedule
+from ..curation import variety
 from ..curation.candidates import Pool
 from ..errors import AuthError, RejectedError
 from .gateway import Gateway, Published
@@ -139,7 +140,8 @@ class Worker:
             if not candidates:
                 log.warning("no candidate passed the filters; slot %d waits for the next pool", slot)
                 return None
-            best = candidates[0]
+            recent = [p.text for p in self.store.posts() if p.state == "posted"][-variety.WORD_WINDOW:]
+            best = candidates[variety.choose([c.text for c in candidates], recent)]
             key = uuid.uuid4().hex
             if not self.store.record_intent(slot, best.text, best.canonical, key, int(self.clock())):
                 log.info("slot %d is already taken; nothing to do", slot)
