@@ -252,8 +252,11 @@ def cmd_run(args) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    daemon.run(settings, stop)
+    finished = daemon.run(settings, stop)
     logging.getLogger("bot").info("stopped")
+    if not finished:  # a job is stuck in a call: do not wait for it (its post is settled at the next start)
+        logging.shutdown()
+        os._exit(0)
     return 0
 
 

@@ -25,6 +25,11 @@ class StateError(BotError):
     """The state database cannot be opened, read or migrated."""
 
 
+class DatabaseLostError(StateError):
+    """The database connection was lost and not restored in time (or another worker took over
+    meanwhile): the worker exits non-zero so that its supervisor restarts it."""
+
+
 class ServerError(BotError):
     """Talking to the Mastodon server failed."""
 

@@ -94,10 +94,29 @@ def postgres_cluster():
     run(str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync")
     run(str(bindir / "pg_ctl"), "-D", str(data), "-w", "-l", str(root / "log"), "-o",
         f"-k {sockets} -c listen_addresses='' -c fsync=off", "start")
+    _PG_CTL[:] = [*as_user, str(bindir / "pg_ctl"), "-D", str(data), "-w", "-l", str(root / "log"), "-o",
+                  f"-k {sockets} -c listen_addresses='' -c fsync=off"]
     yield sockets
     subprocess.run([*as_user, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
                    capture_output=True)
     shutil.rmtree(root, ignore_errors=True)
+
+
+_PG_CTL: list[str] = []  # the session cluster's pg_ctl command line, for pg_ctl below
+
+
+@pytest.fixture
+def pg_ctl(postgres_cluster):
+    """pg_ctl("restart", "-m", "fast") and the like on the session's cluster: every connection is
+    cut, as in a failover. The cluster is running again when the test ends."""
+    import subprocess
+
+    def run(*args):
+        subprocess.run([*_PG_CTL, *args], check=True, capture_output=True, text=True)
+
+    yield run
+    if subprocess.run([*_PG_CTL, "status"], capture_output=True).returncode != 0:
+        run("start")
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

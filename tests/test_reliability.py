@@ -109,3 +109,141 @@ def test_reconciliation_backs_off_exponentially(mastodon_server, database_url, m
     assert len(delays) == 5
     assert delays[-1] >= 0.08  # 0.01 s doubled four times, at least half of it with jitter
     assert mastodon_server.texts() == [best.text] and worker.store.pending() == []
+
+
+# --- the database under the worker ---------------------------------------------------------------
+
+def test_postgres_restarted_under_the_worker_is_reconnected(mastodon_server, postgres_cluster, pg_ctl, make_pool):
+    database_url = _postgres_url(postgres_cluster)
+    clock = Clock()
+    worker = start_worker(mastodon_server, database_url, make_pool, clock, POST_INTERVAL="1h")
+    assert worker.tick() is not None
+    pg_ctl("restart", "-m", "fast")  # every connection is cut
+    clock.t += H
+    assert worker.tick() is not None
+    assert len(mastodon_server.statuses) == 2 and [p.state for p in worker.store.posts()] == ["posted"] * 2
+
+
+def test_postgres_gone_for_longer_than_the_limit_is_a_clear_error(mastodon_server, postgres_cluster, pg_ctl,
+                                                                  make_pool):
+    from bot.errors import DatabaseLostError
+
+    worker = start_worker(mastodon_server, _postgres_url(postgres_cluster), make_pool, Clock())
+    worker.store.reconnect_for = 1.0
+    pg_ctl("stop", "-m", "fast")
+    try:
+        with pytest.raises(DatabaseLostError, match="connection lost .*gave up after 1 s"):
+            worker.store.pool()
+    finally:
+        pg_ctl("start")
+    assert worker.store.pending() == []  # the cluster is back: the next call reconnects
+
+
+def _postgres_url(sockets) -> str:
+    import uuid
+
+    import psycopg
+
+    name = "bot_" + uuid.uuid4().hex[:12]
+    with psycopg.connect(f"postgresql://postgres@/postgres?host={sockets}", autocommit=True) as c:
+        c.execute(f"CREATE DATABASE {name}")
+    return f"postgresql://postgres@/{name}?host={sockets}"
+
+
+def test_empty_state_reads_the_accounts_statuses_first(mastodon_server, database_url, make_pool):
+    clock = Clock()
+    earlier = mastodon_server.add_status("Love Is a Gradient Descent", created_at=clock.t - 2 * H)
+    newest = mastodon_server.add_status("Dancing Queen of Sparse Attention", created_at=clock.t - H)
+    worker = start_worker(mastodon_server, database_url, make_pool, clock, POST_INTERVAL="3h")
+    assert worker.adopt_history() == 2
+    assert worker.tick() is None and len(mastodon_server.statuses) == 2  # the last post was an hour ago
+    assert worker.next_post_time() == clock.t + 2 * H
+    assert {"love is a gradient descent", "dancing queen of sparse attention"} <= worker.store.posted_canonicals()
+    assert {p.status_id for p in worker.store.posts()} == {earlier["id"], newest["id"]}
+    clock.t += 2 * H
+    assert worker.tick() is not None and len(mastodon_server.statuses) == 3
+    assert worker.adopt_history() == 0  # only with empty state
+
+
+def test_pool_building_stops_between_batches_and_keeps_nothing(mastodon_server, database_url, shipped_model_dir):
+    from bot.curation.candidates import SAMPLING_BATCH, build_pool
+    from bot.curation.evidence import Evidence
+    from bot.model.modelfile import ModelPaths, load_model
+    from bot.model.sampler import Sampler
+
+    sampler = Sampler(load_model(ModelPaths.in_directory(shipped_model_dir)))
+    evidence = Evidence.load(shipped_model_dir, "mashup")
+    worker = None
+    batches = []
+    generate = sampler.generate
+
+    def counting_generate(*args, **kwargs):
+        batches.append(args[0])
+        if len(batches) == 2:
+            worker.stop.set()  # a SIGTERM arrives during the second batch
+        return generate(*args, **kwargs)
+
+    sampler.generate = counting_generate
+    worker = start_worker(mastodon_server, database_url,
+                          lambda posted: build_pool(sampler, evidence, 4000, (0.5, 0.7, 0.9), posted=posted,
+                                                    stop=lambda: worker.stop.is_set()), Clock())
+    assert worker.refill() == 0
+    assert batches == [SAMPLING_BATCH, SAMPLING_BATCH] and worker.store.pool() == []
+
+
+def test_batched_pool_sampling_gives_the_same_titles_as_one_call(shipped_model_dir):
+    from bot.curation.candidates import SAMPLING_BATCH, sample_pool
+    from bot.model.modelfile import ModelPaths, load_model
+    from bot.model.sampler import Sampler
+
+    sampler = Sampler(load_model(ModelPaths.in_directory(shipped_model_dir)))
+    size = SAMPLING_BATCH + 30
+    pairs = sample_pool(sampler, size, (0.7,), seed=3)
+    assert [t for t, _ in pairs] == sampler.generate(size, temperature=0.7, seed=3000, max_gen_length=103,
+                                                     batch_size=SAMPLING_BATCH)
+
+
+def test_first_pool_is_built_once(mastodon_server, database_url, make_pool):
+    built = []
+    worker = start_worker(mastodon_server, database_url, lambda posted: built.append(1) or make_pool(posted), Clock())
+    worker.tick()  # the first check builds the pool it needs ...
+    worker.refresh()  # ... and the refill job, starting at the same time, finds it fresh
+    assert len(built) == 1
+    worker.clock.t += worker.settings.pool_refresh
+    worker.refresh()
+    assert len(built) == 2
+
+
+# --- the worker as a process ----------------------------------------------------------------------
+
+def test_second_worker_on_one_database_stands_by_then_takes_over(mastodon_server, database_url, tmp_path):
+    from test_daemon import _output, _posted, _start, _stop, _wait_for
+
+    first = _start(mastodon_server, database_url, tmp_path)
+    _wait_for(lambda: _posted(database_url), proc=first)
+    second = _start(mastodon_server, database_url, tmp_path)
+    _wait_for(lambda: "standing by" in _output(second), proc=second)
+    time.sleep(1)  # a few of its polls: still standing by
+    assert "started as" not in _output(second)
+    _stop(first)
+    _wait_for(lambda: "started as" in _output(second), proc=second)
+    _stop(second)
+    assert first.returncode == 0 and second.returncode == 0
+    standby = [line for line in _output(second).splitlines() if "standing by" in line]
+    assert len(standby) == 1 and "taking over" in _output(second)
+    assert len(mastodon_server.statuses) == 1
+
+
+def test_heroku_with_sqlite_refuses_to_start_unless_allowed(mastodon_server, tmp_path):
+    import subprocess
+    import sys
+
+    from test_daemon import _env
+
+    env = _env(mastodon_server, f"sqlite:///{tmp_path / 's.sqlite3'}", DYNO="worker.1")
+    done = subprocess.run([sys.executable, "-m", "bot"], cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    [line] = [x for x in done.stderr.splitlines() if x.startswith("bot: error:")]
+    assert "Heroku" in line and "Postgres add-on" in line and "ALLOW_SQLITE_ON_HEROKU" in line
+    assert mastodon_server.read_attempts == 0 and not (tmp_path / "s.sqlite3").exists()

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -80,29 +80,35 @@ def screen(text: str, temperature: float, evidence: Evidence, max_chars: int = f
 
 
 def sample_pool(sampler: Sampler, size: int, temperatures: Sequence[float], seed: int | None,
-                max_chars: int = filters.MAX_CHARS, evidence: Evidence | None = None):
+                max_chars: int = filters.MAX_CHARS, evidence: Evidence | None = None,
+                stop: Callable[[], bool] | None = None):
     """(text, temperature) pairs, size split evenly across temperatures; reproducible per seed.
-    Sampling stops a little past max_chars: a longer title would be rejected anyway."""
+    Sampling stops a little past max_chars: a longer title would be rejected anyway. stop() is
+    asked between batches of SAMPLING_BATCH titles; once it says yes, what was sampled is returned."""
     check = word_check(sampler, evidence) if evidence is not None else None
     pairs = []
     for i, temperature in enumerate(temperatures):
         count = size // len(temperatures) + (i < size % len(temperatures))
-        sub_seed = None if seed is None else seed * 1_000 + i
-        titles = sampler.generate(count, temperature=temperature, seed=sub_seed, max_gen_length=max_chars + 3,
-                                  word_check=check, batch_size=SAMPLING_BATCH)
-        pairs += [(t, temperature) for t in titles]
+        # One generator per temperature, batch after batch: the same titles as one generate() call.
+        rng = np.random.default_rng(None if seed is None else seed * 1_000 + i)
+        for start in range(0, count, SAMPLING_BATCH):
+            if stop is not None and stop():
+                return pairs
+            titles = sampler.generate(min(SAMPLING_BATCH, count - start), temperature=temperature, seed=rng,
+                                      max_gen_length=max_chars + 3, word_check=check, batch_size=SAMPLING_BATCH)
+            pairs += [(t, temperature) for t in titles]
     return pairs
 
 
 def build_pool(sampler: Sampler, evidence: Evidence, size: int, temperatures: Sequence[float],
                seed: int | None = None, max_chars: int = filters.MAX_CHARS,
-               posted: frozenset[str] = frozenset()) -> Pool:
+               posted: frozenset[str] = frozenset(), stop: Callable[[], bool] | None = None) -> Pool:
     """size titles sampled across the temperatures (the worker's defaults are settings:
     POOL_SIZE, TEMPERATURES), deduplicated, screened and ranked best first (by the curator
     for halves models). Reproducible for a given seed."""
     if mashups.is_halves_model(sampler):
         return build_mashup_pool(sampler, evidence, size, temperatures, seed, max_chars, posted)
-    sampled = sample_pool(sampler, size, temperatures, seed, max_chars, evidence)
+    sampled = sample_pool(sampler, size, temperatures, seed, max_chars, evidence, stop)
     unique = {}
     for text, temperature in sampled:
         unique.setdefault(canonical(text) or text, (text, temperature))

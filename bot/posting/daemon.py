@@ -1,5 +1,8 @@
-"""`bot`: the long-running worker. APScheduler runs the worker's two jobs; the first SIGTERM or
-SIGINT stops new work and lets the current job finish, within seconds."""
+"""`bot`: the long-running worker. One active worker per database (others stand by); APScheduler
+runs the worker's jobs; the first SIGTERM or SIGINT stops new work, every job checks the stop
+flag (pool building between batches, retries while waiting), and run() returns within
+SHUTDOWN_GRACE seconds: with the store closed once the jobs ended, or, if a job is still stuck
+in a call, saying so (the caller then exits without waiting for it)."""
 from __future__ import annotations
 
 import logging
@@ -12,26 +15,27 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from ..curation import filters
 from ..curation.candidates import build_pool
-from ..errors import AuthError, BotError
+from ..errors import AuthError, BotError, DatabaseLostError
 from ..curation.evidence import Evidence
 from .gateway import Gateway
 from ..model.modelfile import ModelPaths, load_model
 from ..model.sampler import Sampler
 from .retry import RetryPolicy
-from .settings import Settings, require_server
-from .state import open_store
+from .settings import Settings, require_durable_state, require_server
+from .state import open_store, wait_to_lead
 from .worker import Worker, with_hashtags
 
 log = logging.getLogger("bot")
-SHUTDOWN_GRACE = 8.0  # seconds a running job gets after a stop request (Heroku allows 30)
+SHUTDOWN_GRACE = 7.0  # seconds running jobs get after a stop request (systemd's unit: 20, Heroku: 30)
 
 
-def pool_maker(settings: Settings, max_chars: int):
+def pool_maker(settings: Settings, max_chars: int, stop: threading.Event | None = None):
     paths = ModelPaths.in_directory(settings.model_dir)
     sampler = Sampler(load_model(paths))
     evidence = Evidence.load(settings.model_dir, paths.name)
     return lambda posted: build_pool(sampler, evidence, settings.pool_size, settings.temperatures,
-                                     seed=None, max_chars=max_chars, posted=posted)
+                                     seed=None, max_chars=max_chars, posted=posted,
+                                     stop=stop.is_set if stop is not None else None)
 
 
 def connect(settings: Settings, stop: threading.Event):
@@ -41,32 +45,43 @@ def connect(settings: Settings, stop: threading.Event):
     return policy.retry(lambda: (gateway, gateway.account(), gateway.status_limit()))
 
 
-def run(settings: Settings, stop: threading.Event) -> None:
-    """Run until stop is set; raises AuthError (and other BotErrors) that need a person."""
+def run(settings: Settings, stop: threading.Event) -> bool:
+    """Run until stop is set; raises AuthError (and other BotErrors) that need a person.
+    Returns False if a job was still running when it gave up waiting (the store is left open
+    for it: the caller should exit the process at once)."""
     require_server(settings)
+    require_durable_state(settings)
     log.debug("settings: %s", settings.describe())
-    store = open_store(settings.database_url)
+    store = open_store(settings.database_url, stop)
+    finished = True
     try:
+        if not wait_to_lead(store, stop, settings.check_every):
+            return True
         connected = connect(settings, stop)
         if connected is None:
-            return
+            return True
         gateway, account, limit = connected
         max_chars = min(filters.MAX_CHARS, limit - len(settings.content_warning or "")) if limit else filters.MAX_CHARS
         max_chars -= len(with_hashtags("", settings.post_hashtags))  # room for POST_HASHTAGS
-        worker = Worker(settings, store, gateway, account["id"], pool_maker(settings, max_chars), stop)
+        worker = Worker(settings, store, gateway, account["id"], pool_maker(settings, max_chars, stop), stop)
+        worker.adopt_history()
+        if stop.is_set():
+            return True
         log.info("started as @%s on %s (bot account: %s, status limit %s); state in %s; next post at %s",
                  account.get("acct"), settings.api_base_url, "yes" if account.get("bot") else "no", limit,
                  store.description, _when(worker.next_post_time()))
-        _schedule(settings, worker, stop)
+        finished = _schedule(settings, worker, stop)
+        return finished
     finally:
-        store.close()
+        if finished:
+            store.close()
 
 
 def _when(t: float) -> str:
     return datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def _schedule(settings: Settings, worker: Worker, stop: threading.Event) -> None:
+def _schedule(settings: Settings, worker: Worker, stop: threading.Event) -> bool:
     fatal: list[BotError] = []
     active = []
 
@@ -79,6 +94,10 @@ def _schedule(settings: Settings, worker: Worker, stop: threading.Event) -> None
             except AuthError as e:
                 fatal.append(e)
                 stop.set()
+            except DatabaseLostError as e:
+                if not stop.is_set():  # exit non-zero: a supervisor restarts the worker
+                    fatal.append(e)
+                    stop.set()
             except BotError as e:
                 log.error("%s failed: %s", job.__name__, e)
             finally:
@@ -91,12 +110,12 @@ def _schedule(settings: Settings, worker: Worker, stop: threading.Event) -> None
     scheduler.add_listener(lambda event: log.error("job %s crashed: %r", event.job_id, event.exception),
                            EVENT_JOB_ERROR)
     now = datetime.now(timezone.utc)
-    scheduler.add_job(guarded(worker.refill), "interval", seconds=settings.pool_refresh, id="refill",
+    scheduler.add_job(guarded(worker.refresh), "interval", seconds=settings.pool_refresh, id="refill",
                       name="refill pool", next_run_time=now)
     scheduler.add_job(guarded(worker.tick), "interval", seconds=settings.check_every, id="post",
                       name="post when due", next_run_time=now)
     scheduler.start()
-    while not stop.wait(1.0):
+    while not stop.wait(0.25):
         pass
     scheduler.shutdown(wait=False)
     deadline = time.monotonic() + SHUTDOWN_GRACE
@@ -107,3 +126,4 @@ def _schedule(settings: Settings, worker: Worker, stop: threading.Event) -> None
                     ", ".join(active))
     if fatal:
         raise fatal[0]
+    return not active

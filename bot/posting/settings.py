@@ -205,6 +205,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("QUIET_HOURS", "", quiet_hours, "no posts in this daily window of local time, e.g. 23:00-07:00 or 23:00-07:00 Europe/Berlin; empty: none"),
     Setting("MAX_POSTS_PER_DAY", "0", integer(0), "at most this many posts in any 24 hours (some servers set a cap); 0: no cap"),
     Setting("DATABASE_URL", "sqlite:///bot.sqlite3", database_url, "state: sqlite:///path or postgresql://... (Heroku's Postgres add-on sets it)"),
+    Setting("ALLOW_SQLITE_ON_HEROKU", "off", switch, "on: run on a Heroku dyno with SQLite anyway (its disk, and the bot's memory of what it posted, is wiped at every restart)"),
     Setting("BOT_MODEL_DIR", "", model_dir, "the model and its evidence files; empty: the shipped model, wherever the bot runs"),
     Setting("POOL_SIZE", "300", integer(1), "candidates sampled per pool refresh"),
     Setting("TEMPERATURES", "0.5,0.7,0.9", temperatures, "sampling temperatures, comma-separated (chosen by `bot evaluate`: bench/README.md)"),
@@ -319,6 +320,15 @@ def require_server(settings: Settings) -> None:
         raise ConfigError("MASTODON_API_BASE_URL is not set; put your server's URL in .env (see .env.example)")
     if not settings.access_token:
         raise ConfigError("MASTODON_ACCESS_TOKEN is not set; run `bot register` to get one (see README)")
+
+
+def require_durable_state(settings: Settings, environ=None) -> None:
+    """On a Heroku dyno (DYNO set), SQLite lives on a disk wiped at every restart: refuse it."""
+    dyno = (os.environ if environ is None else environ).get("DYNO")
+    if dyno and settings.database_url.startswith("sqlite:") and not settings.allow_sqlite_on_heroku:
+        raise ConfigError(f"this is a Heroku dyno ({dyno}) and DATABASE_URL is SQLite, which every restart wipes; "
+                          "add the Postgres add-on (heroku addons:create heroku-postgresql), or set "
+                          "ALLOW_SQLITE_ON_HEROKU=on to run anyway")
 
 
 # --- the documents that derive from the table -----------------------------------------------------

@@ -5,6 +5,8 @@ restart). The same SQL runs on both; the schema is created and migrated when a s
 """
 from __future__ import annotations
 
+import fcntl
+import logging
 import sqlite3
 import threading
 from contextlib import contextmanager
@@ -12,7 +14,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
-from ..errors import StateError
+from ..errors import DatabaseLostError, StateError
+from .retry import RetryPolicy
+
+log = logging.getLogger("bot")
+RECONNECT_FOR = 120.0  # seconds a lost database connection is retried before the worker gives up
+LOCK_NAME = "songs-x-arxiv-bot worker"
+
+
+class _ConnectionLost(DatabaseLostError):
+    """One lost connection: retried (DatabaseLostError itself is final)."""
 
 # Each entry migrates from the previous version; never edit a released one, append.
 MIGRATIONS = [
@@ -56,10 +67,14 @@ class Store:
     """One connection; every public method is one transaction."""
 
     integrity_errors: tuple = ()
+    lost_errors: tuple = ()  # the driver's "connection lost" errors: reconnect and run again
+    reconnect_for = RECONNECT_FOR
 
-    def __init__(self, connection, description: str):
+    def __init__(self, connection, description: str, stop: threading.Event | None = None):
         self.connection = connection
         self.description = description
+        self.stop = stop or threading.Event()  # ends reconnection attempts
+        self.leader = False  # holds the one-active-worker lock
         self._lock = threading.RLock()  # one connection, shared by the scheduler's threads
 
     @contextmanager
@@ -72,6 +87,24 @@ class Store:
         return sql
 
     def _run(self, statements: Iterable[tuple[str, tuple]], fetch: bool = False):
+        """Run statements in one transaction. A lost connection is reopened and the transaction
+        run again (every write here is safe to repeat: a repeated intent hits the unique slot),
+        for up to reconnect_for seconds; then DatabaseLostError."""
+        statements = list(statements)
+        policy = RetryPolicy(0.2, 5.0, self.stop, retry_on=(_ConnectionLost,), give_up_after=self.reconnect_for)
+        try:
+            try:
+                result = self._attempt(statements, fetch)  # also when stopping: only waits end early
+            except _ConnectionLost as e:
+                log.warning("%s; reconnecting", e)
+                result = policy.retry(lambda: self._attempt(statements, fetch))
+        except _ConnectionLost as e:
+            raise DatabaseLostError(f"{e}; gave up after {self.reconnect_for:g} s") from None
+        if result is None:
+            raise DatabaseLostError(f"database {self.description}: connection lost while stopping")
+        return result[0]
+
+    def _attempt(self, statements, fetch):
         rows = None
         try:
             with self._transaction():
@@ -82,15 +115,29 @@ class Store:
                     rows = cursor.fetchall()
         except self.integrity_errors:
             raise
+        except self.lost_errors as e:
+            first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+            with self._lock:
+                self._reconnect()
+            raise _ConnectionLost(f"database {self.description}: connection lost ({first})") from None
         except Exception as e:  # driver errors: one message, no driver traceback
             raise StateError(f"database {self.description}: {type(e).__name__}: {e}".strip()) from None
-        return rows
+        return (rows,)
+
+    def _reconnect(self) -> None:
+        """Open a new connection if the server answers (else the next attempt fails again)."""
+
+    # -- one active worker per database --
+    def try_lead(self) -> bool:
+        """Take the one-active-worker lock if no other worker holds it; held until close."""
+        raise NotImplementedError
 
     def _one(self, sql: str, params: tuple = ()):
         return self._run([(sql, params)], fetch=True)
 
     def close(self) -> None:
         self.connection.close()
+        self.leader = False
 
     # -- schema --
     def migrate(self) -> int:
@@ -166,6 +213,15 @@ class Store:
                    ("DELETE FROM pool WHERE canonical IN (SELECT canonical FROM posts WHERE idempotency_key = ?)",
                     (key,))])
 
+    def import_posts(self, posts: list[tuple[int, str, str, str, str | None]]) -> None:
+        """Statuses the account posted before this database knew of them, as posted rows:
+        (created_at, text, canonical, status_id, url). Rows clashing with a known slot or text
+        are left out."""
+        self._run([("INSERT INTO posts (slot, text, canonical, idempotency_key, state, status_id, url, created_at, "
+                    "posted_at) VALUES (?, ?, ?, ?, 'posted', ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                    (at, text, canon, f"imported-{status_id}", status_id, url, at, at))
+                   for at, text, canon, status_id, url in posts])
+
     def drop_intent(self, key: str) -> None:
         """The server refused the post: nothing was published, so the slot is free again."""
         self._run([("DELETE FROM posts WHERE idempotency_key = ? AND state = 'pending'", (key,))])
@@ -175,6 +231,8 @@ class SQLiteStore(Store):
     integrity_errors = (sqlite3.IntegrityError,)
 
     def __init__(self, path: str):
+        self.path = path
+        self._lock_file = None
         try:
             if path != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -195,18 +253,71 @@ class SQLiteStore(Store):
             raise
         self.connection.execute("COMMIT")
 
+    def try_lead(self) -> bool:
+        """An exclusive flock on <path>.lock, released when the process ends however it ends."""
+        if self.path == ":memory:" or self.leader:
+            self.leader = True
+            return True
+        if self._lock_file is None:
+            self._lock_file = open(self.path + ".lock", "a")
+        try:
+            fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        self.leader = True
+        return True
+
+    def close(self) -> None:
+        super().close()
+        if self._lock_file is not None:
+            self._lock_file.close()  # releases the flock
+            self._lock_file = None
+
 
 class PostgresStore(Store):
     def __init__(self, url: str):
         import psycopg
 
+        self.url = url
         self.integrity_errors = (psycopg.errors.IntegrityError,)
+        # OperationalError: the server went away (restart, failover, a cut connection), or the
+        # connection is closed; InterfaceError: the connection object is unusable.
+        self.lost_errors = (psycopg.OperationalError, psycopg.InterfaceError)
         try:
-            connection = psycopg.connect(url, autocommit=True, connect_timeout=10)
+            connection = self._connect()
         except psycopg.Error as e:
             first = (str(e).strip().splitlines() or [type(e).__name__])[0]
             raise StateError(f"cannot connect to PostgreSQL ({first}); check DATABASE_URL") from None
         super().__init__(connection, "postgresql")
+
+    def _connect(self):
+        import psycopg
+
+        return psycopg.connect(self.url, autocommit=True, connect_timeout=10)
+
+    def _reconnect(self) -> None:
+        import psycopg
+
+        try:
+            self.connection.close()
+            connection = self._connect()
+        except psycopg.Error:
+            return
+        self.connection = connection
+        log.info("reconnected to the database")
+        if self.leader:  # a session's advisory lock ends with the session: take it again
+            self.leader = False
+            if not self.try_lead():
+                raise DatabaseLostError("another worker took over the database while the connection was lost")
+
+    def try_lead(self) -> bool:
+        """A session-level advisory lock on this database, released when the connection ends."""
+        if self.leader:
+            return True
+        with self._lock:
+            row = self.connection.execute("SELECT pg_try_advisory_lock(hashtext(%s))", (LOCK_NAME,)).fetchone()
+        self.leader = bool(row and row[0])
+        return self.leader
 
     def _sql(self, sql: str) -> str:
         return sql.replace("?", "%s")
@@ -215,12 +326,39 @@ class PostgresStore(Store):
         return self.connection.transaction()
 
 
-def open_store(database_url: str) -> Store:
+def open_store(database_url: str, stop: threading.Event | None = None) -> Store:
+    """The store for DATABASE_URL, migrated; stop (when given) ends reconnection attempts."""
     if database_url.startswith("sqlite:///"):
         store = SQLiteStore(database_url[len("sqlite:///"):])
     elif database_url.startswith(("postgres://", "postgresql://")):
         store = PostgresStore(database_url)
     else:
         raise StateError("DATABASE_URL must start with sqlite:///, postgres:// or postgresql://")
+    if stop is not None:
+        store.stop = stop
     store.migrate()
     return store
+
+
+def wait_to_lead(store: Store, stop: threading.Event, poll: float) -> bool:
+    """Become the database's one active worker, standing by (one log line) while another is;
+    False if stopped first."""
+    if _try_lead(store):
+        return True
+    log.info("another worker is active on this database (%s); standing by until it stops", store.description)
+    while not stop.wait(poll):
+        if _try_lead(store):
+            log.info("the other worker stopped; taking over")
+            return True
+    return False
+
+
+def _try_lead(store: Store) -> bool:
+    try:
+        return store.try_lead()
+    except Exception as e:  # a lost connection while standing by: the next poll tries again
+        if isinstance(e, store.lost_errors):
+            with store._lock:
+                store._reconnect()
+            return False
+        raise

@@ -17,7 +17,7 @@ from ..errors import AuthError, RejectedError
 from .gateway import Gateway, Published
 from .retry import RetryPolicy
 from .settings import Settings
-from .state import PooledCandidate, Post, Store
+from .state import PooledCandidate, Store
 from ..curation.words import canonical
 
 log = logging.getLogger("bot")
@@ -36,20 +36,53 @@ class Worker:
         self.retry = RetryPolicy(settings.retry_base, settings.retry_max, stop, self.rng)
 
     # -- pool ---------------------------------------------------------------------------------
-    def refill(self, only_if_empty: bool = False) -> int:
-        """Regenerate the pool; returns how many candidates it holds."""
+    def refill(self, only_if_empty: bool = False, max_age: float | None = None) -> int:
+        """Regenerate the pool; returns how many candidates it holds. Nothing is done when
+        only_if_empty and the pool holds some, or when it was built less than max_age seconds ago
+        (the first check and the refill job both want the first pool: it is built once). A stop
+        request ends sampling between batches, and the partial pool is not kept."""
         with self._pool_lock:
             if only_if_empty and (pooled := self.store.pool()):
                 return len(pooled)
+            built = self.store.get_meta("pool_built_at")
+            if max_age is not None and built is not None and self.clock() - float(built) < max_age:
+                return len(self.store.pool())
             started = time.perf_counter()
             pool = self.make_pool(self.store.posted_canonicals())
+            if self.stop.is_set():
+                log.info("pool building stopped after %d samples (%.1f s)", pool.sampled,
+                         time.perf_counter() - started)
+                return 0
             keep = [PooledCandidate(c.text, canonical(c.text), c.score, c.temperature) for c in pool.passing]
             self.store.replace_pool(keep, int(self.clock()))
+            self.store.set_meta({"pool_built_at": str(int(self.clock()))})
             rate = len(keep) / pool.sampled if pool.sampled else 0.0
             log.info("pool regenerated: %d sampled, %d passed (%.1f%%), best %r, %.1f s",
                      pool.sampled, len(keep), 100 * rate, keep[0].text if keep else None,
                      time.perf_counter() - started)
             return len(keep)
+
+    def refresh(self) -> int:
+        """The refill job: a new pool every POOL_REFRESH, unless one was built in the last half of it."""
+        return self.refill(max_age=self.settings.pool_refresh / 2)
+
+    def adopt_history(self) -> int:
+        """With empty state (a new or wiped database), the account's recent statuses count as
+        posted: their texts are never posted again, and the next slot starts POST_INTERVAL after
+        the newest. Returns how many were adopted (0 when stopping or the state is not empty)."""
+        if self.store.last_post() is not None:
+            return 0
+        recent = self.retry.retry(lambda: self.gateway.recent_statuses(self.account_id))
+        if not recent:
+            return 0
+        rows = [(int(s.created_at), s.text, canonical(s.text), s.status_id, s.url)
+                for s in recent if s.created_at and canonical(s.text)]
+        self.store.import_posts(rows)
+        if rows:  # the schedule starts from the newest
+            self.store.set_meta({"anchor": str(max(r[0] for r in rows)), "interval": repr(self.settings.interval)})
+            log.info("empty state: %d earlier statuses of the account count as posted; the newest is from %s",
+                     len(rows), time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(max(r[0] for r in rows))))
+        return len(rows)
 
     def _candidates(self):
         """Pooled candidates best first; the pool is regenerated when it runs dry."""
