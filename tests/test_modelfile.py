@@ -97,3 +97,37 @@ def test_directory_with_two_models_is_ambiguous(saved, tmp_path):
 def test_save_leaves_no_temporary_files(saved, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["copy_config.json", "copy_vocab.json",
                                                          "copy_weights.hdf5"]
+
+
+@pytest.mark.parametrize("key, value, message", [
+    ("rnn_size", "abc", "rnn_size must be a whole number of at least 1, not 'abc'"),
+    ("max_length", -3, "max_length must be a whole number of at least 1, not -3"),
+    ("rnn_bidirectional", "no", "rnn_bidirectional must be true or false, not 'no'"),
+    ("switch_probability", 1.5, "switch_probability must be a number from 0 to 1, not 1.5"),
+    ("word_retries", -1, "word_retries must be a whole number of at least 0, not -1"),
+    ("semantics", "sideways", "semantics must be one of textgenrnn, incremental"),
+    ("sources", ["<song>"], "sources must map corpus names to tokens"),
+])
+def test_bad_config_values_are_one_line_naming_file_and_key(saved, key, value, message):
+    _edit_json(saved.config, **{key: value})
+    with pytest.raises(ModelFileError) as caught:
+        load_model(saved)
+    assert str(caught.value).startswith(f"config file {saved.config}: {message}")
+    assert "\n" not in str(caught.value)
+
+
+def test_config_is_typed_with_defaults_and_keeps_keys_it_does_not_know(saved, tmp_path):
+    _edit_json(saved.config, some_textgenrnn_key=[1, 2], switch_probability=1)
+    model = load_model(saved)
+    assert model.config.rnn_size == 128 and model.config.semantics == "textgenrnn"
+    assert model.config.switch_probability == 1.0 and model.config.word_retries == 3
+    assert model.config.unknown == {"some_textgenrnn_key": [1, 2]} and model.config["some_textgenrnn_key"] == [1, 2]
+    again = load_model(save_model(model, tmp_path / "again", "copy"))
+    assert again.config == model.config
+    assert json.loads((tmp_path / "again" / "copy_config.json").read_text())["some_textgenrnn_key"] == [1, 2]
+
+
+def test_sources_tokens_missing_from_the_vocab_are_reported(saved):
+    _edit_json(saved.config, sources={"song": "<song>", "arxiv": "<arxiv>"})
+    with pytest.raises(ModelFileError, match=r"the sources' tokens <song>, <arxiv> are not in vocab file"):
+        load_model(saved)

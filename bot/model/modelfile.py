@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ModelFileError
+from .config import SEMANTICS, ModelConfig  # noqa: F401  (SEMANTICS: re-exported)
 
 META_TOKEN = "<s>"
 
@@ -29,12 +30,6 @@ TEXTGENRNN_CONFIG = {
     "single_text": False,
 }
 
-# How the network reads its context. "textgenrnn": every prediction reruns the LSTMs over a
-# window of the last max_length tokens, pre-padded with index 0 (textgenrnn's generate()).
-# "incremental": the LSTMs run once over the whole title and attention sees the last
-# max_length positions; one LSTM step per character when sampling.
-SEMANTICS = ("textgenrnn", "incremental")
-
 
 @dataclass
 class LSTMWeights:
@@ -45,9 +40,10 @@ class LSTMWeights:
 
 @dataclass
 class CharModel:
-    """A character-level textgenrnn network: its settings, vocabulary and weights."""
+    """A character-level textgenrnn network: its settings, vocabulary and weights. A config
+    given as a dict is validated into a ModelConfig (ModelFileError if it is not valid)."""
 
-    config: dict
+    config: ModelConfig
     vocab: dict[str, int]  # token -> index; index 0 is padding and belongs to no token
     embedding: np.ndarray  # (num_classes, dim_embeddings)
     lstms: list[LSTMWeights]
@@ -55,13 +51,17 @@ class CharModel:
     output_kernel: np.ndarray  # (features, num_classes)
     output_bias: np.ndarray  # (num_classes,)
 
+    def __post_init__(self):
+        if not isinstance(self.config, ModelConfig):
+            self.config = ModelConfig.from_dict(dict(self.config))
+
     @property
     def max_length(self) -> int:
-        return int(self.config["max_length"])
+        return self.config.max_length
 
     @property
     def semantics(self) -> str:
-        return self.config.get("semantics", "textgenrnn")
+        return self.config.semantics
 
     @property
     def num_classes(self) -> int:
@@ -145,26 +145,12 @@ def _read_vocab(path: Path) -> dict[str, int]:
     return vocab
 
 
-def _read_config(path: Path | None) -> dict:
+def _read_config(path: Path | None) -> tuple[dict, ModelConfig]:
+    """The config as read (textgenrnn's defaults when path is None), and validated."""
     if path is None:
-        return dict(TEXTGENRNN_CONFIG)
-    config = _read_json(path, "config")
-    if not isinstance(config, dict):
-        raise ModelFileError(f"config file {path} must be a JSON object")
-    missing = [k for k in ("rnn_layers", "rnn_size", "max_length", "dim_embeddings") if k not in config]
-    if missing:
-        raise ModelFileError(f"config file {path} lacks {', '.join(missing)}")
-    for key in ("rnn_layers", "rnn_size", "max_length", "dim_embeddings"):
-        value = config[key]
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ModelFileError(f"config file {path}: {key} must be a whole number of at least 1, not {value!r}")
-    if config.get("rnn_bidirectional"):
-        raise ModelFileError(f"config file {path}: bidirectional models are not supported")
-    if config.get("word_level") or config.get("single_text"):
-        raise ModelFileError(f"config file {path}: only character-level, per-title models are supported")
-    if config.get("semantics", "textgenrnn") not in SEMANTICS:
-        raise ModelFileError(f"config file {path}: semantics must be one of {', '.join(SEMANTICS)}")
-    return config
+        return dict(TEXTGENRNN_CONFIG), ModelConfig.from_dict(dict(TEXTGENRNN_CONFIG), "textgenrnn's default config")
+    raw = _read_json(path, "config")
+    return raw, ModelConfig.from_dict(raw, f"config file {path}")
 
 
 def _check_tokens(config: dict, vocab: dict[str, int], paths: "ModelPaths") -> None:
@@ -178,6 +164,10 @@ def _check_tokens(config: dict, vocab: dict[str, int], paths: "ModelPaths") -> N
     if "training" in config and "semantics" not in config:
         raise ModelFileError(f"config file {paths.config} lacks 'semantics' (models trained by `bot train` are "
                              "'incremental'); restore it from the trained model")
+    absent = [t for t in (config.get("sources") or {}).values() if t not in vocab]
+    if absent:
+        raise ModelFileError(f"config file {paths.config}: the sources' tokens {', '.join(absent)} are not in "
+                             f"vocab file {paths.vocab}")
 
 
 def _layer_arrays(f, name: str, path: Path) -> list[np.ndarray]:
@@ -216,11 +206,11 @@ def load_model(paths: ModelPaths) -> CharModel:
     """Read and cross-check the three files; any problem is one ModelFileError naming the file."""
     import h5py
 
-    config = _read_config(paths.config)
+    raw, config = _read_config(paths.config)
     vocab = _read_vocab(paths.vocab)
-    _check_tokens(config, vocab, paths)
+    _check_tokens(raw, vocab, paths)
     num_classes = len(vocab) + 1
-    dim, units, layers = int(config["dim_embeddings"]), int(config["rnn_size"]), int(config["rnn_layers"])
+    dim, units, layers = config.dim_embeddings, config.rnn_size, config.rnn_layers
     path = paths.weights
     if not path.exists():
         raise ModelFileError(f"weights file {path} is missing")
@@ -306,5 +296,5 @@ def save_model(model: CharModel, directory: str | os.PathLike, name: str) -> Mod
 
     _atomic_write(paths.weights, write_weights)
     _atomic_write(paths.vocab, write_json(model.vocab))
-    _atomic_write(paths.config, write_json(model.config))
+    _atomic_write(paths.config, write_json(model.config.to_dict()))
     return paths

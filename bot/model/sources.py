@@ -23,7 +23,7 @@ TOKENS = {"song": "<song>", "arxiv": "<arxiv>"}
 
 
 def is_source_model(model: CharModel) -> bool:
-    return bool(model.config.get("sources"))
+    return bool(model.config.sources)
 
 
 def add_source_tokens(model: CharModel) -> CharModel:
@@ -44,7 +44,7 @@ def add_source_tokens(model: CharModel) -> CharModel:
     bias[space] -= 30.0  # a plain space is never a target any more: the markers take over its share
     return dataclasses.replace(
         model, vocab=vocab,
-        config={**model.config, "sources": dict(TOKENS)},
+        config=dataclasses.replace(model.config, sources=dict(TOKENS)),
         embedding=np.vstack([model.embedding, model.embedding[rows]]),
         output_kernel=np.hstack([model.output_kernel, model.output_kernel[:, rows]]),
         output_bias=bias)
@@ -102,9 +102,9 @@ def policy_for(model: CharModel, switch_probability: float | None = None, use_bo
 @dataclass(frozen=True)
 class CorpusTags:
     """PolicyFactory for source-conditioned models; None takes the model config's value
-    (switch_probability, use_both_sources, word_retries). word_check: (word, corpus name) -> bool,
-    None for no rewriting. start_corpus: the corpus every title starts in (a name in the config's
-    "sources"); None for a random one per title."""
+    (ModelConfig: switch_probability, use_both_sources, word_retries). word_check: (word, corpus
+    name) -> bool, None for no rewriting. start_corpus: the corpus every title starts in (a name in
+    the config's "sources"); None for a random one per title."""
 
     switch_probability: float | None = None
     use_both: bool | None = None
@@ -114,10 +114,9 @@ class CorpusTags:
 
     def __call__(self, model: CharModel, batch: int, prefix: str, rng: np.random.Generator) -> "CorpusTagPolicy":
         config = model.config
-        switch = self.switch_probability
-        switch = float(config.get("switch_probability", 0.5)) if switch is None else switch
-        use_both = bool(config.get("use_both_sources", True)) if self.use_both is None else self.use_both
-        retries = int(config.get("word_retries", 3)) if self.word_retries is None else self.word_retries
+        switch = config.switch_probability if self.switch_probability is None else self.switch_probability
+        use_both = config.use_both_sources if self.use_both is None else self.use_both
+        retries = config.word_retries if self.word_retries is None else self.word_retries
         return CorpusTagPolicy(model, batch, prefix, rng, switch, use_both, self.word_check, retries,
                                self.start_corpus)
 
@@ -138,8 +137,8 @@ class CorpusTagPolicy(DecodingPolicy):
         self.switch_probability, self.use_both = switch_probability, use_both
         self.check, self.retries = word_check, word_retries
         vocab = model.vocab
-        self.names = list(model.config["sources"])
-        self.markers = np.array([vocab[t] for t in model.config["sources"].values()], dtype=np.int64)
+        self.names = list(model.config.sources)
+        self.markers = np.array([vocab[t] for t in model.config.sources.values()], dtype=np.int64)
         self.meta = vocab[META_TOKEN]
         self._tokens = model.tokens()
         for index in self.markers:

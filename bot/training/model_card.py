@@ -1,29 +1,31 @@
 """MODEL.md: how a shipped model was made, rendered from its config's training record."""
 from __future__ import annotations
 
+from ..model.config import ModelConfig
 
-def _strategy_lines(config: dict) -> list[str]:
-    if not config.get("sources"):
+
+def _strategy_lines(config: ModelConfig) -> list[str]:
+    if not config.sources:
         return ["- strategy `plain`: one network over both corpora, no source information"]
-    t = config.get("training", {})
+    t = config.training or {}
     return [
         f"- strategy `sources` (`bot/model/sources.py`): every word introduced by a token naming its corpus "
-        f"({', '.join(config['sources'].values())}); {t.get('splice_share', 0):g} x as many spliced "
+        f"({', '.join(config.sources.values())}); {t.get('splice_share', 0):g} x as many spliced "
         "examples (start of one corpus' title, end of the other's) added to the real titles",
         f"- sampling: each title starts in a random corpus, changes corpus at a word boundary with "
-        f"probability {config.get('switch_probability', 0.5):g}, and a title about to end before it "
+        f"probability {config.switch_probability:g}, and a title about to end before it "
         f"has used both corpora switches instead (`use_both_sources`: "
-        f"{str(config.get('use_both_sources', True)).lower()})",
+        f"{str(config.use_both_sources).lower()})",
         f"- with the shipped word statistics, a word its corpus has never used (invented, or the other "
-        f"corpus') is sampled again, up to {config.get('word_retries', 3)} times (`word_retries`)",
+        f"corpus') is sampled again, up to {config.word_retries} times (`word_retries`)",
     ]
 
 
-def render(config: dict, samples: list[str], temperature: float) -> str:
-    t = config.get("training", {})
+def render(config: ModelConfig, samples: list[str], temperature: float) -> str:
+    t = config.training or {}
     data = "\n".join(f"| `{name}` | `{digest}` |" for name, digest in t.get("data", {}).items())
     lines = [
-        f"# Model `{config.get('name', 'model')}`",
+        f"# Model `{config.name or 'model'}`",
         "",
         "Trained by `bot train`; the three files beside this one are in textgenrnn's format "
         "(weights `.hdf5`, vocab `.json`, config `.json`).",
@@ -45,9 +47,9 @@ def render(config: dict, samples: list[str], temperature: float) -> str:
         "",
         "## Network and training",
         "",
-        f"- {config['rnn_layers']} LSTM layers of {config['rnn_size']} units, embeddings of "
-        f"{config['dim_embeddings']}, attention over the last {config['max_length']} characters, "
-        f"semantics `{config.get('semantics', 'textgenrnn')}`",
+        f"- {config.rnn_layers} LSTM layers of {config.rnn_size} units, embeddings of "
+        f"{config.dim_embeddings}, attention over the last {config.max_length} characters, "
+        f"semantics `{config.semantics}`",
         f"- started from {t.get('from')}; {t.get('epochs')} epochs, batch {t.get('batch_size')}, "
         f"dropout {t.get('dropout')}",
         *_strategy_lines(config),

@@ -6,6 +6,7 @@ and MODEL.md, written only when training finishes; every epoch leaves a resumabl
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import random
@@ -21,6 +22,7 @@ from . import corpus, halves, model_card
 from .derive import derive_from_files
 from ..model import sources
 from ..errors import CorpusError, TrainingError
+from ..model.config import ModelConfig
 from ..model.modelfile import META_TOKEN, TEXTGENRNN_CONFIG, ModelPaths, load_model, save_model
 from ..model.sampler import Sampler
 
@@ -34,17 +36,17 @@ class TrainOptions:
     epochs: int = 2  # the experiment: few epochs mix the two sources better
     batch_size: int = 128
     dropout: float = 0.2  # spatial dropout on the character embeddings
-    max_length: int = 40  # attention window, in characters
-    rnn_size: int = 128
-    rnn_layers: int = 2
-    dim_embeddings: int = 100
+    max_length: int = TEXTGENRNN_CONFIG["max_length"]  # attention window, in characters
+    rnn_size: int = TEXTGENRNN_CONFIG["rnn_size"]  # sizes: textgenrnn's, as its pretrained weights need
+    rnn_layers: int = TEXTGENRNN_CONFIG["rnn_layers"]
+    dim_embeddings: int = TEXTGENRNN_CONFIG["dim_embeddings"]
     from_scratch: bool = False  # False: start from textgenrnn's pretrained weights and vocab
     balance: str = "chars"  # see corpus.balance
     max_chars: int = 140  # longer titles are dropped (about 1% of the arXiv side)
     strategy: str = "plain"  # "sources": condition every word on its corpus (bot/sources.py)
-    switch_probability: float = 0.5  # sources strategy: chance of changing corpus at each word
+    switch_probability: float = ModelConfig.switch_probability  # sources strategy: chance of changing corpus at each word
     splice_share: float = 0.0  # sources strategy: extra spliced examples, as a share of the real ones
-    word_retries: int = 3  # sources strategy: rewrites of a word the corpus check refuses, when sampling
+    word_retries: int = ModelConfig.word_retries  # sources strategy: rewrites of a word the corpus check refuses, when sampling
     learning_rate: float = 4e-3  # textgenrnn's, decayed linearly to 0 over the epochs
     seed: int = 0
     limit: int | None = None  # titles per source, for quick runs
@@ -218,7 +220,7 @@ def train(options: TrainOptions, report: Callable[[str], None] = print,
               "semantics": "incremental", "name": options.name}
     if options.strategy == "sources":
         config.update(sources=dict(sources.TOKENS), switch_probability=options.switch_probability,
-                      use_both_sources=True, word_retries=options.word_retries)
+                      use_both_sources=ModelConfig.use_both_sources, word_retries=options.word_retries)
     elif options.strategy == "halves":  # each example is one half, in one corpus: never switch
         config.update(sources=dict(sources.TOKENS), switch_probability=0.0, use_both_sources=False,
                       word_retries=options.word_retries, halves=True)
@@ -258,7 +260,7 @@ def train(options: TrainOptions, report: Callable[[str], None] = print,
 
     char_model = keras_model.to_char_model(net, config, vocab)
     seconds = time.perf_counter() - start
-    char_model.config["training"] = {
+    training = {
         "command": command,
         "data": {p.name: _sha256(Path(p)) for p in (options.song_titles, options.arxiv_titles)},
         "titles": len(examples), "characters": characters, "balance": options.balance,
@@ -268,6 +270,7 @@ def train(options: TrainOptions, report: Callable[[str], None] = print,
         "final_loss": losses[-1] if losses else None, "seconds": round(seconds, 1),
         "epoch_seconds": [round(s, 1) for s in epoch_seconds],
     }
+    char_model = dataclasses.replace(char_model, config=dataclasses.replace(char_model.config, training=training))
     paths = save_model(char_model, options.output_dir, options.name)
     derive_from_files(options.song_titles, options.arxiv_titles, options.output_dir, options.name)
     shutil.rmtree(options.checkpoint_dir / "backup", ignore_errors=True)
