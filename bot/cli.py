@@ -65,18 +65,48 @@ def _pin_blas(threads: int) -> None:
     limit_blas(threads)
 
 
-def cmd_train(args) -> int:
-    from .training.train import TrainOptions, train
+def _train_option_fields():
+    """TrainOptions' fields that are command-line options (bot/training/options.py)."""
+    from dataclasses import fields
 
-    options = TrainOptions(
-        song_titles=args.song_titles, arxiv_titles=args.arxiv_titles, output_dir=args.output_dir,
-        name=args.name, epochs=args.epochs, batch_size=args.batch_size, dropout=args.dropout,
-        max_length=args.max_length, rnn_size=args.rnn_size, rnn_layers=args.rnn_layers,
-        dim_embeddings=args.dim_embeddings, from_scratch=args.from_scratch, balance=args.balance,
-        max_chars=args.max_chars, seed=args.seed, limit=args.limit, strategy=args.strategy,
-        switch_probability=args.switch_probability, splice_share=args.splice_share,
-        word_retries=args.word_retries,
-        sample_temperatures=tuple(args.sample_temperatures), checkpoint_dir=args.checkpoint_dir)
+    from .training.options import TrainOptions
+
+    return [f for f in fields(TrainOptions) if f.metadata.get("cli", True)]
+
+
+def train_options(args: argparse.Namespace):
+    """The TrainOptions a parsed `bot train` command line asks for."""
+    from .training.options import TrainOptions
+
+    values = {f.name: getattr(args, f.name) for f in _train_option_fields()}
+    return TrainOptions(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
+
+
+def _add_train_options(parser: argparse.ArgumentParser) -> None:
+    """One flag per TrainOptions field, its type from the field's, its help and default from it."""
+    from typing import get_type_hints
+
+    from .training.options import TrainOptions
+
+    kinds = get_type_hints(TrainOptions)
+    for f in _train_option_fields():
+        flag, kind, meta = "--" + f.name.replace("_", "-"), kinds[f.name], f.metadata
+        if kind is bool:
+            parser.add_argument(flag, action="store_true", help=meta["help"])
+            continue
+        if kind is tuple:
+            convert, default = _temperatures, list(f.default)
+        elif meta["positive"]:
+            convert, default = _positive, f.default
+        else:
+            convert, default = (kind if kind in (int, float, str, Path) else str), f.default
+        parser.add_argument(flag, type=convert, default=default, choices=meta["choices"], help=meta["help"])
+
+
+def cmd_train(args) -> int:
+    from .training.train import train
+
+    options = train_options(args)
     command = "bot " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     result = train(options, report=print, command=command)
     print(f"wrote {result.paths.weights}, {result.paths.vocab}, {result.paths.config} "
@@ -358,37 +388,9 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--json", action="store_true", help="print JSON instead of text")
     sub = ap.add_subparsers(dest="command")
 
-    t = sub.add_parser("train", help="train a model on the song and arXiv corpora (needs the [train] extra)")
-    t.add_argument("--song-titles", type=Path, default=Path("data/song_titles.txt"))
-    t.add_argument("--arxiv-titles", type=Path, default=Path("data/arxiv_titles.txt"))
-    t.add_argument("--output-dir", type=Path, default=Path("trained_model"),
-                   help="where the model is written (default: trained_model; the shipped model is model_weights)")
-    t.add_argument("--name", default="mashup", help="file name prefix of the model files")
-    t.add_argument("--epochs", type=_positive, default=2)
-    t.add_argument("--batch-size", type=_positive, default=128)
-    t.add_argument("--dropout", type=float, default=0.2, help="spatial dropout on embeddings")
-    t.add_argument("--max-length", type=_positive, default=40, help="attention window in characters")
-    t.add_argument("--rnn-size", type=_positive, default=128)
-    t.add_argument("--rnn-layers", type=_positive, default=2)
-    t.add_argument("--dim-embeddings", type=_positive, default=100)
-    t.add_argument("--from-scratch", action="store_true", help="new weights instead of textgenrnn's pretrained")
-    t.add_argument("--balance", choices=("chars", "titles", "none"), default="chars",
-                   help="give both sources the same number of characters (default) or titles")
-    t.add_argument("--max-chars", type=_positive, default=140, help="drop longer titles")
-    t.add_argument("--strategy", choices=("plain", "sources", "halves"), default="plain",
-                   help="sources: mark each word with its corpus, switch corpus while sampling (bot/model/sources.py); "
-                        "halves: whole song titles and paper phrases, joined at a seam when posting (bot/training/halves.py)")
-    t.add_argument("--switch-probability", type=float, default=0.5,
-                   help="sources strategy: chance of changing corpus at each word boundary")
-    t.add_argument("--splice-share", type=float, default=0.0,
-                   help="sources strategy: add this share of spliced song+arXiv examples (e.g. 0.5)")
-    t.add_argument("--word-retries", type=int, default=3,
-                   help="sources strategy: times a word its corpus never used is sampled again")
-    t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--limit", type=_positive, default=None, help="use only the first N titles of each file")
-    t.add_argument("--sample-temperatures", type=_temperatures, default=[0.5, 0.8, 1.0])
-    t.add_argument("--checkpoint-dir", type=Path, default=Path(".train-checkpoints"),
-                   help="per-epoch checkpoints; rerunning the same command resumes from here")
+    t = sub.add_parser("train", help="train a model on the song and arXiv corpora (needs the [train] extra)",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    _add_train_options(t)
     t.set_defaults(handler=cmd_train)
 
     e = sub.add_parser("evaluate", help="share of raw samples passing each filter, per temperature")

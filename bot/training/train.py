@@ -20,38 +20,12 @@ import numpy as np
 
 from . import corpus, halves, model_card
 from .derive import derive_from_files
+from .options import STRATEGIES, TrainOptions  # noqa: F401  (TrainOptions: re-exported)
 from ..model import sources
 from ..errors import CorpusError, TrainingError
 from ..model.config import ModelConfig
 from ..model.modelfile import META_TOKEN, TEXTGENRNN_CONFIG, ModelPaths, load_model, save_model
 from ..model.sampler import Sampler
-
-
-@dataclass
-class TrainOptions:
-    song_titles: Path = corpus.DEFAULT_PATHS["song"]
-    arxiv_titles: Path = corpus.DEFAULT_PATHS["arxiv"]
-    output_dir: Path = Path("trained_model")  # not model_weights/: a trial run must not replace the shipped model
-    name: str = "mashup"
-    epochs: int = 2  # the experiment: few epochs mix the two sources better
-    batch_size: int = 128
-    dropout: float = 0.2  # spatial dropout on the character embeddings
-    max_length: int = TEXTGENRNN_CONFIG["max_length"]  # attention window, in characters
-    rnn_size: int = TEXTGENRNN_CONFIG["rnn_size"]  # sizes: textgenrnn's, as its pretrained weights need
-    rnn_layers: int = TEXTGENRNN_CONFIG["rnn_layers"]
-    dim_embeddings: int = TEXTGENRNN_CONFIG["dim_embeddings"]
-    from_scratch: bool = False  # False: start from textgenrnn's pretrained weights and vocab
-    balance: str = "chars"  # see corpus.balance
-    max_chars: int = 140  # longer titles are dropped (about 1% of the arXiv side)
-    strategy: str = "plain"  # "sources": condition every word on its corpus (bot/sources.py)
-    switch_probability: float = ModelConfig.switch_probability  # sources strategy: chance of changing corpus at each word
-    splice_share: float = 0.0  # sources strategy: extra spliced examples, as a share of the real ones
-    word_retries: int = ModelConfig.word_retries  # sources strategy: rewrites of a word the corpus check refuses, when sampling
-    learning_rate: float = 4e-3  # textgenrnn's, decayed linearly to 0 over the epochs
-    seed: int = 0
-    limit: int | None = None  # titles per source, for quick runs
-    sample_temperatures: tuple = (0.5, 0.8, 1.0)
-    checkpoint_dir: Path = Path(".train-checkpoints")
 
 
 @dataclass
@@ -169,7 +143,7 @@ def check_options(options: TrainOptions) -> None:
         (options.epochs >= 1, f"--epochs must be at least 1, not {options.epochs}"),
         (options.batch_size >= 1, f"--batch-size must be at least 1, not {options.batch_size}"),
         (0 <= options.dropout < 1, f"--dropout must be from 0 up to (not including) 1, not {options.dropout:g}"),
-        (options.strategy in ("plain", "sources", "halves"),
+        (options.strategy in STRATEGIES,
          f"--strategy must be plain, sources or halves, not {options.strategy!r}"),
         (0 <= options.switch_probability <= 1,
          f"--switch-probability must be from 0 to 1, not {options.switch_probability:g}"),
