@@ -309,11 +309,11 @@ def _state_summary(database_url: str) -> str:
 
 
 def cmd_check(args) -> int:
-    from .posting.gateway import Gateway
+    from .posting.gateway import ReplyGateway
 
     settings = settings_module.load()
     settings_module.require_server(settings)
-    gateway = Gateway(settings.api_base_url, settings.access_token, settings.request_timeout)
+    gateway = ReplyGateway(settings.api_base_url, settings.access_token, settings.request_timeout)
     account = gateway.account()
     limit = gateway.status_limit()
     state = _state_summary(settings.database_url)
@@ -322,6 +322,34 @@ def cmd_check(args) -> int:
     print(f"status limit: {limit if limit else 'unknown'} characters")
     print(f"state: {state}")
     print(f"posting every {settings.interval:g} s, {settings.visibility}, language {settings.language}")
+    if not settings.replies:
+        print("replies: off (REPLIES=off)")
+    elif gateway.can_read_mentions():
+        print(f"replies: on, mentions checked every {settings.reply_check:g} s (the token has read:notifications)")
+    else:
+        print("replies: the token lacks read:notifications, so mentions go unanswered; run `bot register` again")
+    return 0
+
+
+def cmd_reply(args) -> int:
+    from .posting import replies
+
+    if not args.dry_run:
+        raise BotError("`bot reply` only previews for now: add --dry-run, e.g. bot reply --dry-run \"@bot transformers\"")
+    paths, sampler, evidence = _load(args.model_dir)
+    composer = replies.Composer(sampler, evidence, args.temperatures)
+    request = composer.request(replies.mention_text(args.text))
+    composed = composer(request, replies.filters.MAX_CHARS, seed=args.seed)
+    if request.refused:
+        print("request: refused by the safety filter (not echoed); a fresh mashup")
+    else:
+        print(f"request: {', '.join(request.words) or 'no usable words; a fresh mashup'}")
+    if composed.mashup is None:
+        print(f"would reply: nothing (no candidate of {composed.sampled} passed every filter)")
+        return 0
+    how = f"steered by {composed.steered_by!r}" if composed.steered_by else "fresh"
+    print(f"{how}, {composed.sampled} sampled in {composed.seconds:.2f} s")
+    print("would reply: " + replies.reply_text("you", composed.mashup))
     return 0
 
 
@@ -417,6 +445,13 @@ def parser() -> argparse.ArgumentParser:
                         "write:accounts scope too)")
     r.set_defaults(handler=cmd_register)
 
+    rp = sub.add_parser("reply", help="preview the reply to a mention: bot reply --dry-run \"@bot transformers\"")
+    rp.add_argument("text", help="the text of a mention")
+    rp.add_argument("--dry-run", action="store_true", help="print the reply, send nothing (no account needed)")
+    rp.add_argument("--seed", type=int, default=argparse.SUPPRESS, help="random seed, for reproducible output")
+    rp.add_argument("--model-dir", type=Path, default=argparse.SUPPRESS, help="model directory")
+    rp.set_defaults(handler=cmd_reply)
+
     d = sub.add_parser("derive", help="rebuild a model's word statistics and novelty index from the corpora")
     d.add_argument("--song-titles", type=Path, default=Path("data/song_titles.txt"))
     d.add_argument("--arxiv-titles", type=Path, default=Path("data/arxiv_titles.txt"))
@@ -441,7 +476,7 @@ def _settings_as_defaults(args) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
-        if args.dry_run or args.command in ("evaluate", "derive"):
+        if args.dry_run or args.command in ("evaluate", "derive", "reply"):
             _settings_as_defaults(args)
         if args.command:
             return args.handler(args)

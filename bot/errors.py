@@ -48,3 +48,7 @@ class AuthError(ServerError):
 
 class RejectedError(ServerError):
     """The server refuses this status (422 and other 4xx): another text may pass."""
+
+
+class MissingScopeError(ServerError):
+    """The access token works but lacks a scope a feature needs (403 on that call only)."""

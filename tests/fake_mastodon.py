@@ -7,11 +7,17 @@ POST /api/v1/statuses faults (server.faults, consumed in order): ("status", code
 ("nonjson",) stores, then answers 200 with an HTML page; ("stall", s) stores, then waits.
 A list of one fault repeated is a server that always does it. read_faults do the same for GETs of
 the account and its statuses. instance_v2=False answers 404 on /api/v2/instance (Mastodon before
-4.0, Pleroma); instance_v1 is then the v1 body."""
+4.0, Pleroma); instance_v1 is then the v1 body.
+
+Several accounts, each with its own token: a status that names a local account (@name) notifies it
+(type mention); statuses carry in_reply_to_id and visibility; threads are served as context; a
+token without read:notifications gets 403 on notifications, as Mastodon answers. reply_faults: the
+faults of POSTs that have an in_reply_to_id (server.faults is then left to posts)."""
 from __future__ import annotations
 
 import html
 import json
+import re
 import threading
 import time
 from email.utils import formatdate
@@ -19,6 +25,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
 TOKEN = "test-token-5f1c2b"
+ALL_SCOPES = ("read", "write")
+_MENTION = re.compile(r"(?<![\w@/])@(\w+)(?:@[\w.:-]+\w)?")
+_LINK = re.compile(r"https?://[^\s<]+")
 
 
 class FakeMastodon:
@@ -42,6 +51,13 @@ class FakeMastodon:
         self.release = threading.Event()  # ends a "stall" fault
         self.accepted = threading.Event()  # set when a status is stored
         self.lock = threading.Lock()
+        # Accounts: "1" is the bot's (TOKEN's); add_account makes more.
+        self.accounts: dict[str, dict] = {}
+        self.token_accounts: dict[str, str] = {TOKEN: "1"}
+        self.notifications: list[dict] = []
+        self.reply_faults: list = []  # like faults, for the next POST that has an in_reply_to_id
+        self.reply_accepted = threading.Event()  # set when a reply is stored
+        self.next_id = 100
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -62,6 +78,8 @@ class FakeMastodon:
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
+        self.accounts["1"] = self._new_account("1", "mashups", "songs x arXiv", bot=True)
+
     def __enter__(self):
         self.thread.start()
         return self
@@ -78,19 +96,29 @@ class FakeMastodon:
     def add_status(self, text: str, created_at: float | None = None) -> dict:
         """A status the account posted before (created_at: epoch seconds, default now)."""
         with self.lock:
-            return self._store(text, {}, created_at)
+            return self._create("1", text, "public", None, created_at=created_at)
 
-    def _store(self, text: str, p: dict, created_at: float | None = None) -> dict:
-        n = len(self.statuses) + 1
-        at = time.gmtime(time.time() if created_at is None else created_at)
-        status = {"id": str(100 + n), "_text": text, "content": f"<p>{html.escape(text)}</p>",
-                  "url": f"{self.url}/@mashups/{100 + n}", "uri": f"{self.url}/statuses/{100 + n}",
-                  "created_at": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", at),
-                  "visibility": p.get("visibility") or "public", "spoiler_text": p.get("spoiler_text") or "",
-                  "language": p.get("language"), "account": self.account(), "media_attachments": [],
-                  "mentions": [], "tags": [], "emojis": []}
-        self.statuses.append(status)
-        return status
+    def add_account(self, username: str, bot: bool = False, scopes=ALL_SCOPES) -> tuple[str, str]:
+        """A new local account and a token for it; returns (account id, token)."""
+        with self.lock:
+            account_id = str(len(self.accounts) + 1)
+            self.accounts[account_id] = self._new_account(account_id, username, username, bot)
+            token = f"token-{username}-{account_id}"
+            self.valid_tokens.add(token)
+            self.token_accounts[token], self.token_scopes[token] = account_id, set(scopes)
+        return account_id, token
+
+    def post_as(self, account_id: str, text: str, visibility: str = "public", in_reply_to_id: str | None = None,
+                created_at: float | None = None) -> dict:
+        """A status by any account, as if its owner had posted it (a person mentioning the bot)."""
+        with self.lock:
+            return self._create(account_id, text, visibility, in_reply_to_id, created_at=created_at)
+
+    def by(self, account_id: str) -> list[dict]:
+        return [s for s in self.statuses if s["account"]["id"] == account_id]
+
+    def replies_to(self, status_id: str) -> list[dict]:
+        return [s for s in self.statuses if s["in_reply_to_id"] == status_id]
 
     # -- request handling --
     def reply(self, h, code: int, body, headers: dict | None = None):
@@ -114,10 +142,104 @@ class FakeMastodon:
     def authorised(self, h) -> bool:
         return h.headers.get("Authorization", "").removeprefix("Bearer ") in self.valid_tokens
 
-    def account(self) -> dict:
-        return {"id": "1", "username": "mashups", "acct": "mashups", "display_name": "songs x arXiv",
-                "bot": self.bot, "url": f"{self.url}/@mashups", "created_at": "2026-01-01T00:00:00.000Z",
-                "note": "", "followers_count": 0, "following_count": 0, "statuses_count": len(self.statuses)}
+    def account(self, account_id: str = "1") -> dict:
+        a = {**self.accounts[account_id], **({"bot": self.bot} if account_id == "1" else {})}
+        return {**a, "statuses_count": sum(s["account"]["id"] == account_id for s in self.statuses)}
+
+    def _new_account(self, account_id: str, username: str, display_name: str, bot: bool) -> dict:
+        return {"id": account_id, "username": username, "acct": username, "display_name": display_name,
+                "bot": bot, "url": f"{self.url}/@{username}", "created_at": "2026-01-01T00:00:00.000Z",
+                "note": "", "followers_count": 0, "following_count": 0, "statuses_count": 0}
+
+    @staticmethod
+    def _time(t: float | None = None) -> str:
+        return time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(time.time() if t is None else t))
+
+    def _html(self, text: str, mentioned: dict[str, dict]) -> str:
+        """Mastodon's rendering: mentions as h-card links, URLs as links, the rest escaped."""
+        out, last = [], 0
+        for m in re.finditer(f"{_MENTION.pattern}|{_LINK.pattern}", text):
+            out.append(html.escape(text[last:m.start()]))
+            word = m.group(0)
+            account = mentioned.get(m.group(1)) if m.group(1) else None
+            if account:
+                out.append(f'<span class="h-card" translate="no"><a href="{account["url"]}" class="u-url mention">'
+                           f'@<span>{account["username"]}</span></a></span>')
+            elif word.startswith("http"):
+                out.append(f'<a href="{html.escape(word)}" rel="nofollow noopener" target="_blank">'
+                           f'<span class="invisible">https://</span><span class="">{html.escape(word[8:])}</span></a>')
+            else:
+                out.append(html.escape(word))
+            last = m.end()
+        out.append(html.escape(text[last:]))
+        return "<p>" + "".join(out).replace("\n", "<br />") + "</p>"
+
+    def _create(self, account_id: str, text: str, visibility: str, in_reply_to_id: str | None,
+                 spoiler_text: str = "", language: str | None = None, created_at: float | None = None) -> dict:
+        """Store a status and notify the local accounts it mentions. Call with the lock held."""
+        by_name = {a["username"]: a for a in self.accounts.values()}
+        mentioned = {name: by_name[name] for name in _MENTION.findall(text) if name in by_name}
+        parent = next((s for s in self.statuses if s["id"] == in_reply_to_id), None) if in_reply_to_id else None
+        self.next_id += 1
+        sid = str(self.next_id)
+        author = self.account(account_id)
+        status = {"id": sid, "_text": text, "content": self._html(text, mentioned),
+                  "url": f"{self.url}/@{author['username']}/{sid}", "uri": f"{self.url}/statuses/{sid}",
+                  "created_at": self._time(created_at), "visibility": visibility or "public",
+                  "spoiler_text": spoiler_text or "", "language": language, "account": author,
+                  "in_reply_to_id": parent["id"] if parent else None,
+                  "in_reply_to_account_id": parent["account"]["id"] if parent else None,
+                  "media_attachments": [], "tags": [], "emojis": [],
+                  "mentions": [{"id": a["id"], "username": a["username"], "acct": a["acct"], "url": a["url"]}
+                               for a in mentioned.values()]}
+        self.statuses.append(status)
+        for a in mentioned.values():
+            if a["id"] != account_id:
+                self.next_id += 1
+                self.notifications.append({"id": str(self.next_id), "type": "mention", "_for": a["id"],
+                                           "created_at": status["created_at"], "account": author,
+                                           "status": self.public(status)})
+        return status
+
+    def _token(self, h) -> str:
+        return h.headers.get("Authorization", "").removeprefix("Bearer ")
+
+    def _query(self, h) -> dict:
+        return parse_qs(urlparse(h.path).query)
+
+    def _notifications(self, h):
+        token = self._token(h)
+        if not {"read", "read:notifications"} & set(self.token_scopes.get(token, ALL_SCOPES)):  # none kept: all
+            return self.reply(h, 403, {"error": "This action is outside the authorized scopes"})
+        q = self._query(h)
+        mine = [n for n in self.notifications if n["_for"] == self.token_accounts.get(token, "1")]
+        types = q.get("types[]") or q.get("types")
+        if types:
+            mine = [n for n in mine if n["type"] in types]
+        for name, keep in (("since_id", lambda n, v: int(n["id"]) > v), ("min_id", lambda n, v: int(n["id"]) > v),
+                           ("max_id", lambda n, v: int(n["id"]) < v)):
+            if q.get(name):
+                mine = [n for n in mine if keep(n, int(q[name][0]))]
+        limit = min(int((q.get("limit") or ["40"])[0]), 80)
+        # Newest first; with min_id, the page right after it (Mastodon's forward pagination).
+        page = mine[:limit] if q.get("min_id") else mine[-limit:]
+        return self.reply(h, 200, [self.public(n) for n in reversed(page)])
+
+    def _context(self, h, status_id: str):
+        status = next((s for s in self.statuses if s["id"] == status_id), None)
+        if status is None:
+            return self.reply(h, 404, {"error": "Record not found"})
+        ancestors, parent = [], status["in_reply_to_id"]
+        while parent:
+            s = next(s for s in self.statuses if s["id"] == parent)
+            ancestors.insert(0, self.public(s))
+            parent = s["in_reply_to_id"]
+        descendants, frontier = [], {status_id}
+        for s in self.statuses:
+            if s["in_reply_to_id"] in frontier:
+                descendants.append(self.public(s))
+                frontier.add(s["id"])
+        return self.reply(h, 200, {"ancestors": ancestors, "descendants": descendants})
 
     def handle(self, h, method: str):
         path = urlparse(h.path).path.rstrip("/")
@@ -150,9 +272,19 @@ class FakeMastodon:
             if fault and self.simple_fault(h, fault):
                 return
         if method == "GET" and path == "/api/v1/accounts/verify_credentials":
-            return self.reply(h, 200, self.account())
-        if method == "GET" and path == "/api/v1/accounts/1/statuses":
-            return self.reply(h, 200, [self.public(s) for s in reversed(self.statuses)][:40])
+            return self.reply(h, 200, self.account(self.token_accounts.get(self._token(h), "1")))
+        m = re.fullmatch(r"/api/v1/accounts/(\w+)/statuses", path)
+        if method == "GET" and m:
+            limit = min(int((self._query(h).get("limit") or ["40"])[0]), 40)
+            return self.reply(h, 200, [self.public(s) for s in reversed(self.by(m.group(1)))][:limit])
+        if method == "GET" and path == "/api/v1/notifications":
+            return self._notifications(h)
+        m = re.fullmatch(r"/api/v1/statuses/(\w+)(/context)?", path)
+        if method == "GET" and m and m.group(2):
+            return self._context(h, m.group(1))
+        if method == "GET" and m:
+            status = next((s for s in self.statuses if s["id"] == m.group(1)), None)
+            return self.reply(h, 200, self.public(status)) if status else self.reply(h, 404, {"error": "Record not found"})
         if method == "POST" and path == "/api/v1/statuses":
             return self.post_status(h)
         if method == "PATCH" and path == "/api/v1/accounts/update_credentials":
@@ -168,12 +300,16 @@ class FakeMastodon:
     def post_status(self, h):
         p = self.params(h)
         key = h.headers.get("Idempotency-Key")
+        reply_to = p.get("in_reply_to_id") or None
         with self.lock:
             self.post_attempts += 1
             self.keys_seen.append(key)
-            fault = self.faults.pop(0) if self.faults else None
+            faults = self.reply_faults if reply_to else self.faults
+            fault = faults.pop(0) if faults else None
         if fault and self.simple_fault(h, fault):
             return
+        author = self.token_accounts.get(self._token(h), "1")
+        key = f"{author}:{key}" if key else None  # Mastodon scopes a key to its account
         with self.lock:
             if key and key in self.by_key and not self.ignore_keys:
                 status = self.by_key[key]
@@ -181,10 +317,14 @@ class FakeMastodon:
                 text = p.get("status", "")
                 if len(text) > self.max_characters:
                     return self.reply(h, 422, {"error": "Validation failed: Text character limit exceeded"})
-                status = self._store(text, p)
+                status = self._create(author, text,
+                                      p.get("visibility") or "public", reply_to, p.get("spoiler_text") or "",
+                                      p.get("language"))
                 if key:
                     self.by_key[key] = status
             self.accepted.set()
+            if reply_to:
+                self.reply_accepted.set()
         if fault and fault[0] == "stall":  # accepted, then no answer until released
             self.release.wait(fault[1])
         if fault and fault[0] == "drop_after_accept":  # stored, then the connection is lost

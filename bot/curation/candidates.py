@@ -81,10 +81,11 @@ def screen(text: str, temperature: float, evidence: Evidence, max_chars: int = f
 
 def sample_pool(sampler: Sampler, size: int, temperatures: Sequence[float], seed: int | None,
                 max_chars: int = filters.MAX_CHARS, evidence: Evidence | None = None,
-                stop: Callable[[], bool] | None = None):
+                stop: Callable[[], bool] | None = None, prefix: str = ""):
     """(text, temperature) pairs, size split evenly across temperatures; reproducible per seed.
     Sampling stops a little past max_chars: a longer title would be rejected anyway. stop() is
-    asked between batches of SAMPLING_BATCH titles; once it says yes, what was sampled is returned."""
+    asked between batches of SAMPLING_BATCH titles; once it says yes, what was sampled is returned. Every title
+    starts with prefix (a reply's request word, for instance)."""
     check = word_check(sampler, evidence) if evidence is not None else None
     pairs = []
     for i, temperature in enumerate(temperatures):
@@ -95,20 +96,23 @@ def sample_pool(sampler: Sampler, size: int, temperatures: Sequence[float], seed
             if stop is not None and stop():
                 return pairs
             titles = sampler.generate(min(SAMPLING_BATCH, count - start), temperature=temperature, seed=rng,
-                                      max_gen_length=max_chars + 3, word_check=check, batch_size=SAMPLING_BATCH)
+                                      max_gen_length=max_chars + 3, word_check=check, batch_size=SAMPLING_BATCH,
+                                      prefix=prefix)
             pairs += [(t, temperature) for t in titles]
     return pairs
 
 
 def build_pool(sampler: Sampler, evidence: Evidence, size: int, temperatures: Sequence[float],
                seed: int | None = None, max_chars: int = filters.MAX_CHARS,
-               posted: frozenset[str] = frozenset(), stop: Callable[[], bool] | None = None) -> Pool:
+               posted: frozenset[str] = frozenset(), stop: Callable[[], bool] | None = None,
+               prefix: str = "") -> Pool:
     """size titles sampled across the temperatures (the worker's defaults are settings:
     POOL_SIZE, TEMPERATURES), deduplicated, screened and ranked best first (by the curator
-    for halves models). Reproducible for a given seed."""
+    for halves models). Reproducible for a given seed. Every title starts with prefix (a reply's
+    request word, for instance)."""
     if mashups.is_halves_model(sampler):
-        return build_mashup_pool(sampler, evidence, size, temperatures, seed, max_chars, posted)
-    sampled = sample_pool(sampler, size, temperatures, seed, max_chars, evidence, stop)
+        return build_mashup_pool(sampler, evidence, size, temperatures, seed, max_chars, posted, prefix)
+    sampled = sample_pool(sampler, size, temperatures, seed, max_chars, evidence, stop, prefix)
     unique = {}
     for text, temperature in sampled:
         unique.setdefault(canonical(text) or text, (text, temperature))
@@ -122,15 +126,17 @@ PAPERS_PER_SONG = 3  # paper phrases tried with each song half
 
 def build_mashup_pool(sampler: Sampler, evidence: Evidence, size: int, temperatures: Sequence[float],
                       seed: int | None, max_chars: int = filters.MAX_CHARS,
-                      posted: frozenset[str] = frozenset()) -> Pool:
+                      posted: frozenset[str] = frozenset(), prefix: str = "") -> Pool:
     """Halves models: size/2 song halves and size/2 paper phrases, each song half joined to
-    PAPERS_PER_SONG phrases at seams drawn from the shipped seam table; ranked by the curator."""
+    PAPERS_PER_SONG phrases at seams drawn from the shipped seam table; ranked by the curator.
+    With a prefix, every song half (the start of every title) starts with it."""
     if not evidence.seams:
         from ..errors import ModelFileError
 
         raise ModelFileError("this halves model has no seam table beside it; run bot derive to write it")
     check = word_check(sampler, evidence)
-    songs = mashups.sample_halves(sampler, "song", size - size // 2, temperatures, seed, check, SAMPLING_BATCH)
+    songs = mashups.sample_halves(sampler, "song", size - size // 2, temperatures, seed, check, SAMPLING_BATCH,
+                                  prefix)
     papers = mashups.sample_halves(sampler, "arxiv", size // 2, temperatures, seed, check, SAMPLING_BATCH)
     rng = np.random.default_rng(None if seed is None else seed + 7)
     unique: dict[str, mashups.Mashup] = {}

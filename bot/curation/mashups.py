@@ -71,8 +71,9 @@ def whole_half(text: str, source: str, word_check=None) -> bool:
 
 
 def sample_halves(sampler: Sampler, source: str, count: int, temperatures: Sequence[float], seed: int | None,
-                  word_check=None, batch_size: int = 250) -> list[Half]:
-    """Up to count unique whole halves from one corpus, split evenly across temperatures. Dropped:
+                  word_check=None, batch_size: int = 250, prefix: str = "") -> list[Half]:
+    """Up to count unique whole halves from one corpus, split evenly across temperatures, each
+    starting with prefix (a reply's request word; empty for posts). Dropped:
     halves that hit the length limit, have too many words, end on a dangling word, use a word
     twice, or (with word_check) use a word their corpus never used."""
     limit = HALF_MAX_CHARS[source]
@@ -81,7 +82,8 @@ def sample_halves(sampler: Sampler, source: str, count: int, temperatures: Seque
         n = count // len(temperatures) + (i < count % len(temperatures))
         sub_seed = None if seed is None else seed * 1_000 + i + (500 if source == "arxiv" else 0)
         texts = sampler.generate(n, temperature=temperature, seed=sub_seed, max_gen_length=limit + 2,
-                                 batch_size=batch_size, policy=CorpusTags(0.0, False, word_check, None, source))
+                                 batch_size=batch_size, policy=CorpusTags(0.0, False, word_check, None, source),
+                                 prefix=prefix)
         for text in texts:
             if whole_half(text, source, word_check):
                 found.setdefault(text, (text, temperature))

@@ -124,7 +124,7 @@ class CorpusTags:
 class CorpusTagPolicy(DecodingPolicy):
     """Which corpus each word of each title comes from: a random start corpus, a switch at a word
     boundary with switch_probability, with use_both no ending before both corpora are used. With a
-    word check (incremental semantics, no prefix), a word it refuses is rewritten: the row rewinds
+    word check (incremental semantics), a word it refuses is rewritten: the row rewinds
     to where the word began and samples it again, at most word_retries times per word.
 
     Per-row state, indexed by batch row: source (current corpus), used (corpora drawn from).
@@ -147,8 +147,7 @@ class CorpusTagPolicy(DecodingPolicy):
             self.source = rng.integers(0, len(self.markers), size=batch)  # current corpus, per title
         else:
             self.source = np.full(batch, self.names.index(start_corpus), np.int64)
-        self._start = np.array([[self.meta, self.markers[s]] + [self.markers[s] if ch == " " else vocab.get(ch, 0)
-                                                                for ch in prefix] for s in self.source], np.int64)
+        self._start = self._start_tokens(prefix, vocab)
         self.used = np.zeros((batch, len(self.markers)), bool)  # corpora each title has drawn words from
         self.used[np.arange(batch), self.source] = True
         self.rewrites = False  # decided in begin(): rewinding needs incremental semantics
@@ -156,10 +155,31 @@ class CorpusTagPolicy(DecodingPolicy):
         self.word_start = np.zeros(batch, np.int64)  # where the current word begins in its row's characters
         self.word_marker = np.zeros(batch, np.int64)  # the corpus token that began it
         self.tries = np.zeros(batch, np.int64)
+        # A prefix that ends inside a word ("Deep") leaves that word open: the first word boundary
+        # drawn is a space after it, and the word (its head in the prefix, the rest sampled) is
+        # checked as one. A word wholly in the prefix is the caller's and never rewritten.
+        self.open = bool(prefix) and not prefix.endswith(" ")
+        self.head = prefix.split(" ")[-1] if self.open else ""
+        self.in_head = np.full(batch, self.open)
+        prefix_words = [w for w in prefix.split(" ") if w]
+        if prefix_words and word_check is not None and start_corpus is None:
+            # Steering by corpus tags: the prefix's words go under the one corpus that knows them all.
+            knows = [i for i, name in enumerate(self.names) if all(word_check(w, name) for w in prefix_words)]
+            if len(knows) == 1:
+                self.source[:] = knows[0]
+                self._start = self._start_tokens(prefix, vocab)
+                self.used[:] = False
+                self.used[:, knows[0]] = True
+        self.prefix_content = bool(prefix_words) and isinstance(word_check, ContentWordCheck) and any(
+            word_check.content(w) for w in prefix_words)
 
     @property
     def tokens(self) -> list[str]:
         return self._tokens
+
+    def _start_tokens(self, prefix: str, vocab: dict[str, int]) -> np.ndarray:
+        return np.array([[self.meta, self.markers[s]] + [self.markers[s] if ch == " " else vocab.get(ch, 0)
+                                                         for ch in prefix] for s in self.source], np.int64)
 
     def start(self) -> np.ndarray:
         """<s>, the start corpus' token, then the prefix with its spaces as that token."""
@@ -167,19 +187,23 @@ class CorpusTagPolicy(DecodingPolicy):
 
     def begin(self, reader: Reader, tokens: np.ndarray) -> None:
         """With rewriting: read <s>, remember that state, then the first word's corpus token."""
-        self.rewrites = bool(self.check and self.retries and not self.prefix and reader.can_rewind)
+        self.rewrites = bool(self.check and self.retries and reader.can_rewind)
         # With a check that knows content words, a corpus counts as used once one of its content
-        # words is in the title (not when its token is merely chosen).
+        # words is in the title (not when its token is merely chosen); the prefix's count.
         self.content_marks = self.rewrites and isinstance(self.check, ContentWordCheck)
         if self.content_marks:
             self.used[:] = False
+            if self.prefix_content:
+                self.used[np.arange(len(tokens)), self.source] = True
         if not self.rewrites:
             reader.read(tokens)
             return
-        reader.read(tokens[:, :1])
+        # Rewinding returns a row to the state before its current word's last read token: the
+        # corpus token of a word begun after the prefix, or the prefix's last token.
+        reader.read(tokens[:, :-1])
         reader.save(np.arange(len(tokens)))
-        self.word_marker[:] = tokens[:, 1]
-        reader.read(tokens[:, 1:])
+        self.word_marker[:] = tokens[:, -1]
+        reader.read(tokens[:, -1:])
 
     def adjust(self, probs: np.ndarray, rows: np.ndarray) -> None:
         """The corpus tokens together are one outcome: "a word ends here"."""
@@ -196,9 +220,10 @@ class CorpusTagPolicy(DecodingPolicy):
         return redo
 
     def text(self, chars: list[str], token: int) -> str:
-        """Corpus tokens are word separators: one space between words, none first."""
+        """Corpus tokens are word separators: one space between words, none first (but one after a
+        prefix that ends inside a word)."""
         text = self._tokens[token]
-        return "" if text == " " and (not chars or chars[-1] == " ") else text
+        return "" if text == " " and ((not chars and not self.open) or (chars and chars[-1] == " ")) else text
 
     def finish(self, title: str) -> str:
         return title.rstrip(" ")
@@ -211,8 +236,10 @@ class CorpusTagPolicy(DecodingPolicy):
         redo = np.zeros(len(chosen), bool)
         for i in np.flatnonzero(ends):
             row = active[i]
-            word = "".join(generated[row][self.word_start[row]:])
-            if self.tries[row] < self.retries and not self.check(word, self.names[self.source[row]]):
+            sampled = "".join(generated[row][self.word_start[row]:])
+            word = self.head + sampled if self.in_head[row] else sampled
+            given = self.in_head[row] and not sampled  # the prefix's own word: the caller's choice
+            if not given and self.tries[row] < self.retries and not self.check(word, self.names[self.source[row]]):
                 redo[i] = True
                 self.tries[row] += 1
                 del generated[row][self.word_start[row]:]
@@ -244,9 +271,11 @@ class CorpusTagPolicy(DecodingPolicy):
         begun = np.flatnonzero(np.isin(chosen, self.markers) & ~redo)
         for i in begun:
             chars = step.texts[active[i]]
-            spaced = bool(chars) and chars[-1] != " "  # a space is about to be added after them
+            # a space is about to be added after them (or after a prefix that ends inside a word)
+            spaced = (bool(chars) and chars[-1] != " ") or (not chars and self.open)
             self.word_start[active[i]] = len(chars) + spaced
         self.word_marker[active[begun]] = chosen[begun]
         self.tries[active[begun]] = 0
+        self.in_head[active[begun]] = False
         if len(begun):
             step.reader.save(begun)

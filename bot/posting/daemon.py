@@ -17,7 +17,7 @@ from ..curation import filters
 from ..curation.candidates import build_pool
 from ..errors import AuthError, BotError, DatabaseLostError
 from ..curation.evidence import Evidence
-from .gateway import Gateway
+from .gateway import ReplyGateway
 from ..model.modelfile import ModelPaths, load_model
 from ..model.sampler import Sampler
 from .retry import RetryPolicy
@@ -38,9 +38,19 @@ def pool_maker(settings: Settings, max_chars: int, stop: threading.Event | None 
                                      stop=stop.is_set if stop is not None else None)
 
 
+def replier_for(settings: Settings, store, gateway, account: dict, limit: int | None, stop: threading.Event):
+    """The reply job's object (REPLIES=on), with its own sampler: the jobs run in parallel threads."""
+    from .replier import Replier
+    from .replies import Composer
+
+    paths = ModelPaths.in_directory(settings.model_dir)
+    composer = Composer(Sampler(load_model(paths)), Evidence.load(settings.model_dir, paths.name), settings.temperatures)
+    return Replier(settings, store, gateway, account["id"], composer, stop, status_limit=limit)
+
+
 def connect(settings: Settings, stop: threading.Event):
     """The gateway, our account and the server's status limit; waits out an unreachable server."""
-    gateway = Gateway(settings.api_base_url, settings.access_token, settings.request_timeout)
+    gateway = ReplyGateway(settings.api_base_url, settings.access_token, settings.request_timeout)
     policy = RetryPolicy(settings.retry_base, settings.retry_max, stop)
     return policy.retry(lambda: (gateway, gateway.account(), gateway.status_limit()))
 
@@ -70,7 +80,8 @@ def run(settings: Settings, stop: threading.Event) -> bool:
         log.info("started as @%s on %s (bot account: %s, status limit %s); state in %s; next post at %s",
                  account.get("acct"), settings.api_base_url, "yes" if account.get("bot") else "no", limit,
                  store.description, _when(worker.next_post_time()))
-        finished = _schedule(settings, worker, stop)
+        replier = replier_for(settings, store, gateway, account, limit, stop) if settings.replies else None
+        finished = _schedule(settings, worker, stop, replier)
         return finished
     finally:
         if finished:
@@ -81,7 +92,7 @@ def _when(t: float) -> str:
     return datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def _schedule(settings: Settings, worker: Worker, stop: threading.Event) -> bool:
+def _schedule(settings: Settings, worker: Worker, stop: threading.Event, replier=None) -> bool:
     fatal: list[BotError] = []
     active = []
 
@@ -114,6 +125,9 @@ def _schedule(settings: Settings, worker: Worker, stop: threading.Event) -> bool
                       name="refill pool", next_run_time=now)
     scheduler.add_job(guarded(worker.tick), "interval", seconds=settings.check_every, id="post",
                       name="post when due", next_run_time=now)
+    if replier is not None:
+        scheduler.add_job(guarded(replier.check), "interval", seconds=settings.reply_check, id="replies",
+                          name="answer mentions", next_run_time=now)
     scheduler.start()
     while not stop.wait(0.25):
         pass

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+import time
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -11,9 +12,9 @@ from mastodon import Mastodon
 from mastodon import errors as mastodon_errors
 
 from .settings import redact
-from ..errors import AuthError, RejectedError, TemporaryServerError
+from ..errors import AuthError, MissingScopeError, RejectedError, TemporaryServerError
 
-SCOPES = ["read:accounts", "read:statuses", "write:statuses"]
+SCOPES = ["read:accounts", "read:statuses", "read:notifications", "write:statuses"]  # notifications: replies
 OOB_REDIRECT = "urn:ietf:wg:oauth:2.0:oob"  # the code is shown to the user to paste back
 USER_AGENT = "songs-x-arxiv-bot (+https://github.com)"
 DEFAULT_STATUS_LIMIT = 500  # Mastodon's, for servers that do not say
@@ -141,3 +142,78 @@ def network_problem(raw: str, base_url: str) -> str:
         reason = raw.rsplit(": ", 1)[-1].strip(" ()\"'")[:120] or "network error"
     host = urlparse(base_url).netloc or base_url
     return f"cannot reach {host} ({reason}); check MASTODON_API_BASE_URL and the network"
+
+
+@dataclass(frozen=True)
+class Mention:
+    """A notification of type mention, with what replying to it needs."""
+    notification_id: str
+    status_id: str
+    account_id: str
+    acct: str  # user, or user@domain for remote accounts
+    bot: bool  # the author's account has the bot flag
+    content: str  # the status' HTML
+    visibility: str
+    in_reply_to_id: str | None
+    created_at: float  # epoch seconds
+
+
+def _id_key(value: str):
+    return (0, int(value), "") if str(value).isdigit() else (1, 0, str(value))
+
+
+class ReplyGateway(Gateway):
+    """The calls replies need: mentions, threads, replies and the bot's own recent replies."""
+
+    def mentions(self, after: str | None, limit: int = 40) -> list[Mention]:
+        """Mentions newer than notification id `after` (all if None), oldest first, every page.
+        Raises MissingScopeError when the token lacks read:notifications."""
+        found: dict[str, Mention] = {}
+        while True:
+            try:
+                page = self._call("read mentions", self.client.notifications, types=["mention"], min_id=after,
+                                  limit=limit)
+            except AuthError as e:
+                if "(403)" in str(e):
+                    raise MissingScopeError("read mentions: the access token lacks read:notifications; run "
+                                            "`bot register` again to answer mentions") from None
+                raise
+            fresh = [n for n in page if n.get("type") == "mention" and n.get("status") and str(n["id"]) not in found]
+            for n in fresh:
+                s, a = n["status"], n["account"]
+                found[str(n["id"])] = Mention(str(n["id"]), str(s["id"]), str(a["id"]), a.get("acct") or a["username"],
+                                              bool(a.get("bot")), s.get("content") or "", s.get("visibility") or "public",
+                                              str(s["in_reply_to_id"]) if s.get("in_reply_to_id") else None,
+                                              _epoch(s.get("created_at") or n.get("created_at")) or time.time())
+            if len(page) < limit or not fresh:
+                break
+            after = max((str(n["id"]) for n in page), key=_id_key)
+        return sorted(found.values(), key=lambda m: _id_key(m.notification_id))
+
+    def ancestor_authors(self, status_id: str) -> list[str]:
+        """Account ids of the statuses above this one in its thread, oldest first."""
+        context = self._call("read thread", self.client.status_context, status_id)
+        return [str(s["account"]["id"]) for s in context.get("ancestors", [])]
+
+    def reply(self, text: str, idempotency_key: str, in_reply_to_id: str, visibility: str,
+              spoiler_text: str | None, language: str) -> Published:
+        status = self._call("post reply", self.client.status_post, text, in_reply_to_id=in_reply_to_id,
+                            visibility=visibility, spoiler_text=spoiler_text, language=language,
+                            idempotency_key=idempotency_key)
+        return Published(str(status["id"]), status.get("url"), text)
+
+    def recent_replies(self, account_id, limit: int = 40) -> dict[str, Published]:
+        """The account's recent statuses that are replies, by the id of the status they answer."""
+        statuses = self._call("read own statuses", self.client.account_statuses, account_id, limit=limit)
+        return {str(s["in_reply_to_id"]): Published(str(s["id"]), s.get("url"), plain_text(s.get("content", "")))
+                for s in statuses if s.get("in_reply_to_id")}
+
+    def can_read_mentions(self) -> bool:
+        """Whether the token has read:notifications (for `bot check`)."""
+        try:
+            self._call("read mentions", self.client.notifications, types=["mention"], limit=1)
+        except AuthError as e:
+            if "(403)" in str(e):
+                return False
+            raise
+        return True

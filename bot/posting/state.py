@@ -39,6 +39,16 @@ MIGRATIONS = [
             idempotency_key TEXT NOT NULL UNIQUE, state TEXT NOT NULL,
             status_id TEXT, url TEXT, created_at BIGINT NOT NULL, posted_at BIGINT)""",
     ],
+    [
+        # Replies to mentions, one row per mention (its status id): 'pending' (an intent, written
+        # before the server is called), 'posted' or 'skipped' (with the reason).
+        """CREATE TABLE IF NOT EXISTS replies (
+            mention_id TEXT PRIMARY KEY, notification_id TEXT NOT NULL, account_id TEXT NOT NULL,
+            acct TEXT NOT NULL, bot INTEGER NOT NULL, state TEXT NOT NULL, reason TEXT,
+            text TEXT, canonical TEXT, visibility TEXT, idempotency_key TEXT UNIQUE,
+            status_id TEXT, url TEXT, created_at BIGINT NOT NULL, posted_at BIGINT)""",
+        "CREATE INDEX IF NOT EXISTS replies_by_time ON replies (created_at)",
+    ],
 ]
 
 
@@ -49,6 +59,25 @@ class Post:
     canonical: str
     idempotency_key: str
     state: str  # "pending" or "posted"
+    status_id: str | None
+    url: str | None
+    created_at: int
+    posted_at: int | None
+
+
+@dataclass(frozen=True)
+class Reply:
+    mention_id: str
+    notification_id: str
+    account_id: str
+    acct: str
+    bot: bool
+    state: str  # "pending", "posted" or "skipped"
+    reason: str | None
+    text: str | None
+    canonical: str | None
+    visibility: str | None
+    idempotency_key: str | None
     status_id: str | None
     url: str | None
     created_at: int
@@ -225,6 +254,58 @@ class Store:
     def drop_intent(self, key: str) -> None:
         """The server refused the post: nothing was published, so the slot is free again."""
         self._run([("DELETE FROM posts WHERE idempotency_key = ? AND state = 'pending'", (key,))])
+
+
+    # -- replies (bot/posting/replier.py) --
+    _REPLY_COLUMNS = ("mention_id, notification_id, account_id, acct, bot, state, reason, text, canonical, "
+                      "visibility, idempotency_key, status_id, url, created_at, posted_at")
+
+    def _replies(self, where: str, params: tuple = ()) -> list[Reply]:
+        rows = self._one(f"SELECT {self._REPLY_COLUMNS} FROM replies {where}", params)
+        return [Reply(*r[:4], bool(r[4]), *r[5:]) for r in rows]
+
+    def reply(self, mention_id: str) -> Reply | None:
+        found = self._replies("WHERE mention_id = ?", (mention_id,))
+        return found[0] if found else None
+
+    def replies(self) -> list[Reply]:
+        return self._replies("ORDER BY created_at, mention_id")
+
+    def pending_replies(self) -> list[Reply]:
+        return self._replies("WHERE state = 'pending' ORDER BY created_at")
+
+    def replies_since(self, since: int) -> list[Reply]:
+        """Replies sent or being sent (not skipped) from since on: what the rate limits count."""
+        return self._replies("WHERE state <> 'skipped' AND created_at >= ? ORDER BY created_at", (since,))
+
+    def reply_canonicals(self) -> frozenset[str]:
+        return frozenset(r[0] for r in self._one("SELECT canonical FROM replies WHERE canonical IS NOT NULL"))
+
+    def record_reply(self, mention, state: str, now: int, reason: str | None = None, text: str | None = None,
+                     canonical: str | None = None, visibility: str | None = None, key: str | None = None) -> bool:
+        """Durably note a decision about a mention: an intent to reply ('pending', before the server
+        is called) or a skip. False if the mention was decided already (a retry, or another instance)."""
+        try:
+            self._run([(f"INSERT INTO replies ({self._REPLY_COLUMNS}) VALUES "
+                        "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, ?, NULL)",
+                        (mention.status_id, mention.notification_id, mention.account_id, mention.acct,
+                         int(mention.bot), state, reason, text, canonical, visibility, key, now))])
+        except self.integrity_errors:
+            return False
+        return True
+
+    def mark_reply_posted(self, mention_id: str, status_id: str, url: str | None, now: int) -> None:
+        self._run([("UPDATE replies SET state = 'posted', status_id = ?, url = ?, posted_at = ? "
+                    "WHERE mention_id = ?", (status_id, url, now, mention_id))])
+
+    def mark_reply_skipped(self, mention_id: str, reason: str) -> None:
+        """A pending reply the server refused: nothing was published."""
+        self._run([("UPDATE replies SET state = 'skipped', reason = ? WHERE mention_id = ? AND state = 'pending'",
+                    (reason, mention_id))])
+
+    def drop_reply(self, mention_id: str) -> None:
+        """Forget a pending reply that was never published (the token was refused): decide again later."""
+        self._run([("DELETE FROM replies WHERE mention_id = ? AND state = 'pending'", (mention_id,))])
 
 
 class SQLiteStore(Store):

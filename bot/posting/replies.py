@@ -1,0 +1,203 @@
+"""Replies to mentions, the pure part: what a mention asks for, whether to answer it, and how.
+
+A mention's HTML becomes plain text without mentions, links or hashtag signs; its content words
+are the request. The guards against loops and floods are functions of the mention, the time and
+the recent replies (state store rows), so they are tested without a server. The job that fetches
+mentions and sends replies is bot/posting/replier.py.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+from ..curation import filters
+from ..curation.candidates import Candidate, build_pool
+from ..curation.words import STOPWORDS, words
+
+HOUR, DAY = 3600, 86400
+MAX_REQUEST_WORDS = 3  # request words tried as steering, in order, before a fresh mashup
+MAX_WORD_CHARS = 24  # longer "words" are noise (hashes, glued text), not requests
+REPLY_SAMPLES = 48  # candidates sampled for one reply (sampling and screening: about 0.5 s)
+
+# Skip reasons, logged once per mention and kept in the state store.
+OWN, TOO_OLD, BOT_LIMIT, ACCOUNT_RATE, HOURLY_RATE, THREAD_DEPTH = (
+    "own-status", "too-old", "bot-limit", "account-rate", "hourly-rate", "thread-depth")
+
+_MENTION_HTML = re.compile(r'<span class="h-card"[^>]*>.*?</span></a></span>|<a [^>]*class="[^"]*mention[^"]*"[^>]*>.*?</a>',
+                           re.S)
+_LINK_HTML = re.compile(r"<a [^>]*>.*?</a>", re.S)
+_MENTION_TEXT = re.compile(r"(?<![\w/])@[\w.-]+(?:@[\w.-]+\w)?")
+_URL_TEXT = re.compile(r"(?i)\b(?:https?://|www\.)\S+")
+_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
+# Words of asking, not of the request ("@bot please make one about transformers").
+REQUEST_FILLER = frozenset("""
+please pls plz hi hello hey thanks thank thx make write give get me something anything about another one
+mashup mashups title titles bot ok okay lol new random
+""".split())
+_RANK = {"direct": 0, "private": 1, "unlisted": 2, "public": 3}
+
+
+def mention_text(content: str) -> str:
+    """The words of a mention: HTML, mentions, links and hashtag signs removed, spaces collapsed."""
+    from .gateway import plain_text
+
+    content = _MENTION_HTML.sub(" ", content or "")
+    content = _LINK_HTML.sub(" ", content)  # what is left as a link is a URL or a hashtag
+    text = plain_text(content)
+    text = _URL_TEXT.sub(" ", _MENTION_TEXT.sub(" ", text))
+    return " ".join(text.replace("#", " ").split())
+
+
+@dataclass(frozen=True)
+class Request:
+    """What a mention asks for: its content words as typed, and whether some were refused by the
+    safety filter (then the reply is a fresh mashup and none of the request is echoed)."""
+    words: tuple[str, ...]
+    refused: bool = False
+
+    @property
+    def usable(self) -> bool:
+        return bool(self.words) and not self.refused
+
+
+def parse_request(text: str, known=None) -> Request:
+    """Content words of the text (no function words, numbers or overlong tokens), at most
+    MAX_REQUEST_WORDS. With known (lower-case word -> bool: the model's corpora know it), a word
+    they do not know is swapped for its singular or plural if that is known ("transformers" ->
+    "transformer"), else dropped: no reply may hold an invented word."""
+    found, refused = [], False
+    for token in _WORD.findall(text):
+        lowered = words(token)
+        if not lowered:
+            continue
+        if not filters.safety(token).passed:
+            refused = True
+            continue
+        w = lowered[0]
+        if w in STOPWORDS or w in REQUEST_FILLER or w.isdigit() or not any(ch.isalpha() for ch in w) \
+                or len(w) > MAX_WORD_CHARS:
+            continue
+        if known is not None and not known(w):
+            token = next((v for v in _variants(token) if known(words(v)[0])), None)
+            if token is None:
+                continue
+        if all(words(f)[0] != words(token)[0] for f in found):
+            found.append(token)
+    return Request(tuple(found[:MAX_REQUEST_WORDS]), refused)
+
+
+def _variants(token: str) -> list[str]:
+    if token.lower().endswith("ies"):
+        return [token[:-3] + "y"]
+    if token.lower().endswith("s"):
+        return [token[:-1]]
+    return [token + "s"]
+
+
+def steering_prefix(word: str) -> str:
+    """The start a reply is sampled from: the word with a capital, as titles start, then a space."""
+    return word[:1].upper() + word[1:] + " "
+
+
+def uses_request(mashup: str, request: Request) -> bool:
+    """Whether a request word is visibly in the mashup (as a whole word, any case)."""
+    wanted = {words(w)[0] for w in request.words}
+    return bool(wanted & set(words(mashup)))
+
+
+def reply_visibility(mention: str, posts: str) -> str:
+    """Never wider than the mention's: direct stays direct, followers-only stays followers-only,
+    public and unlisted become unlisted; and never wider than the posts' own setting."""
+    wanted = {"direct": "direct", "private": "private"}.get(mention, "unlisted")
+    return min(wanted, posts, key=lambda v: _RANK.get(v, 0))
+
+
+def reply_text(acct: str, mashup: str) -> str:
+    """The author's handle, then the mashup: nobody else is mentioned."""
+    return f"@{acct} {mashup}"
+
+
+def idempotency_key(own_account_id: str, mention_id: str) -> str:
+    """The same key for every attempt at answering one mention, across restarts."""
+    return hashlib.sha256(f"reply:{own_account_id}:{mention_id}".encode()).hexdigest()[:40]
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_age: float  # seconds
+    per_account: int  # replies per account per hour
+    per_hour: int  # replies per hour overall
+    bot_limit: int  # replies per day to an account with the bot flag
+    max_depth: int  # own replies a thread may already hold
+
+    @classmethod
+    def of(cls, settings) -> "Limits":
+        return cls(settings.reply_max_age, settings.reply_per_account, settings.reply_per_hour,
+                   settings.reply_bot_limit, settings.reply_max_depth)
+
+
+def skip_reason(mention, own_account_id: str, now: float, recent: Sequence, limits: Limits) -> str | None:
+    """Why not to answer this mention, or None. recent: the replies (sent or being sent) of the
+    last day, each with account_id and created_at (epoch seconds)."""
+    if mention.account_id == own_account_id:
+        return OWN
+    if now - mention.created_at > limits.max_age:
+        return TOO_OLD
+    last_day = [r for r in recent if r.created_at > now - DAY]
+    last_hour = [r for r in last_day if r.created_at > now - HOUR]
+    if mention.bot and sum(r.account_id == mention.account_id for r in last_day) >= limits.bot_limit:
+        return BOT_LIMIT
+    if sum(r.account_id == mention.account_id for r in last_hour) >= limits.per_account:
+        return ACCOUNT_RATE
+    if len(last_hour) >= limits.per_hour:
+        return HOURLY_RATE
+    return None
+
+
+def too_deep(ancestor_authors: Iterable[str], own_account_id: str, max_depth: int) -> bool:
+    """A thread that already holds max_depth of our own replies gets no more."""
+    return sum(a == own_account_id for a in ancestor_authors) >= max_depth
+
+
+@dataclass(frozen=True)
+class Composed:
+    mashup: str | None  # None: no candidate passed every filter
+    steered_by: str | None  # the request word the mashup starts with, if any
+    sampled: int
+    seconds: float  # sampling and screening
+
+
+class Composer:
+    """Writes the mashup of a reply through the candidate pipeline (build_pool: sampling, every
+    filter a post passes, ranking), steered by a request word given to the sampler as a prefix."""
+
+    def __init__(self, sampler, evidence, temperatures: Sequence[float], samples: int = REPLY_SAMPLES):
+        self.sampler, self.evidence, self.temperatures, self.samples = sampler, evidence, tuple(temperatures), samples
+
+    def request(self, text: str) -> Request:
+        return parse_request(text, self.evidence.stats.known)
+
+    def __call__(self, request: Request, max_chars: int, posted: frozenset[str] = frozenset(),
+                 seed: int | None = None) -> Composed:
+        started, sampled = time.perf_counter(), 0
+        steering = list(request.words) if request.usable else []
+        for i, word in enumerate(steering + [None]):
+            prefix = steering_prefix(word) if word else ""
+            pool = build_pool(self.sampler, self.evidence, self.samples, self.temperatures,
+                              seed=None if seed is None else seed + i, max_chars=max_chars, posted=posted,
+                              prefix=prefix)
+            sampled += pool.sampled
+            best = _best(pool.passing, prefix)
+            if best is not None:
+                return Composed(best.text, word, sampled, time.perf_counter() - started)
+        return Composed(None, None, sampled, time.perf_counter() - started)
+
+
+def _best(passing: list[Candidate], prefix: str) -> Candidate | None:
+    """The best passing candidate that still starts with the steering word (a filter never edits a
+    text, but a sampler might, e.g. by trimming spaces)."""
+    return next((c for c in passing if c.text.startswith(prefix.rstrip())), None)
+
