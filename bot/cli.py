@@ -182,7 +182,7 @@ def cmd_dry_run(args) -> int:
     if args.json:
         json.dump({"model": str(paths.config), "sampled": pool.sampled, "unique": len(pool.candidates),
                    "passed": len(pool.passing), "rejections": dict(pool.rejections.most_common()),
-                   "top": [_candidate_json(c) for c in shown], "would_post": best.text if best else None},
+                   "top": [_candidate_json(c) for c in shown], "would_post": _as_posted(best, args)},
                   sys.stdout, ensure_ascii=False, indent=1)
         print()
         return 0
@@ -194,7 +194,7 @@ def cmd_dry_run(args) -> int:
     print(f"top {len(shown)}:")
     for c in shown:
         print(f"  {c.score:.3f}  T={c.temperature:g}  {c.text}    [{_why(c, evidence)}]")
-    print(f"would post: {best.text}" if best else
+    print(f"would post: {_as_posted(best, args)}" if best else
           "would post: nothing (no candidate passed every filter; try a larger --pool-size)")
     return 0
 
@@ -322,6 +322,8 @@ def cmd_check(args) -> int:
     print(f"status limit: {limit if limit else 'unknown'} characters")
     print(f"state: {state}")
     print(f"posting every {settings.interval:g} s, {settings.visibility}, language {settings.language}")
+    print(f"etiquette: hashtags {' '.join(settings.post_hashtags) or 'none'}, quiet hours "
+          f"{settings.quiet_hours or 'none'}, at most {settings.max_posts_per_day or 'any number of'} posts a day")
     if not settings.replies:
         print("replies: off (REPLIES=off)")
     elif gateway.can_read_mentions():
@@ -460,6 +462,11 @@ def parser() -> argparse.ArgumentParser:
     return ap
 
 
+def _as_posted(best, args) -> str | None:
+    """The status the worker would send for the best candidate: with POST_HASHTAGS."""
+    return settings_module.with_hashtags(best.text, getattr(args, "hashtags", ())) if best else None
+
+
 def _settings_as_defaults(args) -> None:
     """The worker's settings (environment, .env) fill in what the command line leaves out, so a
     dry run previews what the worker would do."""
@@ -471,6 +478,7 @@ def _settings_as_defaults(args) -> None:
         args.pool_size = current.pool_size
     if args.temperatures is None:
         args.temperatures = list(current.temperatures)
+    args.hashtags = current.post_hashtags
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -113,3 +113,16 @@ def test_day_cap():
     assert schedule.day_cap_until(now, [now - 10, now - 20], 0) is None
     assert schedule.day_cap_until(now, [now - 10, now - 20], 3) is None
     assert schedule.day_cap_until(now, [now - 10, now - 20, now - 90000], 2) == now - 20 + 86400
+
+
+def test_dry_run_shows_the_status_with_its_hashtags(capsys, monkeypatch, tmp_path):
+    from bot import cli
+    from bot.posting import settings
+
+    monkeypatch.chdir(tmp_path)
+    for s in settings.SETTINGS:
+        monkeypatch.delenv(s.name, raising=False)
+    monkeypatch.setenv("POST_HASHTAGS", "#bot")
+    assert cli.main(["--dry-run", "--seed", "1", "--pool-size", "30"]) == 0
+    [line] = [x for x in capsys.readouterr().out.splitlines() if x.startswith("would post: ")]
+    assert line.endswith(" #bot")

@@ -21,9 +21,9 @@ from .gateway import ReplyGateway
 from ..model.modelfile import ModelPaths, load_model
 from ..model.sampler import Sampler
 from .retry import RetryPolicy
-from .settings import Settings, require_durable_state, require_server
+from .settings import Settings, require_durable_state, require_server, with_hashtags
 from .state import open_store, wait_to_lead
-from .worker import Worker, with_hashtags
+from .worker import Worker
 
 log = logging.getLogger("bot")
 SHUTDOWN_GRACE = 7.0  # seconds running jobs get after a stop request (systemd's unit: 20, Heroku: 30)

@@ -314,6 +314,12 @@ def redact(text: str, secret: str | None) -> str:
     return re.sub(rf"(?<![\w.~+/-]){re.escape(secret)}(?![\w.~+/=-])", "[token]", text)
 
 
+def with_hashtags(title: str, hashtags: tuple[str, ...]) -> str:
+    """The status text: the title, then the operator's POST_HASHTAGS (exempt from the no-hashtag
+    filter, which screens what the model wrote)."""
+    return " ".join((title, *hashtags))
+
+
 def require_server(settings: Settings) -> None:
     """The daemon and `bot check` need a server and a token."""
     if not settings.api_base_url:

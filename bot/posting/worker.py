@@ -16,7 +16,7 @@ from ..curation.candidates import Pool
 from ..errors import AuthError, RejectedError
 from .gateway import Gateway, Published
 from .retry import RetryPolicy
-from .settings import Settings
+from .settings import Settings, with_hashtags
 from .state import PooledCandidate, Store
 from ..curation.words import canonical
 
@@ -111,9 +111,17 @@ class Worker:
                 last.slot if last else None, last.posted_at if last else None)
 
     def due_slot(self) -> int | None:
-        if self.held_until() is not None:
+        slot = schedule.due_slot(*self._schedule_state())
+        if slot is None:
             return None
-        return schedule.due_slot(*self._schedule_state())
+        held = self.held_until()
+        if held is not None:
+            if held != getattr(self, "_held_logged", None):  # once per hold, not every check
+                self._held_logged = held
+                log.info("slot %d waits until %s (QUIET_HOURS or MAX_POSTS_PER_DAY)", slot,
+                         time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(held)))
+            return None
+        return slot
 
     def next_post_time(self) -> float:
         at = schedule.next_post_time(*self._schedule_state())
@@ -225,9 +233,3 @@ class Worker:
                                      self.settings.language)
 
         return self.retry.retry(attempt)
-
-
-def with_hashtags(title: str, hashtags: tuple[str, ...]) -> str:
-    """The status text: the title, then the operator's POST_HASHTAGS (exempt from the no-hashtag
-    filter, which screens what the model wrote)."""
-    return " ".join((title, *hashtags))
