@@ -183,7 +183,7 @@ class FakeMastodon:
         self.next_id += 1
         sid = str(self.next_id)
         author = self.account(account_id)
-        status = {"id": sid, "_text": text, "content": self._html(text, mentioned),
+        status = {"id": sid, "_text": text, "_at": time.time(), "content": self._html(text, mentioned),
                   "url": f"{self.url}/@{author['username']}/{sid}", "uri": f"{self.url}/statuses/{sid}",
                   "created_at": self._time(created_at), "visibility": visibility or "public",
                   "spoiler_text": spoiler_text or "", "language": language, "account": author,

@@ -212,3 +212,34 @@ def test_a_token_without_read_notifications_turns_replies_off_not_the_bot(mastod
     assert replier.disabled and sum("read:notifications" in r.message for r in caplog.records) == 1
     assert not replier.gateway.can_read_mentions()
     replier.store.close()
+
+
+def test_killed_after_the_server_accepted_a_reply_then_restarted_replies_exactly_once(mastodon_server, database_url,
+                                                                                      tmp_path):
+    from test_daemon import _output, _start, _stop, _wait_for
+
+    alice, _ = mastodon_server.add_account("alice")
+    mention = mastodon_server.post_as(alice, "@mashups love")
+    mastodon_server.reply_faults = [("stall", 60)]
+    first = _start(mastodon_server, database_url, tmp_path, REPLY_CHECK="0.2s")
+    _wait_for(mastodon_server.reply_accepted.is_set, timeout=60, proc=first)
+    first.kill()  # SIGKILL: the server has the reply, the bot never heard back
+    first.wait(10)
+    mastodon_server.release.set()
+    store = open_store(database_url)
+    assert [r.state for r in store.replies()] == ["pending"]
+    store.close()
+
+    def settled():
+        store = open_store(database_url)
+        try:
+            return [r.state for r in store.replies()] == ["posted"]
+        finally:
+            store.close()
+
+    second = _start(mastodon_server, database_url, tmp_path, REPLY_CHECK="0.2s")
+    _wait_for(settled, timeout=60, proc=second)
+    time.sleep(0.6)  # a few more reply checks: nothing new may happen
+    assert _stop(second) < 10 and second.returncode == 0
+    assert len(mastodon_server.replies_to(mention["id"])) == 1
+    assert "settled unfinished reply" in _output(second)

@@ -20,7 +20,7 @@ from ..curation.words import STOPWORDS, words
 HOUR, DAY = 3600, 86400
 MAX_REQUEST_WORDS = 3  # request words tried as steering, in order, before a fresh mashup
 MAX_WORD_CHARS = 24  # longer "words" are noise (hashes, glued text), not requests
-REPLY_SAMPLES = 48  # candidates sampled for one reply (sampling and screening: about 0.5 s)
+REPLY_SAMPLES = 24  # candidates sampled for one reply: p95 under 1 s (bench/reply_latency.py), every request steered
 
 # Skip reasons, logged once per mention and kept in the state store.
 OWN, TOO_OLD, BOT_LIMIT, ACCOUNT_RATE, HOURLY_RATE, THREAD_DEPTH = (
