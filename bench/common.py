@@ -15,9 +15,14 @@ ARXIV = SHARED / "data" / "arxiv_titles.txt"
 
 
 def run_reference(*args: str) -> dict:
-    """The textgenrnn reference oracle in its own process; its JSON answer."""
+    """The textgenrnn reference oracle in its own process; its JSON answer. It runs in a temporary
+    working directory: textgenrnn writes its weights file into the current one."""
+    import tempfile
+
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    done = subprocess.run([sys.executable, str(REFERENCE), *args], capture_output=True, text=True, env=env)
+    with tempfile.TemporaryDirectory(prefix="textgenrnn-ref-") as cwd:
+        done = subprocess.run([sys.executable, str(REFERENCE), *args], capture_output=True, text=True, env=env,
+                              cwd=cwd)
     if done.returncode:
         sys.exit(f"reference failed: {done.stderr[-2000:]}")
     return json.loads(done.stdout)

@@ -30,6 +30,10 @@ class DatabaseLostError(StateError):
     meanwhile): the worker exits non-zero so that its supervisor restarts it."""
 
 
+class RegistrationError(BotError):
+    """The server would not register the app or exchange the authorization code."""
+
+
 class ServerError(BotError):
     """Talking to the Mastodon server failed."""
 

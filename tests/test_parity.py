@@ -26,10 +26,12 @@ PREFIXES = [
 
 
 @pytest.fixture(scope="module")
-def reference_probs(reference_script):
+def reference_probs(reference_script, tmp_path_factory):
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    # In a temporary working directory: textgenrnn writes its weights file into the current one.
     done = subprocess.run([sys.executable, str(reference_script), "probs", *PREFIXES],
-                          capture_output=True, text=True, env=env, timeout=600)
+                          capture_output=True, text=True, env=env, timeout=600,
+                          cwd=tmp_path_factory.mktemp("reference"))
     assert done.returncode == 0, done.stderr[-2000:]
     return json.loads(done.stdout)
 

@@ -57,10 +57,6 @@ class Pool:
     def rejections(self) -> Counter:
         return Counter(c.rejection for c in self.candidates if not c.passed)
 
-    @property
-    def duplicates(self) -> int:
-        return self.sampled - len(self.candidates)
-
 
 def screen(text: str, temperature: float, evidence: Evidence, max_chars: int = filters.MAX_CHARS,
            posted: frozenset[str] = frozenset()) -> Candidate:
@@ -109,7 +105,8 @@ def build_pool(sampler: Sampler, evidence: Evidence, size: int, temperatures: Se
     """size titles sampled across the temperatures (the worker's defaults are settings:
     POOL_SIZE, TEMPERATURES), deduplicated, screened and ranked best first (by the curator
     for halves models). Reproducible for a given seed. Every title starts with prefix (a reply's
-    request word, for instance)."""
+    request word, for instance). Raises ValueError for bad temperatures (from Sampler.generate);
+    stop() true ends sampling between batches."""
     if mashups.is_halves_model(sampler):
         return build_mashup_pool(sampler, evidence, size, temperatures, seed, max_chars, posted, prefix)
     sampled = sample_pool(sampler, size, temperatures, seed, max_chars, evidence, stop, prefix)

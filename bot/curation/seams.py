@@ -95,10 +95,10 @@ def learn(song_titles: list[str], arxiv_titles: list[str]) -> list[Seam]:
 
 
 def save(seams: list[Seam], path: Path) -> None:
-    from ..model.modelfile import _atomic_write
+    from ..files import atomic_write_text
 
     text = json.dumps([{"kind": s.kind, "tag": s.tag, "count": s.count} for s in seams], indent=1)
-    _atomic_write(Path(path), lambda tmp: Path(tmp).write_text(text, encoding="utf8"))
+    atomic_write_text(path, text)
 
 
 def load(path: Path) -> list[Seam]:

@@ -6,7 +6,7 @@ import unicodedata
 
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 # Spellings of song-title markers that mean the same thing.
-_ALIASES = {"ft": "feat", "featuring": "feat", "feat": "feat", "prod": "prod", "rmx": "remix"}
+_ALIASES = {"ft": "feat", "featuring": "feat", "rmx": "remix"}
 
 # Closed-class words: frequent in both corpora and no evidence of either. A title needs content
 # words from both sides to count as a mashup.

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import ModelFileError
+from ..files import atomic_write
 from .config import SEMANTICS, ModelConfig  # noqa: F401  (SEMANTICS: re-exported)
 
 META_TOKEN = "<s>"
@@ -247,21 +247,6 @@ def load_model(paths: ModelPaths) -> CharModel:
     return CharModel(config, vocab, embedding, lstms, attention[:, 0].copy(), kernel, bias)
 
 
-def _atomic_write(path: Path, write) -> None:
-    """Write through a temporary file in the same directory, then rename: no half-written files."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; model files are for everyone to read
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def save_model(model: CharModel, directory: str | os.PathLike, name: str) -> ModelPaths:
     """Write weights (Keras 2 layout, readable by textgenrnn too), vocab and config."""
     import h5py
@@ -294,7 +279,7 @@ def save_model(model: CharModel, directory: str | os.PathLike, name: str) -> Mod
                 f.write("\n")
         return write
 
-    _atomic_write(paths.weights, write_weights)
-    _atomic_write(paths.vocab, write_json(model.vocab))
-    _atomic_write(paths.config, write_json(model.config.to_dict()))
+    atomic_write(paths.weights, write_weights)
+    atomic_write(paths.vocab, write_json(model.vocab))
+    atomic_write(paths.config, write_json(model.config.to_dict()))
     return paths

@@ -16,7 +16,9 @@ from ..errors import AuthError, MissingScopeError, RejectedError, TemporaryServe
 
 SCOPES = ["read:accounts", "read:statuses", "read:notifications", "write:statuses"]  # notifications: replies
 OOB_REDIRECT = "urn:ietf:wg:oauth:2.0:oob"  # the code is shown to the user to paste back
-USER_AGENT = "songs-x-arxiv-bot (+https://github.com)"
+# Who is calling, and where to find out more (servers log it; admins contact the operator through it).
+PROJECT_URL = "https://github.com/songs-x-arxiv/songs-x-arxiv-bot"  # placeholder until the repository is published
+USER_AGENT = f"songs-x-arxiv-bot/0.1 (+{PROJECT_URL})"
 DEFAULT_STATUS_LIMIT = 500  # Mastodon's, for servers that do not say
 
 
@@ -36,6 +38,11 @@ def plain_text(content: str) -> str:
 
 
 class Gateway:
+    """Mastodon.py behind the calls the bot makes, its failures sorted into the errors of
+    bot/errors.py: TemporaryServerError (network, timeouts, 5xx, 429: retry later), AuthError
+    (401/403: retrying cannot help), RejectedError (422 and other 4xx: another text may pass).
+    timeout: seconds per HTTP request."""
+
     def __init__(self, api_base_url: str, access_token: str | None, timeout: float = 30.0):
         self.token = access_token
         # ratelimit "throw": Mastodon.py would otherwise sleep inside the call, deaf to SIGTERM.

@@ -9,7 +9,8 @@ from pathlib import Path
 from mastodon import Mastodon
 from mastodon import errors as mastodon_errors
 
-from ..errors import BotError
+from ..errors import BotError, RegistrationError
+from ..files import atomic_write_text
 from .gateway import OOB_REDIRECT, SCOPES, USER_AGENT
 
 APP_NAME = "songs x arXiv mashups"
@@ -30,10 +31,6 @@ def check_env_target(path: Path) -> None:
         raise BotError(f"cannot write {path}: it is a directory; pass a file name to --env-file")
     if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
         raise BotError(f"cannot write {path}: permission denied; pass another --env-file")
-
-
-class RegistrationError(BotError):
-    """The server would not register the app or exchange the code."""
 
 
 def _guard(what: str, function, *args, **kwargs):
@@ -82,9 +79,4 @@ def write_env(path: Path, values: dict[str, str]) -> None:
         else:
             out.append(line)
     out += [f"{k}={v}" for k, v in remaining.items()]
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf8") as f:
-        f.write("\n".join(out) + "\n")
-    os.chmod(tmp, 0o600)
-    os.replace(tmp, path)
+    atomic_write_text(path, "\n".join(out) + "\n", mode=0o600)

@@ -161,7 +161,8 @@ class Store:
         """Take the one-active-worker lock if no other worker holds it; held until close."""
         raise NotImplementedError
 
-    def _one(self, sql: str, params: tuple = ()):
+    def _rows(self, sql: str, params: tuple = ()) -> list[tuple]:
+        """Every row one query returns, as tuples; errors as _run's."""
         return self._run([(sql, params)], fetch=True)
 
     def close(self) -> None:
@@ -171,7 +172,7 @@ class Store:
     # -- schema --
     def migrate(self) -> int:
         self._run([(MIGRATIONS[0][0], ())])
-        row = self._one("SELECT value FROM bot_meta WHERE key = 'schema_version'")
+        row = self._rows("SELECT value FROM bot_meta WHERE key = 'schema_version'")
         version = int(row[0][0]) if row else 0
         for number in range(version, len(MIGRATIONS)):
             steps = [(sql, ()) for sql in MIGRATIONS[number]]
@@ -182,7 +183,7 @@ class Store:
 
     # -- meta --
     def get_meta(self, key: str) -> str | None:
-        row = self._one("SELECT value FROM bot_meta WHERE key = ?", (key,))
+        row = self._rows("SELECT value FROM bot_meta WHERE key = ?", (key,))
         return row[0][0] if row else None
 
     def set_meta(self, values: dict[str, str]) -> None:
@@ -200,7 +201,7 @@ class Store:
         self._run(steps)
 
     def pool(self) -> list[PooledCandidate]:
-        rows = self._one("SELECT text, canonical, score, temperature FROM pool "
+        rows = self._rows("SELECT text, canonical, score, temperature FROM pool "
                          "WHERE canonical NOT IN (SELECT canonical FROM posts) ORDER BY score DESC, text")
         return [PooledCandidate(*r) for r in rows]
 
@@ -211,20 +212,20 @@ class Store:
     _POST_COLUMNS = "slot, text, canonical, idempotency_key, state, status_id, url, created_at, posted_at"
 
     def posts(self) -> list[Post]:
-        return [Post(*r) for r in self._one(f"SELECT {self._POST_COLUMNS} FROM posts ORDER BY slot")]
+        return [Post(*r) for r in self._rows(f"SELECT {self._POST_COLUMNS} FROM posts ORDER BY slot")]
 
     def pending(self) -> list[Post]:
         """Intents not yet confirmed by the server (read every posting check: no full table scan
         of the history in Python)."""
-        rows = self._one(f"SELECT {self._POST_COLUMNS} FROM posts WHERE state = 'pending' ORDER BY slot")
+        rows = self._rows(f"SELECT {self._POST_COLUMNS} FROM posts WHERE state = 'pending' ORDER BY slot")
         return [Post(*r) for r in rows]
 
     def last_post(self) -> Post | None:
-        rows = self._one(f"SELECT {self._POST_COLUMNS} FROM posts ORDER BY slot DESC LIMIT 1")
+        rows = self._rows(f"SELECT {self._POST_COLUMNS} FROM posts ORDER BY slot DESC LIMIT 1")
         return Post(*rows[0]) if rows else None
 
     def posted_canonicals(self) -> frozenset[str]:
-        return frozenset(r[0] for r in self._one("SELECT canonical FROM posts"))
+        return frozenset(r[0] for r in self._rows("SELECT canonical FROM posts"))
 
     def record_intent(self, slot: int, text: str, canonical: str, key: str, now: int) -> bool:
         """Durably note that we are about to post text for slot. False if the slot or the text
@@ -408,7 +409,9 @@ class PostgresStore(Store):
 
 
 def open_store(database_url: str, stop: threading.Event | None = None) -> Store:
-    """The store for DATABASE_URL, migrated; stop (when given) ends reconnection attempts."""
+    """The store for DATABASE_URL, migrated; stop (when given) ends reconnection attempts.
+    Raises StateError for an unknown URL scheme, a database that cannot be opened or migrated
+    (DatabaseLostError when the connection is lost and not restored in time)."""
     if database_url.startswith("sqlite:///"):
         store = SQLiteStore(database_url[len("sqlite:///"):])
     elif database_url.startswith(("postgres://", "postgresql://")):

@@ -26,6 +26,11 @@ MAX_SKIP_SLOTS = 64  # longest back-off, in slots, after slots the server refuse
 
 
 class Worker:
+    """The worker's jobs on one store and one Mastodon gateway: refill the candidate pool, and
+    post the next slot's candidate at its time (an intent recorded first, so a crash neither
+    loses nor doubles a post). Temporary server errors are retried with backoff until stop is
+    set; AuthError and DatabaseLostError propagate to the daemon, which stops."""
+
     def __init__(self, settings: Settings, store: Store, gateway: Gateway, account_id,
                  make_pool: Callable[[frozenset[str]], Pool], stop: threading.Event,
                  clock: Callable[[], float] = time.time, rng: random.Random | None = None):

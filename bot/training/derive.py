@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import corpus
+from ..files import atomic_write
 from ..curation import seams
 from ..curation.evidence import NOVELTY_FILE, SEAMS_FILE, WORDS_FILE, Evidence, NoveltyIndex, WordStats
 
@@ -19,9 +20,7 @@ def derive(song_titles: list[str], arxiv_titles: list[str], directory: Path, nam
                (evidence.novelty.save, directory / NOVELTY_FILE.format(name=name)),
                (lambda path: seams.save(list(evidence.seams), path), directory / SEAMS_FILE.format(name=name))]
     for save, path in targets:
-        tmp = path.with_name(f".{path.name}.tmp")
-        save(tmp)
-        tmp.replace(path)
+        atomic_write(path, lambda tmp: save(Path(tmp)))
     return evidence
 
 
