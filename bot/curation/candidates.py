@@ -9,6 +9,7 @@ import numpy as np
 
 from . import filters, mashups, ranking
 from .evidence import Evidence
+from .relatedness import relatedness_many
 from .wordcheck import word_check
 from .words import canonical
 from ..model.sampler import Sampler
@@ -139,10 +140,14 @@ def build_mashup_pool(sampler: Sampler, evidence: Evidence, size: int, temperatu
     unique: dict[str, mashups.Mashup] = {}
     for m in mashups.pair(songs, papers, list(evidence.seams), PAPERS_PER_SONG, rng):
         unique.setdefault(canonical(m.text) or m.text, m)
+    mashes = list(unique.values())
+    related = (relatedness_many(evidence.vectors, [(m.song.text, m.paper.text) for m in mashes])
+               if evidence.vectors is not None and mashes else [0.0] * len(mashes))
     screened = []
-    for m in unique.values():
+    for m, rel in zip(mashes, related):
         c = screen(m.text, m.temperature, evidence, max_chars, posted)
         feats = m.features(evidence.stats, evidence.novelty)
+        feats["relatedness"] = float(rel)
         score = round(evidence.curator.score(feats), 6) if c.passed else 0.0
         screened.append(Candidate(c.text, c.temperature, c.verdicts, score, feats))
     screened.sort(key=lambda c: (-c.score, c.text))

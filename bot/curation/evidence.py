@@ -20,6 +20,7 @@ import numpy as np
 from ..errors import ModelFileError
 from . import curator as curator_module, seams as seams_module
 from .curator import PRIOR, Curator
+from .relatedness import WordVectors
 from .words import canonical, fold, words
 
 NGRAM_SIZES = (4, 5, 6)  # word runs hashed for the overlap test
@@ -27,6 +28,7 @@ WORDS_FILE = "{name}_words.json.gz"
 NOVELTY_FILE = "{name}_novelty.npz"
 SEAMS_FILE = "{name}_seams.json"
 CURATOR_FILE = "{name}_curator.json"
+VECTORS_FILE = "{name}_vectors.npz"
 
 
 def hash64(text: str) -> int:
@@ -147,13 +149,16 @@ class Evidence:
     novelty: NoveltyIndex
     seams: tuple = ()  # of seams.Seam; empty for files derived before seams existed
     curator: Curator = PRIOR
+    vectors: WordVectors | None = None  # word vectors for how related two halves are; optional
 
     @classmethod
     def load(cls, directory: Path, name: str) -> "Evidence":
         """Raises ModelFileError naming the file that is missing or unreadable."""
         directory = Path(directory)
         seam_path = directory / SEAMS_FILE.format(name=name)
+        vector_path = directory / VECTORS_FILE.format(name=name)
         return cls(WordStats.load(directory / WORDS_FILE.format(name=name)),
                    NoveltyIndex.load(directory / NOVELTY_FILE.format(name=name)),
                    tuple(seams_module.load(seam_path)) if seam_path.exists() else (),
-                   curator_module.load(directory / CURATOR_FILE.format(name=name)))
+                   curator_module.load(directory / CURATOR_FILE.format(name=name)),
+                   WordVectors.load(vector_path) if vector_path.exists() else None)
