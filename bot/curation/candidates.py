@@ -109,7 +109,7 @@ def build_pool(sampler: Sampler, evidence: Evidence, size: int, temperatures: Se
     request word, for instance). Raises ValueError for bad temperatures (from Sampler.generate);
     stop() true ends sampling between batches."""
     if mashups.is_halves_model(sampler):
-        return build_mashup_pool(sampler, evidence, size, temperatures, seed, max_chars, posted, prefix)
+        return build_mashup_pool(sampler, evidence, size, temperatures, seed, max_chars, posted, stop, prefix)
     sampled = sample_pool(sampler, size, temperatures, seed, max_chars, evidence, stop, prefix)
     unique = {}
     for text, temperature in sampled:
@@ -124,18 +124,23 @@ PAPERS_PER_SONG = 3  # paper phrases tried with each song half
 
 def build_mashup_pool(sampler: Sampler, evidence: Evidence, size: int, temperatures: Sequence[float],
                       seed: int | None, max_chars: int = filters.MAX_CHARS,
-                      posted: frozenset[str] = frozenset(), prefix: str = "") -> Pool:
+                      posted: frozenset[str] = frozenset(), stop: Callable[[], bool] | None = None,
+                      prefix: str = "") -> Pool:
     """Halves models: size/2 song halves and size/2 paper phrases, each song half joined to
     PAPERS_PER_SONG phrases at seams drawn from the shipped seam table; ranked by the curator.
-    With a prefix, every song half (the start of every title) starts with it."""
+    With a prefix, every song half (the start of every title) starts with it. Raises
+    ModelFileError if the model directory has no seam table. Once stop() says yes (asked
+    between batches), an empty pool is returned."""
     if not evidence.seams:
         from ..errors import ModelFileError
 
         raise ModelFileError("this halves model has no seam table beside it; run bot derive to write it")
     check = word_check(sampler, evidence)
     songs = mashups.sample_halves(sampler, "song", size - size // 2, temperatures, seed, check, SAMPLING_BATCH,
-                                  prefix)
-    papers = mashups.sample_halves(sampler, "arxiv", size // 2, temperatures, seed, check, SAMPLING_BATCH)
+                                  stop, prefix)
+    papers = mashups.sample_halves(sampler, "arxiv", size // 2, temperatures, seed, check, SAMPLING_BATCH, stop)
+    if stop is not None and stop():
+        return Pool(size, [])
     rng = np.random.default_rng(None if seed is None else seed + 7)
     unique: dict[str, mashups.Mashup] = {}
     for m in mashups.pair(songs, papers, list(evidence.seams), PAPERS_PER_SONG, rng):

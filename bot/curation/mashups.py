@@ -7,7 +7,7 @@ here, from the seam table learned from the corpora (seams.py).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -25,7 +25,7 @@ HALF_MAX_WORDS = {"song": 6, "arxiv": 5}
 
 
 def is_halves_model(sampler: Sampler) -> bool:
-    return bool(sampler.model.config.get("halves"))
+    return sampler.model.config.halves
 
 
 @dataclass(frozen=True)
@@ -71,14 +71,18 @@ def whole_half(text: str, source: str, word_check=None) -> bool:
 
 
 def sample_halves(sampler: Sampler, source: str, count: int, temperatures: Sequence[float], seed: int | None,
-                  word_check=None, batch_size: int = 250, prefix: str = "") -> list[Half]:
+                  word_check=None, batch_size: int = 250, stop: Callable[[], bool] | None = None,
+                  prefix: str = "") -> list[Half]:
     """Up to count unique whole halves from one corpus, split evenly across temperatures, each
     starting with prefix (a reply's request word; empty for posts). Dropped:
     halves that hit the length limit, have too many words, end on a dangling word, use a word
-    twice, or (with word_check) use a word their corpus never used."""
+    twice, or (with word_check) use a word their corpus never used. stop() is asked before each
+    temperature's batch; once it says yes, the halves so far are returned."""
     limit = HALF_MAX_CHARS[source]
     found: dict[str, tuple[str, float]] = {}
     for i, temperature in enumerate(temperatures):
+        if stop is not None and stop():
+            break
         n = count // len(temperatures) + (i < count % len(temperatures))
         sub_seed = None if seed is None else seed * 1_000 + i + (500 if source == "arxiv" else 0)
         texts = sampler.generate(n, temperature=temperature, seed=sub_seed, max_gen_length=limit + 2,

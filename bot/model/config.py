@@ -39,6 +39,7 @@ class ModelConfig(Mapping):
     switch_probability: float = 0.5  # corpus-tag sampling: chance of changing corpus at a word
     use_both_sources: bool = True  # corpus-tag sampling: a title cannot end before using both
     word_retries: int = 3  # corpus-tag sampling: rewrites of a word the word check refuses
+    halves: bool = False  # trained on whole halves (bot/training/halves.py): posts join two at a seam
     training: dict | None = None  # how `bot train` made the model (bot/training/model_card.py)
     unknown: dict = field(default_factory=dict)  # keys neither textgenrnn nor this project knows
 
@@ -57,7 +58,7 @@ class ModelConfig(Mapping):
             _whole(where, key, values[key], 1)
         _whole(where, "max_words", values.get("max_words", 1), 1)
         _whole(where, "word_retries", values.get("word_retries", 0), 0)
-        for key in ("rnn_bidirectional", "word_level", "single_text", "use_both_sources"):
+        for key in ("rnn_bidirectional", "word_level", "single_text", "use_both_sources", "halves"):
             if key in values and not isinstance(values[key], bool):
                 raise ModelFileError(f"{where}: {key} must be true or false, not {values[key]!r}")
         if values.get("rnn_bidirectional"):
