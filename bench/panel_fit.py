@@ -6,7 +6,7 @@
 FEATURES.jsonl has one JSON object per line, {"text": ..., "features": {name: value}}, for the
 items of the rated group (written when the candidates were drawn). Each item's target is the mean
 of its raters' scores. Features are standardised before the fit and the weights mapped back, so
-the penalty treats them alike; a feature seen on fewer than 3 items is left out. Prints the
+the penalty treats them alike; a feature seen on fewer than MIN_SUPPORT items is left out. Prints the
 weights, the in-sample r and the leave-one-out r (the honest one), and writes the curator file
 that bot/curation/curator.py loads.
 """
@@ -21,6 +21,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import panel  # noqa: E402
+
+MIN_SUPPORT = 6  # a feature seen on fewer rated items (a rare seam) is left out: too little to go on
 
 
 def item_scores(folder: Path, group: str) -> dict[str, float]:
@@ -39,7 +41,7 @@ def item_scores(folder: Path, group: str) -> dict[str, float]:
 def fit(rows: list[dict[str, float]], y: np.ndarray, alpha: float) -> tuple[dict[str, float], float, list[str]]:
     """Ridge regression on standardised features; returns (weights on the raw scale, bias, names)."""
     names = sorted({k for r in rows for k, v in r.items() if v})
-    names = [n for n in names if sum(bool(r.get(n)) for r in rows) >= 3]
+    names = [n for n in names if sum(bool(r.get(n)) for r in rows) >= MIN_SUPPORT]
     x = np.array([[r.get(n, 0.0) for n in names] for r in rows])
     mean, std = x.mean(axis=0), x.std(axis=0)
     std[std == 0] = 1.0

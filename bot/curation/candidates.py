@@ -119,7 +119,7 @@ def build_pool(sampler: Sampler, evidence: Evidence, size: int, temperatures: Se
     return Pool(len(sampled), screened)
 
 
-PAPERS_PER_SONG = 3  # paper phrases tried with each song half
+PAPERS_PER_SONG = 6  # paper phrases tried with each song half
 
 
 def build_mashup_pool(sampler: Sampler, evidence: Evidence, size: int, temperatures: Sequence[float],
@@ -151,7 +151,7 @@ def build_mashup_pool(sampler: Sampler, evidence: Evidence, size: int, temperatu
     screened = []
     for m, rel in zip(mashes, related):
         c = screen(m.text, m.temperature, evidence, max_chars, posted)
-        feats = m.features(evidence.stats, evidence.novelty)
+        feats = m.features(evidence.stats, evidence.halves)
         feats["relatedness"] = float(rel)
         score = round(evidence.curator.score(feats), 6) if c.passed else 0.0
         screened.append(Candidate(c.text, c.temperature, c.verdicts, score, feats))

@@ -29,6 +29,7 @@ NOVELTY_FILE = "{name}_novelty.npz"
 SEAMS_FILE = "{name}_seams.json"
 CURATOR_FILE = "{name}_curator.json"
 VECTORS_FILE = "{name}_vectors.npz"
+HALVES_FILE = "{name}_halves.npz"
 
 
 def hash64(text: str) -> int:
@@ -141,6 +142,40 @@ class NoveltyIndex:
 
 
 @dataclass(frozen=True)
+class KnownHalves:
+    """64-bit hashes (canonical form) of the halves the corpora hold: bare song titles and paper
+    phrases (bot/training/halves.py). The curator uses them to tell a half that reads like a real
+    title or phrase; no text ships."""
+
+    song: np.ndarray  # sorted uint64
+    arxiv: np.ndarray  # sorted uint64
+
+    @classmethod
+    def from_halves(cls, by_source: dict[str, list[str]]) -> "KnownHalves":
+        table = lambda texts: np.array(sorted({hash64(canonical(t)) for t in texts}), dtype=np.uint64)  # noqa: E731
+        return cls(table(by_source["song"]), table(by_source["arxiv"]))
+
+    def knows(self, text: str, source: str) -> bool:
+        """Whether text (any case, punctuation or spacing) is one of the source's halves."""
+        return bool(NoveltyIndex._contains(getattr(self, source), [hash64(canonical(text))])[0])
+
+    def save(self, path: Path) -> None:
+        with open(path, "wb") as f:
+            np.savez_compressed(f, song=self.song, arxiv=self.arxiv)
+
+    @classmethod
+    def load(cls, path: Path) -> "KnownHalves":
+        """Raises ModelFileError naming the file if it is missing or unreadable."""
+        try:
+            with np.load(path) as data:
+                return cls(data["song"].astype(np.uint64), data["arxiv"].astype(np.uint64))
+        except FileNotFoundError:
+            raise ModelFileError(f"halves index {path} is missing; rebuild it with `bot derive`") from None
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
+            raise ModelFileError(f"halves index {path} is unreadable ({e}); rebuild it with `bot derive`") from None
+
+
+@dataclass(frozen=True)
 class Evidence:
     """What the curation ships beside the model: word statistics, the novelty index, the seam
     table (seams.py) and the curator's fitted weights (curator.py)."""
@@ -150,6 +185,7 @@ class Evidence:
     seams: tuple = ()  # of seams.Seam; empty for files derived before seams existed
     curator: Curator = PRIOR
     vectors: WordVectors | None = None  # word vectors for how related two halves are; optional
+    halves: KnownHalves | None = None  # the corpora's halves, hashed; optional
 
     @classmethod
     def load(cls, directory: Path, name: str) -> "Evidence":
@@ -157,8 +193,10 @@ class Evidence:
         directory = Path(directory)
         seam_path = directory / SEAMS_FILE.format(name=name)
         vector_path = directory / VECTORS_FILE.format(name=name)
+        halves_path = directory / HALVES_FILE.format(name=name)
         return cls(WordStats.load(directory / WORDS_FILE.format(name=name)),
                    NoveltyIndex.load(directory / NOVELTY_FILE.format(name=name)),
                    tuple(seams_module.load(seam_path)) if seam_path.exists() else (),
                    curator_module.load(directory / CURATOR_FILE.format(name=name)),
-                   WordVectors.load(vector_path) if vector_path.exists() else None)
+                   WordVectors.load(vector_path) if vector_path.exists() else None,
+                   KnownHalves.load(halves_path) if halves_path.exists() else None)

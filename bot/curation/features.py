@@ -49,6 +49,14 @@ def commonness(text: str, counts: dict[str, int]) -> float:
     return sum(math.log10(1 + counts.get(w, 0)) for w in found) / len(found) if found else 0.0
 
 
+def shared_share(text: str, counts: dict[str, int], least: int) -> float:
+    """Share of the text's content words that the other corpus uses at least `least` times: a
+    paper phrase in everyday words ("Missing Entries") or a song title in technical ones reads
+    both ways."""
+    found = content_words(text)
+    return sum(counts.get(w, 0) >= least for w in found) / len(found) if found else 0.0
+
+
 def length_band(text: str) -> str:
     n = len(words(text))
     return next(name for lo, hi, name in LENGTH_BANDS if lo <= n <= hi)

@@ -15,8 +15,8 @@ from ..model.sampler import Sampler
 from ..model.sources import CorpusTags
 from ..model.scoring import mean_log_likelihood
 from . import seams as seams_module
-from .evidence import NoveltyIndex, WordStats
-from .features import commonness, features
+from .evidence import KnownHalves, WordStats
+from .features import commonness, features, shared_share
 from .filters import DANGLING
 from .words import words
 
@@ -47,15 +47,18 @@ class Mashup:
     def temperature(self) -> float:
         return max(self.song.temperature, self.paper.temperature)
 
-    def features(self, stats: WordStats, novelty: NoveltyIndex) -> dict[str, float]:
+    def features(self, stats: WordStats, known: KnownHalves | None) -> dict[str, float]:
         """The curator's features (features.py), with how real each half is by the shipped
-        evidence: whether the song half is a whole known song title, and how common each
-        half's content words are in its corpus."""
+        evidence: whether each half is one the corpora hold (a bare song title, a paper phrase),
+        and how common each half's content words are in its corpus."""
         found = features(self.song.text, self.paper.text, self.text, self.seam.name, self.song.fluency,
                          self.paper.fluency, self.temperature)
-        found["song_known"] = float(novelty.is_training_title(self.song.text))
+        found["song_known"] = float(known is not None and known.knows(self.song.text, "song"))
+        found["paper_known"] = float(known is not None and known.knows(self.paper.text, "arxiv"))
         found["song_commonness"] = commonness(self.song.text, stats.song)
         found["paper_commonness"] = commonness(self.paper.text, stats.arxiv)
+        found["paper_everyday"] = shared_share(self.paper.text, stats.song, 2)  # "Attention", "Missing Entries"
+        found["song_technical"] = shared_share(self.song.text, stats.arxiv, 3)  # "Collapse", "Gradient"
         return found
 
 

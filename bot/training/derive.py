@@ -5,20 +5,24 @@ from __future__ import annotations
 from pathlib import Path
 
 from . import corpus
+from . import halves
 from ..files import atomic_write
 from ..curation import seams
-from ..curation.evidence import NOVELTY_FILE, SEAMS_FILE, WORDS_FILE, Evidence, NoveltyIndex, WordStats
+from ..curation.evidence import (HALVES_FILE, NOVELTY_FILE, SEAMS_FILE, WORDS_FILE, Evidence, KnownHalves,
+                                 NoveltyIndex, WordStats)
 
 
 def derive(song_titles: list[str], arxiv_titles: list[str], directory: Path, name: str) -> Evidence:
-    """Build and write the word statistics, the novelty index and the seam table (through
-    temporary names, so a failure leaves the old ones)."""
+    """Build and write the word statistics, the novelty index, the seam table and the index of
+    known halves (through temporary names, so a failure leaves the old ones)."""
     evidence = Evidence(WordStats.from_titles(song_titles, arxiv_titles),
                         NoveltyIndex.from_titles(song_titles + arxiv_titles),
-                        tuple(seams.learn(song_titles, arxiv_titles)))
+                        tuple(seams.learn(song_titles, arxiv_titles)),
+                        halves=KnownHalves.from_halves(halves.examples(song_titles, arxiv_titles)))
     targets = [(evidence.stats.save, directory / WORDS_FILE.format(name=name)),
                (evidence.novelty.save, directory / NOVELTY_FILE.format(name=name)),
-               (lambda path: seams.save(list(evidence.seams), path), directory / SEAMS_FILE.format(name=name))]
+               (lambda path: seams.save(list(evidence.seams), path), directory / SEAMS_FILE.format(name=name)),
+               (evidence.halves.save, directory / HALVES_FILE.format(name=name))]
     for save, path in targets:
         atomic_write(path, lambda tmp: save(Path(tmp)))
     return evidence

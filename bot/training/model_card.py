@@ -8,6 +8,18 @@ def _strategy_lines(config: ModelConfig) -> list[str]:
     if not config.sources:
         return ["- strategy `plain`: one network over both corpora, no source information"]
     t = config.training or {}
+    if config.halves:
+        return [
+            f"- strategy `halves` (`bot/training/halves.py`): whole song titles (artist, tags and quotes "
+            f"taken off) and whole paper phrases (paper titles cut at colons and joining words such as "
+            f"\"for\", \"with\", \"of\"), each word introduced by its corpus' token "
+            f"({', '.join(config.sources.values())}); every example ends where its half ends",
+            "- sampling: each half is written in one corpus from its first word to the end token "
+            "(`switch_probability` 0); the pool joins a song half and a paper phrase at a seam the "
+            "corpora use (`<name>_seams.json`, bot/curation/seams.py) and the curator ranks them",
+            f"- with the shipped word statistics, a word its corpus has never used (invented, or the other "
+            f"corpus') is sampled again, up to {config.word_retries} times (`word_retries`)",
+        ]
     return [
         f"- strategy `sources` (`bot/model/sources.py`): every word introduced by a token naming its corpus "
         f"({', '.join(config.sources.values())}); {t.get('splice_share', 0):g} x as many spliced "
