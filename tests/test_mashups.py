@@ -103,6 +103,7 @@ def test_rhyme_and_alliteration():
 def test_curator_scores_linearly_and_loads_its_file(tmp_path):
     c = curator.Curator({"rhyme": 0.5, "words": -0.1}, bias=3.0)
     assert c.score({"rhyme": 1.0, "words": 5.0, "other": 9.0}) == pytest.approx(3.0)
+    assert c.score({"words": 100.0}) == 1.0 and c.score({"rhyme": 10.0}) == 5.0  # the rating scale
     assert c.explain({"rhyme": 1.0, "words": 5.0})[0][0] == "rhyme"
     assert curator.load(tmp_path / "missing.json") is curator.PRIOR
     path = tmp_path / "c.json"

@@ -13,6 +13,8 @@ from pathlib import Path
 
 from ..errors import ModelFileError
 
+RATING_SCALE = (1.0, 5.0)  # the blind panel's scores (../shared/panel/RUBRIC.md)
+
 
 @dataclass(frozen=True)
 class Curator:
@@ -25,8 +27,10 @@ class Curator:
     notes: dict = field(default_factory=dict)
 
     def score(self, features: dict[str, float]) -> float:
-        """Predicted panel score (about 1..5) of a candidate with these features."""
-        return self.bias + sum(self.weights.get(k, 0.0) * v for k, v in features.items())
+        """Predicted panel score of a candidate with these features, clipped to the rating
+        scale (1..5)."""
+        raw = self.bias + sum(self.weights.get(k, 0.0) * v for k, v in features.items())
+        return min(max(raw, RATING_SCALE[0]), RATING_SCALE[1])
 
     def explain(self, features: dict[str, float], top: int = 4) -> list[tuple[str, float]]:
         """The features that moved the score most, as (name, contribution), largest first."""
