@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import corpus
-from . import halves
+from . import corpus, halves
 from ..files import atomic_write
 from ..curation import seams
 from ..curation.evidence import (HALVES_FILE, NOVELTY_FILE, SEAMS_FILE, WORDS_FILE, Evidence, KnownHalves,
