@@ -83,6 +83,7 @@ def test_seam_table_round_trips_and_bad_files_say_so(tmp_path, seam_table):
     ("Light On Me (feat. Remix)", "doubled-tag"),
     ("Home (Remix)", "empty-tag"),
     ("Deep Love (feat. Deep Networks)", "repeated-word"),
+    ("Recognize (Recognition Edit)", "repeated-word"),
     ("Sunaris (feat. Neural Networks)", "invented-word"),
     ("One Two Three Four Five Six (feat. Seven Eight Nine Ten Eleven Twelve Thirteen)", "too-many-words"),
     ("Heat of the Moment (feat. Visual Question Answering)", ""),
