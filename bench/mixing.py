@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from bot.curation import mashups
 from bot.curation.wordcheck import word_check
 from bot.training.evaluation import evaluate
 from bot.curation.evidence import Evidence
@@ -48,8 +49,11 @@ def main():
         summary.append((label, sum(r.mix_rate for r in bot_rows) / len(bot_rows),
                         sum(r.real_words for r in bot_rows) / len(bot_rows)))
         check = word_check(sampler, evidence) if rewrite else None
-        titles = sampler.generate(10, temperature=0.7, seed=0, switch_probability=p, use_both=use_both,
-                                  word_check=check)
+        if mashups.is_halves_model(sampler):
+            titles = mashups.raw_mashups(sampler, list(evidence.seams), 10, 0.7, 0, check)
+        else:
+            titles = sampler.generate(10, temperature=0.7, seed=0, switch_probability=p, use_both=use_both,
+                                      word_check=check)
         examples.append(f"**{label}** (temperature 0.7, seed 0):\n\n" + "\n".join(f"1. {t}" for t in titles))
     print("\n".join(table))
     base_mix, base_real = summary[0][1], summary[0][2]

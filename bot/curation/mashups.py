@@ -117,3 +117,18 @@ def pair(songs: list[Half], papers: list[Half], seam_table: list[seams_module.Se
             paper = papers[p]
             out.append(Mashup(seam.join(song.text, paper.text), song, paper, seam))
     return out
+
+
+def raw_mashups(sampler: Sampler, seam_table: list[seams_module.Seam], count: int, temperature: float,
+                seed: int, word_check=None) -> list[str]:
+    """count raw posts for measuring: the i-th sampled song half joined to the i-th sampled paper
+    phrase at a seam drawn by the table's weights, with no half-level screening (a half that ran
+    into the length limit stays cut), so filters can be measured on what the network writes."""
+    texts = {}
+    for source, offset in (("song", 0), ("arxiv", 500)):
+        texts[source] = sampler.generate(count, temperature=temperature, seed=seed * 1_000 + offset,
+                                         max_gen_length=HALF_MAX_CHARS[source] + 2,
+                                         policy=CorpusTags(0.0, False, word_check, None, source))
+    rng = np.random.default_rng(seed)
+    picks = rng.choice(len(seam_table), size=count, p=seams_module.weights(seam_table))
+    return [seam_table[k].join(song, paper) for k, song, paper in zip(picks, texts["song"], texts["arxiv"])]

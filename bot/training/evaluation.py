@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from ..curation import filters
+from ..curation import filters, mashups
 from ..curation.candidates import screen
 from ..curation.evidence import Evidence
 from ..curation.wordcheck import word_check
@@ -38,12 +38,16 @@ def evaluate(sampler: Sampler, evidence: Evidence, temperatures: Sequence[float]
              seed: int = 0, switch_probability: float | None = None, use_both: bool | None = None,
              rewrite_words: bool = True) -> list[Row]:
     """As the bot samples: for source models, with the word check of curation.wordcheck
-    unless rewrite_words is False."""
+    unless rewrite_words is False; for halves models a raw sample is one song half and one paper
+    phrase joined at a seam (curation.mashups.raw_mashups)."""
     rows = []
+    check = word_check(sampler, evidence) if rewrite_words else None
     for i, temperature in enumerate(temperatures):
-        titles = sampler.generate(samples, temperature=temperature, seed=seed * 1_000 + i,
-                                  switch_probability=switch_probability, use_both=use_both,
-                                  word_check=word_check(sampler, evidence) if rewrite_words else None)
+        if mashups.is_halves_model(sampler):  # a raw sample is a song half and a paper phrase at a seam
+            titles = mashups.raw_mashups(sampler, list(evidence.seams), samples, temperature, seed * 1_000 + i, check)
+        else:
+            titles = sampler.generate(samples, temperature=temperature, seed=seed * 1_000 + i,
+                                      switch_probability=switch_probability, use_both=use_both, word_check=check)
         screened = [screen(t, temperature, evidence) for t in titles]
         share = lambda test: sum(map(test, screened)) / len(screened)  # noqa: E731
         passed = lambda c, name: c.verdicts[name].passed  # noqa: E731
