@@ -1,11 +1,12 @@
 """Fit the curator's weights to a blind panel's ratings (ridge regression of the mean 1-5 score).
 
-    python bench/panel_fit.py bench/results/panel-NAME --features FEATURES.jsonl \
-        --group candidates --out model_weights/mashup_curator.json [--alpha 3]
+    python bench/panel_fit.py bench/results/panel-1 [bench/results/panel-2 ...] \
+        --group bot --out model_weights/mashup_curator.json [--alpha 100]
 
-FEATURES.jsonl has one JSON object per line, {"text": ..., "features": {name: value}}, for the
-items of the rated group (written when the candidates were drawn). Each item's target is the mean
-of its raters' scores. Features are standardised before the fit and the weights mapped back, so
+Each panel folder holds, beside its key and ratings, features.jsonl: one JSON object per line,
+{"text": ..., "features": {name: value}}, for the items of the rated group (written when the
+candidates were drawn). Each item's target is the mean of its raters' scores; the panels are
+pooled. Features are standardised before the fit and the weights mapped back, so
 the penalty treats them alike; a feature seen on fewer than MIN_SUPPORT items is left out. Prints the
 weights, the in-sample r and the leave-one-out r (the honest one), and writes the curator file
 that bot/curation/curator.py loads.
@@ -59,18 +60,18 @@ def predict(weights: dict[str, float], bias: float, row: dict[str, float]) -> fl
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("folder", type=Path)
-    ap.add_argument("--features", type=Path, required=True)
+    ap.add_argument("folders", type=Path, nargs="+")
     ap.add_argument("--group", default="bot")
     ap.add_argument("--out", type=Path, required=True)
-    ap.add_argument("--alpha", type=float, default=3.0)
+    ap.add_argument("--alpha", type=float, default=100.0)
     args = ap.parse_args()
-    scores = item_scores(args.folder, args.group)
-    feats = {}
-    for line in args.features.read_text(encoding="utf8").splitlines():
-        if line.strip():
-            obj = json.loads(line)
-            feats[obj["text"]] = obj["features"]
+    scores, feats = {}, {}
+    for folder in args.folders:
+        scores.update(item_scores(folder, args.group))
+        for line in (folder / "features.jsonl").read_text(encoding="utf8").splitlines():
+            if line.strip():
+                obj = json.loads(line)
+                feats[obj["text"]] = obj["features"]
     texts = [t for t in scores if t in feats]
     if len(texts) < 10:
         print(f"panel_fit: only {len(texts)} rated items have features; need at least 10", file=sys.stderr)
@@ -88,7 +89,7 @@ def main() -> int:
     print(f"bias {bias:.3f}; {len(texts)} items; in-sample r {inside:.2f}; leave-one-out r {loo_r:.2f}")
     notes = {"items": len(texts), "alpha": args.alpha, "in_sample_r": round(float(inside), 3),
              "leave_one_out_r": round(loo_r, 3), "mean_score": round(float(y.mean()), 3)}
-    out = {"bias": bias, "weights": weights, "source": args.folder.name, "notes": notes}
+    out = {"bias": bias, "weights": weights, "source": ", ".join(f.name for f in args.folders), "notes": notes}
     args.out.write_text(json.dumps(out, indent=1, sort_keys=True) + "\n", encoding="utf8")
     print(f"wrote {args.out}")
     return 0
