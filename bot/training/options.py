@@ -34,6 +34,8 @@ class TrainOptions:
     rnn_layers: int = _option(TEXTGENRNN_CONFIG["rnn_layers"], "LSTM layers", positive=True)
     dim_embeddings: int = _option(TEXTGENRNN_CONFIG["dim_embeddings"], "character embedding size", positive=True)
     from_scratch: bool = _option(False, "new weights and vocabulary instead of textgenrnn's pretrained ones")
+    init_from: Path | None = _option(None, "start from this model directory's weights and vocabulary instead "
+                                     "of textgenrnn's (to train a model further, e.g. model_weights)")
     balance: str = _option("chars", "give both sources the same number of characters or titles (see "
                            "corpus.balance)", choices=BALANCE_MODES)
     max_chars: int = _option(140, "drop longer titles (about 1%% of the arXiv side)", positive=True)
@@ -46,7 +48,8 @@ class TrainOptions:
                                   "(e.g. 0.5)")
     word_retries: int = _option(ModelConfig.word_retries, "sources strategy: times a word its corpus never "
                                 "used is sampled again")
-    learning_rate: float = _option(4e-3, "textgenrnn's, decayed linearly to 0 over the epochs", cli=False)
+    learning_rate: float = _option(4e-3, "first learning rate (textgenrnn's), decayed linearly to 0 over the "
+                                   "epochs")
     seed: int = _option(0, "random seed (shuffling, dropout, initial weights)")
     limit: int | None = _option(None, "use only the first N titles of each file, for quick runs", positive=True)
     sample_temperatures: tuple = _option((0.5, 0.8, 1.0), "temperatures of the samples shown after each epoch")

@@ -44,6 +44,13 @@ def _sha256(path: Path) -> str:
 
 
 def _pretrained(options: TrainOptions):
+    if options.init_from is not None:
+        model = load_model(ModelPaths.in_directory(options.init_from))
+        sizes = (model.config.rnn_size, model.config.rnn_layers, model.config.dim_embeddings)
+        if sizes != (options.rnn_size, options.rnn_layers, options.dim_embeddings):
+            raise TrainingError(f"the model in {options.init_from} has rnn_size, rnn_layers, dim_embeddings "
+                                f"{sizes}; pass the same sizes")
+        return model
     if (options.rnn_size, options.rnn_layers, options.dim_embeddings) != (128, 2, 100):
         raise TrainingError("textgenrnn's pretrained weights have rnn_size 128, rnn_layers 2, "
                             "dim_embeddings 100; pass --from-scratch to train another size")
@@ -240,7 +247,8 @@ def train(options: TrainOptions, report: Callable[[str], None] = print,
         "titles": len(examples), "characters": characters, "balance": options.balance,
         "strategy": options.strategy, "splice_share": options.splice_share,
         "epochs": epochs, "batch_size": options.batch_size, "dropout": options.dropout,
-        "from": "scratch" if options.from_scratch else "textgenrnn pretrained weights",
+        "from": ("scratch" if options.from_scratch else f"the model in {options.init_from}"
+                 if options.init_from is not None else "textgenrnn pretrained weights"),
         "final_loss": losses[-1] if losses else None, "seconds": round(seconds, 1),
         "epoch_seconds": [round(s, 1) for s in epoch_seconds],
     }
