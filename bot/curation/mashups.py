@@ -82,21 +82,23 @@ def sample_halves(sampler: Sampler, source: str, count: int, temperatures: Seque
     """Up to count unique whole halves from one corpus, split evenly across temperatures, each
     starting with prefix (a reply's request word; empty for posts). Dropped:
     halves that hit the length limit, have too many words, end on a dangling word, use a word
-    twice, or (with word_check) use a word their corpus never used. stop() is asked before each
-    temperature's batch; once it says yes, the halves so far are returned."""
+    twice, or (with word_check) use a word their corpus never used. stop() is asked between
+    batches of batch_size; once it says yes, the halves so far are returned."""
     limit = HALF_MAX_CHARS[source]
+    policy = CorpusTags(0.0, False, word_check, None, source)
     found: dict[str, tuple[str, float]] = {}
     for i, temperature in enumerate(temperatures):
-        if stop is not None and stop():
-            break
         n = count // len(temperatures) + (i < count % len(temperatures))
-        sub_seed = None if seed is None else seed * 1_000 + i + (500 if source == "arxiv" else 0)
-        texts = sampler.generate(n, temperature=temperature, seed=sub_seed, max_gen_length=limit + 2,
-                                 batch_size=batch_size, policy=CorpusTags(0.0, False, word_check, None, source),
-                                 prefix=prefix)
-        for text in texts:
-            if whole_half(text, source, word_check):
-                found.setdefault(text, (text, temperature))
+        # One generator per temperature, batch after batch: the same halves as one generate() call.
+        rng = np.random.default_rng(None if seed is None else seed * 1_000 + i + (500 if source == "arxiv" else 0))
+        for start in range(0, n, batch_size):
+            if stop is not None and stop():
+                break
+            texts = sampler.generate(min(batch_size, n - start), temperature=temperature, seed=rng,
+                                     max_gen_length=limit + 2, batch_size=batch_size, policy=policy, prefix=prefix)
+            for text in texts:
+                if whole_half(text, source, word_check):
+                    found.setdefault(text, (text, temperature))
     texts = list(found)
     fluency = mean_log_likelihood(sampler, texts, source) if texts else np.zeros(0)
     return [Half(t, source, found[t][1], float(f)) for t, f in zip(texts, fluency)]

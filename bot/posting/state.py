@@ -262,7 +262,7 @@ class Store:
                       "visibility, idempotency_key, status_id, url, created_at, posted_at")
 
     def _replies(self, where: str, params: tuple = ()) -> list[Reply]:
-        rows = self._one(f"SELECT {self._REPLY_COLUMNS} FROM replies {where}", params)
+        rows = self._rows(f"SELECT {self._REPLY_COLUMNS} FROM replies {where}", params)
         return [Reply(*r[:4], bool(r[4]), *r[5:]) for r in rows]
 
     def reply(self, mention_id: str) -> Reply | None:
@@ -280,7 +280,7 @@ class Store:
         return self._replies("WHERE state <> 'skipped' AND created_at >= ? ORDER BY created_at", (since,))
 
     def reply_canonicals(self) -> frozenset[str]:
-        return frozenset(r[0] for r in self._one("SELECT canonical FROM replies WHERE canonical IS NOT NULL"))
+        return frozenset(r[0] for r in self._rows("SELECT canonical FROM replies WHERE canonical IS NOT NULL"))
 
     def record_reply(self, mention, state: str, now: int, reason: str | None = None, text: str | None = None,
                      canonical: str | None = None, visibility: str | None = None, key: str | None = None) -> bool:
