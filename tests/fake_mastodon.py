@@ -12,7 +12,10 @@ the account and its statuses. instance_v2=False answers 404 on /api/v2/instance 
 Several accounts, each with its own token: a status that names a local account (@name) notifies it
 (type mention); statuses carry in_reply_to_id and visibility; threads are served as context; a
 token without read:notifications gets 403 on notifications, as Mastodon answers. reply_faults: the
-faults of POSTs that have an in_reply_to_id (server.faults is then left to posts)."""
+faults of POSTs that have an in_reply_to_id (server.faults is then left to posts).
+
+audience: an Audience (below) that favourites, boosts and replies to the account's statuses;
+statuses then carry its counts as of the audience's clock (GET /api/v1/statuses/:id too)."""
 from __future__ import annotations
 
 import html
@@ -58,6 +61,7 @@ class FakeMastodon:
         self.reply_faults: list = []  # like faults, for the next POST that has an in_reply_to_id
         self.reply_accepted = threading.Event()  # set when a reply is stored
         self.next_id = 100
+        self.audience: Audience | None = None
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -193,6 +197,8 @@ class FakeMastodon:
                   "mentions": [{"id": a["id"], "username": a["username"], "acct": a["acct"], "url": a["url"]}
                                for a in mentioned.values()]}
         self.statuses.append(status)
+        if self.audience is not None and account_id == "1" and parent is None:
+            self.audience.react(sid, text)
         for a in mentioned.values():
             if a["id"] != account_id:
                 self.next_id += 1
@@ -276,7 +282,7 @@ class FakeMastodon:
         m = re.fullmatch(r"/api/v1/accounts/(\w+)/statuses", path)
         if method == "GET" and m:
             limit = min(int((self._query(h).get("limit") or ["40"])[0]), 40)
-            return self.reply(h, 200, [self.public(s) for s in reversed(self.by(m.group(1)))][:limit])
+            return self.reply(h, 200, [self.counted(s) for s in reversed(self.by(m.group(1)))][:limit])
         if method == "GET" and path == "/api/v1/notifications":
             return self._notifications(h)
         m = re.fullmatch(r"/api/v1/statuses/(\w+)(/context)?", path)
@@ -284,7 +290,7 @@ class FakeMastodon:
             return self._context(h, m.group(1))
         if method == "GET" and m:
             status = next((s for s in self.statuses if s["id"] == m.group(1)), None)
-            return self.reply(h, 200, self.public(status)) if status else self.reply(h, 404, {"error": "Record not found"})
+            return self.reply(h, 200, self.counted(status)) if status else self.reply(h, 404, {"error": "Record not found"})
         if method == "POST" and path == "/api/v1/statuses":
             return self.post_status(h)
         if method == "PATCH" and path == "/api/v1/accounts/update_credentials":
@@ -357,3 +363,54 @@ class FakeMastodon:
     @staticmethod
     def public(status: dict) -> dict:
         return {k: v for k, v in status.items() if not k.startswith("_")}
+
+    def counted(self, status: dict) -> dict:
+        """The status with its favourites, boosts and replies so far (by the audience's clock)."""
+        counts = self.audience.counts(status["id"]) if self.audience else (0, 0, 0)
+        return {**self.public(status), **dict(zip(("favourites_count", "reblogs_count", "replies_count"), counts))}
+
+
+class Audience:
+    """Simulated followers of the bot. Each status gets an appeal: preference(text), the hidden
+    taste (0 for none), plus per-post noise N(0, noise). Each follower favourites it with
+    probability base * exp(taste_f * appeal), where taste_f (about 1, lognormal) is how strongly
+    that follower shares the taste; boosts and replies are rarer in fixed ratios. Reactions
+    arrive over the following hours (exponential delays, mean `delay` seconds) on the injected
+    clock, so a reading at 24 h sees most of them and one at 72 h nearly all."""
+
+    def __init__(self, clock, preference=None, followers: int = 300, base: float = 0.04, noise: float = 0.4,
+                 boost_ratio: float = 0.3, reply_ratio: float = 0.05, delay: float = 8 * 3600.0, seed: int = 0):
+        import numpy as np
+
+        self.clock, self.preference = clock, preference or (lambda text: 0.0)
+        self.base, self.noise, self.delay = base, noise, delay
+        self.ratios = (1.0, boost_ratio, reply_ratio)
+        self.seed = seed
+        self.taste = np.random.default_rng(seed).lognormal(0.0, 0.3, followers)
+        self.reactions: dict[str, list] = {}  # status id -> per kind, sorted arrival times
+
+    def react(self, status_id: str, text: str) -> None:
+        import numpy as np
+
+        rng = np.random.default_rng([self.seed, len(self.reactions)])  # the n-th post's noise, whatever it says
+        appeal = self.preference(text) + rng.normal(0.0, self.noise)
+        p = np.minimum(0.9, self.base * np.exp(self.taste * appeal))
+        now, out = self.clock(), []
+        for ratio in self.ratios:
+            who = rng.random(len(p)) < np.minimum(0.9, p * ratio)
+            out.append(np.sort(now + rng.exponential(self.delay, int(who.sum()))))
+        self.reactions[status_id] = out
+
+    def counts(self, status_id: str) -> tuple[int, int, int]:
+        """(favourites, boosts, replies) that have arrived by now."""
+        import numpy as np
+
+        times = self.reactions.get(status_id)
+        if times is None:
+            return (0, 0, 0)
+        now = self.clock()
+        return tuple(int(np.searchsorted(t, now, side="right")) for t in times)
+
+    def total(self, status_id: str) -> int:
+        """Every reaction the status will ever get (what a reader sees after a long while)."""
+        return sum(len(t) for t in self.reactions.get(status_id, []))

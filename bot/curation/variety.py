@@ -7,7 +7,7 @@ in more than 35%, no seam type in more than half, mean pairwise content-word Jac
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import combinations
 from typing import Sequence
 
@@ -16,6 +16,7 @@ from .seams import parse
 
 WORD_WINDOW = 20  # a content word of the last 20 posts is not used again
 SEAM_WINDOW, SEAM_MAX = 10, 3  # a seam at most 3 times in the last 10 posts, never twice in a row
+KIND_MAX = 5  # a seam kind (the tags together) at most 5 times in the last SEAM_WINDOW posts
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,12 @@ class Rule:
     word_window: int = WORD_WINDOW
     seam_window: int = SEAM_WINDOW
     seam_max: int = SEAM_MAX
+    kind_max: int = KIND_MAX
+
+
+def kind_of(seam: str) -> str:
+    """"tag:remix" -> "tag"; the other seams are their own kind."""
+    return seam.split(":")[0]
 
 
 def seam_of(text: str) -> str:
@@ -33,7 +40,8 @@ def seam_of(text: str) -> str:
 def allowed(text: str, recent: Sequence[str], rule: Rule = Rule()) -> bool:
     """Whether text may follow the recent posts (oldest first): no content word shared with the
     last rule.word_window posts, its seam not the previous post's and used fewer than
-    rule.seam_max times in the last rule.seam_window."""
+    rule.seam_max times in the last rule.seam_window, its seam kind fewer than rule.kind_max times
+    there (so no kind makes more than half of any run of posts)."""
     words = set(content_words(text))
     for old in recent[-rule.word_window:]:
         if words & set(content_words(old)):
@@ -42,7 +50,8 @@ def allowed(text: str, recent: Sequence[str], rule: Rule = Rule()) -> bool:
     window = [seam_of(t) for t in recent[-rule.seam_window:]]
     if window and window[-1] == seam:
         return False
-    return window.count(seam) < rule.seam_max
+    kinds = [kind_of(s) for s in window]
+    return window.count(seam) < rule.seam_max and kinds.count(kind_of(seam)) < rule.kind_max
 
 
 def pick(ranked: Sequence[str], recent: Sequence[str], rule: Rule = Rule()) -> int | None:
@@ -51,11 +60,17 @@ def pick(ranked: Sequence[str], recent: Sequence[str], rule: Rule = Rule()) -> i
 
 
 def choose(ranked: Sequence[str], recent: Sequence[str], rule: Rule = Rule()) -> int | None:
-    """What the worker posts: the index of the best-ranked text the variety rule allows, else
-    the best-ranked one (a post that repeats a seam beats no post); None for no texts."""
+    """What the worker posts: the index of the best-ranked text the variety rule allows; if none,
+    the best one allowed with a shorter word window (halved until 1: the seam limits hold
+    longest), else the best-ranked one (a post that repeats a seam beats no post); None for no
+    texts."""
     if not ranked:
         return None
     index = pick(ranked, recent, rule)
+    window = rule.word_window
+    while index is None and window > 1:
+        window //= 2
+        index = pick(ranked, recent, replace(rule, word_window=window))
     return 0 if index is None else index
 
 

@@ -24,6 +24,7 @@ from .retry import RetryPolicy
 from .settings import Settings, require_durable_state, require_server, with_hashtags
 from .state import open_store, wait_to_lead
 from .worker import Worker
+from .learner import EngagementJob
 
 log = logging.getLogger("bot")
 SHUTDOWN_GRACE = 7.0  # seconds running jobs get after a stop request (systemd's unit: 20, Heroku: 30)
@@ -75,13 +76,14 @@ def run(settings: Settings, stop: threading.Event) -> bool:
         max_chars -= len(with_hashtags("", settings.post_hashtags))  # room for POST_HASHTAGS
         worker = Worker(settings, store, gateway, account["id"], pool_maker(settings, max_chars, stop), stop)
         worker.adopt_history()
+        engagement = EngagementJob(settings, store, gateway, account["id"], worker.learner, time.time)
         if stop.is_set():
             return True
         log.info("started as @%s on %s (bot account: %s, status limit %s); state in %s; next post at %s",
                  account.get("acct"), settings.api_base_url, "yes" if account.get("bot") else "no", limit,
                  store.description, _when(worker.next_post_time()))
         replier = replier_for(settings, store, gateway, account, limit, stop) if settings.replies else None
-        finished = _schedule(settings, worker, stop, replier)
+        finished = _schedule(settings, worker, stop, replier, engagement)
         return finished
     finally:
         if finished:
@@ -92,7 +94,8 @@ def _when(t: float) -> str:
     return datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def _schedule(settings: Settings, worker: Worker, stop: threading.Event, replier=None) -> bool:
+def _schedule(settings: Settings, worker: Worker, stop: threading.Event, replier=None,
+              engagement: EngagementJob | None = None) -> bool:
     fatal: list[BotError] = []
     active = []
 
@@ -128,6 +131,9 @@ def _schedule(settings: Settings, worker: Worker, stop: threading.Event, replier
     if replier is not None:
         scheduler.add_job(guarded(replier.check), "interval", seconds=settings.reply_check, id="replies",
                           name="answer mentions", next_run_time=now)
+    if engagement is not None:
+        scheduler.add_job(guarded(engagement.run), "interval", seconds=settings.engagement_check, id="engagement",
+                          name="read engagement", next_run_time=now)
     scheduler.start()
     while not stop.wait(0.25):
         pass

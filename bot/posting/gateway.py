@@ -118,6 +118,36 @@ class Gateway:
                 for s in statuses if not s.get("reblog")]
 
 
+@dataclass(frozen=True)
+class Counts:
+    """A status' engagement as the server counts it: never who reacted."""
+
+    status_id: str
+    favourites: int
+    boosts: int
+    replies: int
+
+
+def _counts(status: dict) -> Counts:
+    number = lambda key: int(status.get(key) or 0)  # noqa: E731
+    return Counts(str(status["id"]), number("favourites_count"), number("reblogs_count"), number("replies_count"))
+
+
+def read_counts(gateway: "Gateway", account_id, status_ids: list[str], max_single: int) -> dict[str, Counts]:
+    """Counts of the account's own statuses: one page of its latest statuses, then at most
+    max_single single-status reads for the rest. A status the server no longer has maps to None.
+    Raises TemporaryServerError (and AuthError)."""
+    wanted = set(status_ids)
+    page = gateway._call("read own statuses", gateway.client.account_statuses, account_id, limit=40)
+    found: dict[str, Counts | None] = {str(s["id"]): _counts(s) for s in page if str(s["id"]) in wanted}
+    for status_id in [i for i in status_ids if i not in found][:max_single]:
+        try:
+            found[status_id] = _counts(gateway._call("read status", gateway.client.status, status_id))
+        except RejectedError:  # 404/410: deleted
+            found[status_id] = None
+    return found
+
+
 def _epoch(value) -> float | None:
     if isinstance(value, datetime):
         return value.timestamp()

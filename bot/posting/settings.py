@@ -74,6 +74,17 @@ def switch(name: str, text: str) -> bool:
     raise ConfigError(f"{name}={value!r} must be on or off")
 
 
+def share(name: str, text: str) -> float:
+    """A fraction from 0 to 1: '0.15' or '15%'."""
+    try:
+        value = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 <= value <= 1:
+        raise ConfigError(f"{name}={text!r} must be a share from 0 to 1, e.g. 0.15 or 15%")
+    return value
+
+
 def optional_text(name: str, text: str) -> str | None:
     return text or None
 
@@ -216,6 +227,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("RETRY_MAX", "10m", duration(0.01), "longest delay between retries"),
     Setting("REQUEST_TIMEOUT", "30s", duration(0.1), "HTTP timeout for each call to the server"),
     Setting("LOG_LEVEL", "INFO", choice(LOG_LEVELS, upper=True), "DEBUG, INFO, WARNING or ERROR"),
+    # Learning from the audience (bot/posting/learner.py; README "Learning from the audience").
+    Setting("LEARNING", "on", switch, "learn from favourites, boosts and replies which posts the audience likes: on, or off to freeze what was learned"),
+    Setting("ENGAGEMENT_AFTER", "24h", duration(1), "a post's engagement counts are read this long after it was posted"),
+    Setting("ENGAGEMENT_FINAL", "72h", duration(1), "and read again, for the last time, this long after"),
+    Setting("ENGAGEMENT_CHECK", "1h", duration(0.05), "how often the engagement job looks for posts to read"),
+    Setting("EXPLORATION", "0.15", share, "share of posts that are a random candidate the variety rule allows, so the bot keeps learning"),
     # Replies to mentions (bot/posting/replies.py; README "Replies").
     Setting("REPLIES", "on", switch, "replies to mentions: on or off"),
     Setting("REPLY_CHECK", "60s", duration(0.05), "how often mentions are fetched"),
@@ -253,6 +270,9 @@ def _check_together(s) -> None:
     if s.jitter >= s.interval:
         raise ConfigError(f"POST_JITTER ({s.jitter:g} s) must be shorter than POST_INTERVAL ({s.interval:g} s); "
                           "a longer jitter pushes posts past their slot and most are dropped")
+    if s.engagement_final <= s.engagement_after:
+        raise ConfigError(f"ENGAGEMENT_FINAL ({s.engagement_final:g} s) must be later than ENGAGEMENT_AFTER "
+                          f"({s.engagement_after:g} s)")
     if s.retry_base > s.retry_max:
         raise ConfigError(f"RETRY_BASE ({s.retry_base:g} s) must not be longer than RETRY_MAX ({s.retry_max:g} s)")
 

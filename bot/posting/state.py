@@ -10,7 +10,8 @@ import logging
 import sqlite3
 import threading
 from contextlib import contextmanager
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
@@ -48,6 +49,21 @@ MIGRATIONS = [
             text TEXT, canonical TEXT, visibility TEXT, idempotency_key TEXT UNIQUE,
             status_id TEXT, url TEXT, created_at BIGINT NOT NULL, posted_at BIGINT)""",
         "CREATE INDEX IF NOT EXISTS replies_by_time ON replies (created_at)",
+    ],
+    [
+        # Learning from the audience (bot/posting/learner.py): what the curator saw for each
+        # candidate and post (features as JSON), its score, how the post was chosen, the engagement
+        # counts read at ENGAGEMENT_AFTER ('first') and ENGAGEMENT_FINAL ('final'; NULL counts: the
+        # status is gone), and snapshots of the learned weights (JSON name -> [mean, sd]).
+        "ALTER TABLE pool ADD COLUMN features TEXT",
+        "ALTER TABLE posts ADD COLUMN features TEXT",
+        "ALTER TABLE posts ADD COLUMN curator_score DOUBLE PRECISION",
+        "ALTER TABLE posts ADD COLUMN choice TEXT",
+        """CREATE TABLE IF NOT EXISTS engagement (
+            slot BIGINT NOT NULL, reading TEXT NOT NULL, favourites INTEGER, boosts INTEGER,
+            replies INTEGER, read_at BIGINT NOT NULL, PRIMARY KEY (slot, reading))""",
+        """CREATE TABLE IF NOT EXISTS learner (
+            at BIGINT PRIMARY KEY, observations INTEGER NOT NULL, weights TEXT NOT NULL)""",
     ],
 ]
 
@@ -90,6 +106,34 @@ class PooledCandidate:
     canonical: str
     score: float
     temperature: float
+    features: dict = field(default_factory=dict)  # what the curator saw (halves models)
+
+
+@dataclass(frozen=True)
+class Reading:
+    """Engagement counts of one post at one reading ('first' or 'final'); None: status gone."""
+
+    slot: int
+    reading: str
+    favourites: int | None
+    boosts: int | None
+    replies: int | None
+    read_at: int
+
+    @property
+    def total(self) -> int | None:
+        return None if self.favourites is None else self.favourites + self.boosts + self.replies
+
+
+@dataclass(frozen=True)
+class PostFeatures:
+    slot: int
+    text: str
+    status_id: str | None
+    posted_at: int | None
+    features: dict
+    curator_score: float | None
+    choice: str | None
 
 
 class Store:
@@ -196,14 +240,15 @@ class Store:
     # -- pool --
     def replace_pool(self, candidates: list[PooledCandidate], now: int) -> None:
         steps = [("DELETE FROM pool", ())]
-        steps += [("INSERT INTO pool (canonical, text, score, temperature, created_at) VALUES (?, ?, ?, ?, ?)",
-                   (c.canonical, c.text, c.score, c.temperature, now)) for c in candidates]
+        steps += [("INSERT INTO pool (canonical, text, score, temperature, created_at, features) "
+                   "VALUES (?, ?, ?, ?, ?, ?)",
+                   (c.canonical, c.text, c.score, c.temperature, now, json.dumps(c.features))) for c in candidates]
         self._run(steps)
 
     def pool(self) -> list[PooledCandidate]:
-        rows = self._rows("SELECT text, canonical, score, temperature FROM pool "
+        rows = self._rows("SELECT text, canonical, score, temperature, features FROM pool "
                          "WHERE canonical NOT IN (SELECT canonical FROM posts) ORDER BY score DESC, text")
-        return [PooledCandidate(*r) for r in rows]
+        return [PooledCandidate(*r[:4], json.loads(r[4] or "{}")) for r in rows]
 
     def drop_from_pool(self, canonical: str) -> None:
         self._run([("DELETE FROM pool WHERE canonical = ?", (canonical,))])
@@ -227,12 +272,16 @@ class Store:
     def posted_canonicals(self) -> frozenset[str]:
         return frozenset(r[0] for r in self._rows("SELECT canonical FROM posts"))
 
-    def record_intent(self, slot: int, text: str, canonical: str, key: str, now: int) -> bool:
-        """Durably note that we are about to post text for slot. False if the slot or the text
-        is taken already (another instance, or a retry): then post nothing."""
+    def record_intent(self, slot: int, text: str, canonical: str, key: str, now: int,
+                      features: dict | None = None, curator_score: float | None = None,
+                      choice: str | None = None) -> bool:
+        """Durably note that we are about to post text for slot (with what the curator saw and
+        how the post was chosen). False if the slot or the text is taken already (another
+        instance, or a retry): then post nothing."""
         try:
-            self._run([("INSERT INTO posts (slot, text, canonical, idempotency_key, state, created_at) "
-                        "VALUES (?, ?, ?, ?, 'pending', ?)", (slot, text, canonical, key, now))])
+            self._run([("INSERT INTO posts (slot, text, canonical, idempotency_key, state, created_at, features, "
+                        "curator_score, choice) VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?)",
+                        (slot, text, canonical, key, now, json.dumps(features or {}), curator_score, choice))])
         except self.integrity_errors:
             return False
         return True
@@ -255,6 +304,38 @@ class Store:
     def drop_intent(self, key: str) -> None:
         """The server refused the post: nothing was published, so the slot is free again."""
         self._run([("DELETE FROM posts WHERE idempotency_key = ? AND state = 'pending'", (key,))])
+
+    # -- learning from the audience (bot/posting/learner.py) --
+    def post_features(self) -> list[PostFeatures]:
+        """Published posts, oldest first, with what the curator saw."""
+        rows = self._rows("SELECT slot, text, status_id, posted_at, features, curator_score, choice FROM posts "
+                         "WHERE state = 'posted' ORDER BY slot")
+        return [PostFeatures(*r[:4], json.loads(r[4] or "{}"), *r[5:]) for r in rows]
+
+    def record_reading(self, r: Reading) -> None:
+        self._run([("DELETE FROM engagement WHERE slot = ? AND reading = ?", (r.slot, r.reading)),
+                   ("INSERT INTO engagement (slot, reading, favourites, boosts, replies, read_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?)", (r.slot, r.reading, r.favourites, r.boosts, r.replies, r.read_at))])
+
+    def readings(self) -> list[Reading]:
+        rows = self._rows("SELECT slot, reading, favourites, boosts, replies, read_at FROM engagement "
+                         "ORDER BY slot, reading")
+        return [Reading(*r) for r in rows]
+
+    def add_snapshot(self, at: int, observations: int, weights: dict) -> None:
+        """The learned weights at time at (name -> [mean, sd]); a later one at the same second wins."""
+        self._run([("DELETE FROM learner WHERE at = ?", (at,)),
+                   ("INSERT INTO learner (at, observations, weights) VALUES (?, ?, ?)",
+                    (at, observations, json.dumps(weights, sort_keys=True)))])
+
+    def snapshots(self) -> list[tuple[int, int, dict]]:
+        """(at, observations, name -> [mean, sd]) oldest first."""
+        return [(r[0], r[1], json.loads(r[2])) for r in
+                self._rows("SELECT at, observations, weights FROM learner ORDER BY at")]
+
+    def latest_snapshot(self) -> tuple[int, int, dict] | None:
+        rows = self._rows("SELECT at, observations, weights FROM learner ORDER BY at DESC LIMIT 1")
+        return (rows[0][0], rows[0][1], json.loads(rows[0][2])) if rows else None
 
 
     # -- replies (bot/posting/replier.py) --

@@ -15,6 +15,7 @@ from ..curation import variety
 from ..curation.candidates import Pool
 from ..errors import AuthError, RejectedError
 from .gateway import Gateway, Published
+from .learner import Learner
 from .retry import RetryPolicy
 from .settings import Settings, with_hashtags
 from .state import PooledCandidate, Store
@@ -33,10 +34,12 @@ class Worker:
 
     def __init__(self, settings: Settings, store: Store, gateway: Gateway, account_id,
                  make_pool: Callable[[frozenset[str]], Pool], stop: threading.Event,
-                 clock: Callable[[], float] = time.time, rng: random.Random | None = None):
+                 clock: Callable[[], float] = time.time, rng: random.Random | None = None,
+                 learner: Learner | None = None):
         self.settings, self.store, self.gateway = settings, store, gateway
         self.account_id, self.make_pool, self.stop, self.clock = account_id, make_pool, stop, clock
         self.rng = rng or random.Random()
+        self.learner = learner or Learner(settings, store, rng=self.rng)  # prior: the model's curator
         self._pool_lock = threading.Lock()
         self.retry = RetryPolicy(settings.retry_base, settings.retry_max, stop, self.rng)
 
@@ -58,7 +61,8 @@ class Worker:
                 log.info("pool building stopped after %d samples (%.1f s)", pool.sampled,
                          time.perf_counter() - started)
                 return 0
-            keep = [PooledCandidate(c.text, canonical(c.text), c.score, c.temperature) for c in pool.passing]
+            keep = [PooledCandidate(c.text, canonical(c.text), c.score, c.temperature, c.features)
+                    for c in pool.passing]
             self.store.replace_pool(keep, int(self.clock()))
             self.store.set_meta({"pool_built_at": str(int(self.clock()))})
             rate = len(keep) / pool.sampled if pool.sampled else 0.0
@@ -187,9 +191,11 @@ class Worker:
                 log.warning("no candidate passed the filters; slot %d waits for the next pool", slot)
                 return None
             recent = [p.text for p in self.store.posts() if p.state == "posted"][-variety.WORD_WINDOW:]
-            best = candidates[variety.choose([c.text for c in candidates], recent)]
+            choice = self.learner.choose(candidates, recent)  # through variety.choose
+            best = candidates[choice.index]
             key = uuid.uuid4().hex
-            if not self.store.record_intent(slot, best.text, best.canonical, key, int(self.clock())):
+            if not self.store.record_intent(slot, best.text, best.canonical, key, int(self.clock()),
+                                            best.features, best.score, choice.how):
                 log.info("slot %d is already taken; nothing to do", slot)
                 return None
             try:

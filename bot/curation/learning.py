@@ -1,0 +1,163 @@
+"""Learning from the audience: a Bayesian linear model of engagement over the curator's features.
+
+The prior mean of every weight is the shipped curator's (panel-fitted) weight, so with no data
+the learned ranking is the curator's. Each post's engagement (favourites + boosts + replies) is
+turned into a target in panel points: log(1 + count), minus the mean of the posts around it (the
+audience grows and shrinks; only how a post did against its neighbours is credited to its
+features), divided by the spread of those differences, times ENGAGEMENT_SCALE. The posterior is
+Gaussian with a known noise level (conjugate: exact, no iterations), refitted from all stored
+observations whenever a reading arrives. Ranking draws one weight vector from it per post
+(Thompson sampling); a fixed share of posts is a random candidate the variety rule allows.
+Pure numpy; the state database keeps the observations and snapshots (bot/posting/learner.py).
+"""
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from . import variety
+from .curator import Curator
+
+# A typical change of each feature (one-hot and 0/1 features: 1). The prior lets such a change
+# move the score by about PRIOR_SD panel points either way from the curator's weight.
+FEATURE_SCALES = {"song_fluency": 0.5, "paper_fluency": 0.5, "words": 3.0, "chars": 20.0, "song_words": 2.0,
+                  "paper_words": 2.0, "jargon": 1.0, "temperature": 0.2, "song_commonness": 1.0,
+                  "paper_commonness": 1.0}
+PRIOR_SD = 0.5  # panel points per typical change of a feature
+BIAS_SD = 10.0  # the intercept is free: engagement targets are centred, panel scores are not
+NOISE_SD = 1.0  # target units (panel points); targets have spread ENGAGEMENT_SCALE
+ENGAGEMENT_SCALE = 1.0  # panel points per standard deviation of relative log engagement
+NEIGHBOURS = 15  # posts on each side that a post's engagement is compared with
+MIN_SPREAD = 0.05  # floor of the relative log engagement's spread (all posts alike)
+
+
+@dataclass(frozen=True)
+class Observation:
+    """One post: the features the curator saw and its engagement counts (favourites + boosts +
+    replies) at the first reading (ENGAGEMENT_AFTER) and the final one (72 h; None until read)."""
+
+    features: dict[str, float]
+    first: int
+    final: int | None = None
+
+
+def log_engagement(observations: Sequence[Observation]) -> np.ndarray:
+    """log(1 + count) per post: the final reading where there is one, else the first shifted by
+    the mean final-minus-first difference of the posts that have both (0 when none has)."""
+    first = np.array([math.log1p(o.first) for o in observations])
+    final = np.array([math.log1p(o.final) if o.final is not None else np.nan for o in observations])
+    both = ~np.isnan(final)
+    shift = float(np.mean(final[both] - first[both])) if both.any() else 0.0
+    return np.where(both, final, first + shift)
+
+
+def targets(observations: Sequence[Observation]) -> np.ndarray:
+    """Relative engagement in panel points, per post (in posting order): how much better or worse
+    each post did than the NEIGHBOURS posts either side of it."""
+    n = len(observations)
+    if n < 2:
+        return np.zeros(n)
+    logs = log_engagement(observations)
+    centred = np.array([logs[i] - logs[max(0, i - NEIGHBOURS): i + NEIGHBOURS + 1].mean() for i in range(n)])
+    spread = max(float(centred.std()), MIN_SPREAD)
+    return ENGAGEMENT_SCALE * centred / spread
+
+
+@dataclass(frozen=True)
+class Posterior:
+    """Gaussian posterior over the bias and the weights of names."""
+
+    names: tuple[str, ...]
+    mean: np.ndarray  # [bias, *weights]
+    cov: np.ndarray
+    observations: int = 0
+
+    def weights(self) -> dict[str, float]:
+        return dict(zip(self.names, self.mean[1:].tolist()))
+
+    def sd(self) -> dict[str, float]:
+        return dict(zip(self.names, np.sqrt(np.diag(self.cov)[1:]).tolist()))
+
+    @property
+    def bias(self) -> float:
+        return float(self.mean[0])
+
+    def sample(self, rng: np.random.Generator) -> dict[str, float]:
+        """One draw of the weights (Thompson sampling)."""
+        chol = np.linalg.cholesky(self.cov + 1e-12 * np.eye(len(self.mean)))
+        drawn = self.mean + chol @ rng.standard_normal(len(self.mean))
+        return dict(zip(self.names, drawn[1:].tolist()))
+
+    def summary(self) -> dict[str, tuple[float, float]]:
+        """name -> (mean, sd), with the bias as "bias": what a snapshot keeps."""
+        sds = np.sqrt(np.diag(self.cov))
+        out = {"bias": (float(self.mean[0]), float(sds[0]))}
+        out.update({n: (float(m), float(s)) for n, m, s in zip(self.names, self.mean[1:], sds[1:])})
+        return out
+
+
+def prior_sd(name: str) -> float:
+    return PRIOR_SD / FEATURE_SCALES.get(name, 1.0)
+
+
+def fit(observations: Sequence[Observation], prior: Curator, extra_names: Sequence[str] = ()) -> Posterior:
+    """The posterior after the observations (in posting order), starting from the curator's
+    weights. Names: the curator's, the observations' and extra_names (a candidate's feature no
+    post had yet keeps its prior)."""
+    names = sorted(set(prior.weights) | {k for o in observations for k in o.features} | set(extra_names))
+    mean0 = np.array([prior.bias] + [prior.weights.get(n, 0.0) for n in names])
+    precision0 = np.diag([BIAS_SD ** -2] + [prior_sd(n) ** -2 for n in names])
+    if not observations:
+        return Posterior(tuple(names), mean0, np.linalg.inv(precision0), 0)
+    index = {n: i + 1 for i, n in enumerate(names)}
+    x = np.zeros((len(observations), len(names) + 1))
+    x[:, 0] = 1.0
+    for row, o in enumerate(observations):
+        for k, v in o.features.items():
+            x[row, index[k]] = v
+    y = targets(observations)
+    precision = precision0 + x.T @ x / NOISE_SD ** 2
+    cov = np.linalg.inv(precision)
+    cov = (cov + cov.T) / 2
+    mean = cov @ (precision0 @ mean0 + x.T @ y / NOISE_SD ** 2)
+    return Posterior(tuple(names), mean, cov, len(observations))
+
+
+def score(weights: dict[str, float], features: dict[str, float]) -> float:
+    return sum(weights.get(k, 0.0) * v for k, v in features.items())
+
+
+def explores(posts: int, explored: int, share: float) -> bool:
+    """Whether the next post explores, after `posts` posts of which `explored` did: so that
+    floor(n * share) of the first n posts explore (a post that could not, because the variety
+    rule allowed nothing, is made up for by the next)."""
+    return explored < math.floor((posts + 1) * share + 1e-9)
+
+
+@dataclass(frozen=True)
+class Choice:
+    index: int  # into the candidates
+    how: str  # "learned" (a Thompson draw), "explore" (random, variety allowed) or "curator" (frozen)
+    score: float  # the candidate's score under the weights used (0 for "explore")
+
+
+def choose(texts: Sequence[str], features: Sequence[dict[str, float]], recent: Sequence[str],
+           weights: dict[str, float], how: str = "learned", explore: bool = False,
+           rng: random.Random | None = None) -> Choice | None:
+    """The post among the candidates (given best first by the curator): with explore, a random
+    one the variety rule allows after recent; else the best under weights that variety.choose
+    allows (ties keep the given order). None for no candidates."""
+    if not texts:
+        return None
+    if explore:
+        allowed = [i for i, t in enumerate(texts) if variety.allowed(t, recent)]
+        if allowed:
+            return Choice((rng or random).choice(allowed), "explore", 0.0)
+    scores = [score(weights, f) for f in features]
+    order = sorted(range(len(texts)), key=lambda i: (-scores[i], i))
+    picked = order[variety.choose([texts[i] for i in order], recent)]
+    return Choice(picked, how, scores[picked])
