@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -122,8 +123,10 @@ class EngagementJob:
         due = self.due(now)
         if not due:
             return 0
-        remaining = getattr(self.gateway.client, "ratelimit_remaining", None)
-        if isinstance(remaining, (int, float)) and remaining < RATE_RESERVE:
+        client = self.gateway.client  # Mastodon.py keeps the server's X-RateLimit headers
+        remaining, reset = getattr(client, "ratelimit_remaining", None), getattr(client, "ratelimit_reset", None)
+        if (isinstance(remaining, (int, float)) and remaining < RATE_RESERVE and isinstance(reset, (int, float))
+                and time.time() < reset):
             log.info("engagement: %d requests left in the server's window; reading later", remaining)
             return 0
         try:

@@ -1,0 +1,300 @@
+"""Learning from the audience: the learner's maths, the stored features and readings (SQLite and
+PostgreSQL, including a database from before the migration), the engagement job over real
+Mastodon.py to the local server's simulated audience, and a short simulated month that can fail."""
+import importlib.util
+import random
+import sqlite3
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bot.curation import learning, variety
+from bot.curation.curator import Curator
+from bot.posting.gateway import Gateway
+from bot.posting.learner import EngagementJob, Learner, observations
+from bot.posting.settings import load
+from bot.posting.state import PooledCandidate, Reading, open_store
+from bot.posting.worker import Worker
+from fake_mastodon import TOKEN, Audience
+
+H = 3600
+PRIOR = Curator({"seam=feat": 0.5, "length=short": 0.2, "words": -0.1}, bias=3.0, source="test")
+
+
+# -- the learner ---------------------------------------------------------------------------------
+
+def test_with_no_data_the_learned_weights_are_the_curators():
+    posterior = learning.fit([], PRIOR, extra_names=["seam=colon"])
+    assert posterior.weights() == {"length=short": 0.2, "seam=colon": 0.0, "seam=feat": 0.5, "words": -0.1}
+    assert posterior.sd()["seam=feat"] == pytest.approx(learning.PRIOR_SD)
+    assert posterior.sd()["words"] == pytest.approx(learning.PRIOR_SD / learning.FEATURE_SCALES["words"])
+
+
+def test_a_feature_the_audience_likes_gains_weight_and_certainty():
+    rng = np.random.default_rng(0)
+    obs = []
+    for i in range(80):
+        feat = i % 3 == 0
+        count = int(rng.poisson(30 if feat else 10))
+        obs.append(learning.Observation({"seam=feat" if feat else "seam=colon": 1.0, "words": 5.0}, count, count))
+    posterior = learning.fit(obs, PRIOR)
+    assert posterior.weights()["seam=feat"] - posterior.weights()["seam=colon"] > 1.0
+    assert posterior.sd()["seam=feat"] < 0.8 * learning.PRIOR_SD
+
+
+def test_noise_moves_the_weights_less_than_the_prior_allows():
+    rng = np.random.default_rng(1)
+    obs = [learning.Observation({"seam=feat" if i % 2 else "seam=colon": 1.0}, int(rng.poisson(15)))
+           for i in range(60)]
+    w = learning.fit(obs, PRIOR).weights()
+    assert abs((w["seam=feat"] - w["seam=colon"]) - 0.5) < 2 * learning.PRIOR_SD
+
+
+def test_targets_compare_a_post_with_its_neighbours_not_with_a_growing_audience():
+    growing = [learning.Observation({}, 10 * 2 ** (i // 10)) for i in range(60)]
+    assert np.abs(learning.targets(growing)).max() < 2.5
+    one_hit = [learning.Observation({}, 100 if i == 30 else 10) for i in range(60)]
+    y = learning.targets(one_hit)
+    assert y.argmax() == 30 and y[30] > 3
+
+
+def test_a_missing_final_reading_is_estimated_from_the_first():
+    obs = [learning.Observation({}, 10, 20), learning.Observation({}, 10, 20), learning.Observation({}, 10)]
+    logs = learning.log_engagement(obs)
+    assert logs[2] == pytest.approx(logs[0])
+
+
+@pytest.mark.parametrize("share", [0.0, 0.15, 0.5, 1.0])
+def test_the_exploration_share_is_exact(share):
+    explored = 0
+    for n in range(200):
+        explored += learning.explores(n, explored, share)
+        assert explored == int(np.floor((n + 1) * share + 1e-9))
+
+
+def test_exploration_picks_only_what_the_variety_rule_allows():
+    recent = ["Hold On (feat. Deep Residual Learning)"]
+    texts = ["Stay (feat. Graph Networks)", "Closer (Attention Remix)", "Learning: Hello"]
+    allowed = {i for i, t in enumerate(texts) if variety.allowed(t, recent)}
+    assert allowed == {1}
+    rng = random.Random(0)
+    for _ in range(20):
+        c = learning.choose(texts, [{}] * 3, recent, {}, explore=True, rng=rng)
+        assert c.how == "explore" and c.index == 1
+
+
+def test_the_learned_choice_ranks_by_the_weights_through_the_variety_rule():
+    texts = ["A Song (feat. Vision)", "B Song (Deep Remix)", "C Song (Graph Remix)"]
+    feats = [{"seam=feat": 1.0}, {"seam=tag:remix": 1.0}, {"seam=tag:remix": 1.0, "rhyme": 1.0}]
+    c = learning.choose(texts, feats, [], {"seam=tag:remix": 1.0, "rhyme": 0.5})
+    assert (c.index, c.how, c.score) == (2, "learned", 1.5)
+    c = learning.choose(texts, feats, ["Z (Other Remix)"], {"seam=tag:remix": 1.0, "rhyme": 0.5})
+    assert c.index == 0  # a remix may not follow a remix
+
+
+# -- state ---------------------------------------------------------------------------------------
+
+def test_features_readings_and_snapshots_are_stored(database_url):
+    store = open_store(database_url)
+    features = {"seam=feat": 1.0, "words": 4.0}
+    store.replace_pool([PooledCandidate("Stay (feat. Graph Networks)", "stay feat graph networks", 3.2, 0.7, features)], 1)
+    assert store.pool()[0].features == features
+    assert store.record_intent(100, "Stay (feat. Graph Networks)", "stay feat graph networks", "k1", 5,
+                               features, 3.2, "learned")
+    store.mark_posted("k1", "55", None, 6)
+    p = store.post_features()[0]
+    assert (p.slot, p.status_id, p.posted_at, p.features, p.curator_score, p.choice) == (100, "55", 6, features, 3.2, "learned")
+    store.record_reading(Reading(100, "first", 3, 1, 0, 90))
+    store.record_reading(Reading(100, "first", 4, 1, 0, 91))  # read again: the later counts win
+    store.record_reading(Reading(100, "final", None, None, None, 300))  # gone
+    assert [(r.reading, r.total) for r in store.readings()] == [("final", None), ("first", 5)]
+    store.add_snapshot(7, 1, {"seam=feat": [0.6, 0.4]})
+    store.close()
+    again = open_store(database_url)  # a restart: everything is still there
+    assert again.latest_snapshot() == (7, 1, {"seam=feat": [0.6, 0.4]})
+    # gone by the final reading: what the first one counted is still learned from
+    assert observations(again) == [learning.Observation(features, 5, None)]
+    again.close()
+
+
+def test_a_database_from_before_the_migration_keeps_its_posts(tmp_path):
+    path = tmp_path / "old.sqlite3"
+    old = sqlite3.connect(path)
+    from bot.posting.state import MIGRATIONS
+
+    for sql in MIGRATIONS[0]:
+        old.execute(sql)
+    old.execute("INSERT INTO bot_meta (key, value) VALUES ('schema_version', '1')")
+    old.execute("INSERT INTO posts (slot, text, canonical, idempotency_key, state, created_at) "
+                "VALUES (1, 'Old Post', 'old post', 'k', 'posted', 1)")
+    old.execute("INSERT INTO pool (canonical, text, score, temperature, created_at) VALUES ('x', 'X', 1, 0.5, 1)")
+    old.commit()
+    old.close()
+    store = open_store(f"sqlite:///{path}")
+    assert store.get_meta("schema_version") == str(len(MIGRATIONS))
+    assert [p.text for p in store.post_features()] == ["Old Post"] and store.post_features()[0].features == {}
+    assert store.pool()[0].features == {}
+    store.close()
+
+
+def test_a_postgresql_database_from_before_the_migration_keeps_its_posts(postgres_cluster):
+    import uuid
+
+    import psycopg
+
+    from bot.posting.state import MIGRATIONS
+
+    name = "bot_" + uuid.uuid4().hex[:12]
+    with psycopg.connect(f"postgresql://postgres@/postgres?host={postgres_cluster}", autocommit=True) as c:
+        c.execute(f"CREATE DATABASE {name}")
+    url = f"postgresql://postgres@/{name}?host={postgres_cluster}"
+    with psycopg.connect(url, autocommit=True) as c:
+        for sql in MIGRATIONS[0]:
+            c.execute(sql)
+        c.execute("INSERT INTO bot_meta (key, value) VALUES ('schema_version', '1')")
+        c.execute("INSERT INTO posts (slot, text, canonical, idempotency_key, state, created_at) "
+                  "VALUES (1, 'Old Post', 'old post', 'k', 'posted', 1)")
+    store = open_store(url)
+    assert [p.text for p in store.post_features()] == ["Old Post"]
+    store.close()
+
+
+# -- the engagement job over HTTP ----------------------------------------------------------------
+
+class Clock:
+    def __init__(self, t=1_800_000_000.0):
+        self.t = t
+
+    def __call__(self):
+        return self.t
+
+
+FEATURES = [{"seam=feat": 1.0, "words": 4.0}, {"seam=colon": 1.0, "words": 6.0}, {"seam=tag:remix": 1.0, "words": 5.0}]
+TEXTS = ["Stay Here (feat. Graph Networks)", "Vision Transformers: Hello Again", "Closer (Attention Remix)",
+         "Yesterday (feat. Sparse Coding)", "Memory Networks: Dancing Queen", "Heroes (Residual Remix)"]
+
+
+def tiny_pool_maker():
+    from bot.curation.candidates import Candidate, Pool
+
+    def make(posted):
+        cands = [Candidate(t, 0.7, {}, 3.0 - i / 10, FEATURES[i % 3]) for i, t in enumerate(TEXTS)]
+        return Pool(len(cands), [c for c in cands if c.text.lower() not in posted])
+    return make
+
+
+def start(server, database_url, clock, **env):
+    settings = load({"MASTODON_API_BASE_URL": server.url, "MASTODON_ACCESS_TOKEN": TOKEN, "DATABASE_URL": database_url,
+                     "POST_INTERVAL": "6h", "RETRY_BASE": "0.01s", "RETRY_MAX": "0.05s", **env}, dotenv=False)
+    store = open_store(database_url)
+    gateway = Gateway(settings.api_base_url, settings.access_token, 5)
+    learner = Learner(settings, store, PRIOR, random.Random(0))
+    worker = Worker(settings, store, gateway, "1", tiny_pool_maker(), threading.Event(), clock=clock,
+                    rng=random.Random(0), learner=learner)
+    return worker, EngagementJob(settings, store, gateway, "1", learner, clock)
+
+
+def test_engagement_is_read_at_24_and_72_hours_and_learned_from(mastodon_server, database_url):
+    clock = Clock()
+    mastodon_server.audience = Audience(clock, lambda text: 1.0 if "feat." in text else 0.0, seed=3)
+    worker, job = start(mastodon_server, database_url, clock)
+    t0 = clock.t
+    assert worker.tick() is not None
+    post = worker.store.post_features()[0]
+    assert post.features and post.curator_score is not None and post.choice in ("learned", "explore")
+    clock.t = t0 + 23 * H
+    assert job.run() == 0 and worker.store.readings() == []  # not matured yet: no request either
+    clock.t = t0 + 24 * H
+    assert job.run() == 1
+    first = worker.store.readings()[0]
+    assert first.reading == "first"
+    assert (first.favourites, first.boosts, first.replies) == mastodon_server.audience.counts(post.status_id)
+    assert job.run() == 0  # read once
+    clock.t = t0 + 72 * H
+    assert job.run() == 1
+    final = [r for r in worker.store.readings() if r.reading == "final"][0]
+    assert final.total >= first.total
+    assert len(worker.store.snapshots()) == 2 and worker.store.snapshots()[-1][1] == 1
+    worker.store.close()
+
+
+def test_learning_off_reads_counts_but_freezes_the_weights(mastodon_server, database_url):
+    clock = Clock()
+    mastodon_server.audience = Audience(clock, seed=1)
+    worker, job = start(mastodon_server, database_url, clock, LEARNING="off")
+    worker.tick()
+    clock.t += 24 * H
+    assert job.run() == 1
+    assert worker.store.snapshots() == []
+    assert worker.store.post_features()[0].choice == "curator"
+    worker.store.close()
+
+
+def test_a_deleted_post_is_read_as_gone_and_not_learned_from(mastodon_server, database_url):
+    clock = Clock()
+    worker, job = start(mastodon_server, database_url, clock)
+    worker.tick()
+    mastodon_server.statuses.clear()  # deleted on the server
+    clock.t += 24 * H
+    assert job.run() == 1
+    assert worker.store.readings()[0].total is None
+    assert observations(worker.store) == []
+    worker.store.close()
+
+
+def test_a_rate_limit_ends_the_pass_and_the_next_one_reads(mastodon_server, database_url):
+    clock = Clock()
+    worker, job = start(mastodon_server, database_url, clock)
+    worker.tick()
+    clock.t += 24 * H
+    mastodon_server.read_faults = [("ratelimit", 600)]
+    assert job.run() == 0
+    attempts = mastodon_server.read_attempts
+    assert job.run() == 0 and mastodon_server.read_attempts == attempts  # waits for the window's reset
+    job.gateway.client.ratelimit_reset = 0  # the window has passed
+    assert job.run() == 1
+    worker.store.close()
+
+
+# -- a short simulated month (bench/learning.py), on the shipped model's candidates ----------------
+
+_PATH = Path(__file__).resolve().parent.parent / "bench" / "learning.py"
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("bench_learning", _PATH)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["bench_learning"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def bank(bench, shipped_model_dir):
+    from bot.model.modelfile import ModelPaths, load_model
+
+    if not load_model(ModelPaths.in_directory(shipped_model_dir)).config.get("halves"):
+        pytest.skip("the shipped model is not a halves model: its candidates have no features to learn from")
+    return bench.bank(shipped_model_dir, 600, seed=0)
+
+
+def test_a_learning_bot_beats_a_frozen_one_on_a_simulated_audience(bench, bank, tmp_path):
+    r = bench.compare(bank, bench.likes_feat_and_short, days=20, seed=0, workdir=tmp_path, label="pref")
+    learn, frozen = r["runs"]["learning"], r["runs"]["frozen"]
+    assert r["lift"] >= 0.30, (learn.mean, frozen.mean)
+    assert r["preferred"][0] >= 2 * r["preferred"][1], r["preferred"]
+    assert abs(r["explore"] - 0.15) <= 1.5 / len(learn.texts)
+    assert r["variety"] == (True, True)
+
+
+def test_with_no_preference_the_learning_bot_does_not_drift(bench, bank, tmp_path):
+    from bot.posting.learner import shipped_curator
+
+    r = bench.compare(bank, bench.no_preference, days=20, seed=0, workdir=tmp_path, label="none")
+    drift = bench.weight_drift(r["runs"]["learning"], shipped_curator(bench.ROOT / "model_weights").weights)
+    assert np.mean(np.abs(list(drift.values()))) < 0.6
+    assert r["variety"] == (True, True)
