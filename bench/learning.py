@@ -34,7 +34,7 @@ from bot.curation.words import canonical  # noqa: E402
 H = 3600
 T0 = 1_800_000_000.0
 RESULTS = ROOT / "bench" / "results"
-PREFERENCE_STRENGTH = 1.0  # appeal added by each preferred feature
+PREFERENCE_STRENGTH = 1.5  # appeal (log favourite rate) a named model adds
 
 
 def seam_name(text: str) -> str:
@@ -42,14 +42,20 @@ def seam_name(text: str) -> str:
     return parsed[0] if parsed else "other"
 
 
-def preferred(text: str) -> bool:
-    """The hidden taste's features: a short title (at most 4 words) with a "feat." seam."""
-    return seam_name(text) == "feat" and length_band(text) == "short"
+def names_a_model(text: str) -> bool:
+    """Whether the paper half names a method or model ("GAN", "LSTM", "Interpretable CNN"): a
+    word with a capital or a digit after its first letter, as the raters' "AlignGAN Without You"."""
+    parsed = seams_module.parse(text)
+    paper = parsed[2] if parsed else text
+    return any(len(w) >= 3 and any(c.isupper() or c.isdigit() for c in w[1:]) for w in paper.split())
 
 
-def likes_feat_and_short(text: str) -> float:
-    """The audience's hidden preference: each of "feat." seam and short adds appeal."""
-    return PREFERENCE_STRENGTH * ((seam_name(text) == "feat") + (length_band(text) == "short"))
+preferred = names_a_model  # the hidden taste's feature, whose share of posts is measured
+
+
+def likes_named_models(text: str) -> float:
+    """The audience's hidden preference: posts whose paper half names a model get more appeal."""
+    return PREFERENCE_STRENGTH * names_a_model(text)
 
 
 def no_preference(text: str) -> float:
@@ -200,7 +206,7 @@ def plot(results: dict, path: Path) -> None:
         ax.legend()
     ax = axes[2]
     found = results["preference"]
-    for name in ("seam=feat", "length=short"):
+    for name in ("name", "seam=feat", "length=short"):
         for r in found[:1]:
             snaps = r["runs"]["learning"].snapshots
             days = [(at - T0) / 86400 for at, _, _ in snaps]
@@ -229,12 +235,12 @@ def main(argv=None) -> int:
     limit_blas(1)
     candidates = bank(args.model_dir, args.bank)
     prior = shipped_curator(args.model_dir)
-    print(f"bank: {len(candidates)} passing candidates of {args.model_dir}; preferred (short + feat.) "
+    print(f"bank: {len(candidates)} passing candidates of {args.model_dir}; preferred (names a model) "
           f"{sum(preferred(c.text) for c in candidates) / len(candidates):.1%} of them")
     results = {"preference": [], "no preference": []}
     with tempfile.TemporaryDirectory() as tmp:
         for seed in range(args.seeds):
-            for label, preference in (("preference", likes_feat_and_short), ("no preference", no_preference)):
+            for label, preference in (("preference", likes_named_models), ("no preference", no_preference)):
                 r = compare(candidates, preference, args.days, seed, Path(tmp), label.replace(" ", "-"))
                 results[label].append(r)
                 print(f"{label:>13} seed {seed}: lift {r['lift']:+.1%}, preferred share "
@@ -258,7 +264,7 @@ def main(argv=None) -> int:
                     f"{min(r['lift'] for r in found):+.1%} .. {max(r['lift'] for r in found):+.1%} | "
                     f"{share_l:.1%} | {share_f:.1%} | {np.mean([r['explore'] for r in found]):.1%} | "
                     f"{'yes' if summary[label]['variety_held'] else 'NO'} | {summary[label]['mean_abs_drift_prior_sd']:.2f} |")
-    table = ("| audience | engagement/post, learning | frozen | lift | lift range over seeds | short+feat. share, "
+    table = ("| audience | engagement/post, learning | frozen | lift | lift range over seeds | named-model share, "
              "learning | frozen | exploration share | variety limits held | mean abs weight drift (prior sd) |\n"
              "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n" + "\n".join(rows))
     print(table)

@@ -308,6 +308,30 @@ def _state_summary(database_url: str) -> str:
             f"{sum(p.state == 'pending' for p in posts)} unfinished")
 
 
+def cmd_stats(args) -> int:
+    """Posts and engagement by seam, tag, length and temperature; what the learner has learned."""
+    from .posting import stats
+    from .posting.learner import shipped_curator
+    from .posting.state import open_store
+
+    settings = settings_module.load()
+    if args.plot:
+        _check_plot_target(args.plot)
+    if settings.database_url.startswith("sqlite:///") and not Path(settings.database_url[len("sqlite:///"):]).exists():
+        raise BotError(f"no state yet: {settings.database_url[len('sqlite:///'):]} does not exist (the worker "
+                       "creates it at its first start; check DATABASE_URL)")
+    prior = shipped_curator(settings.model_dir)
+    store = open_store(settings.database_url)
+    try:
+        print(stats.report(store, prior, settings.learning))
+        if args.plot:
+            stats.plot(store, prior, args.plot)
+            print(f"\nwrote {args.plot}")
+    finally:
+        store.close()
+    return 0
+
+
 def cmd_check(args) -> int:
     from .posting.gateway import ReplyGateway
 
@@ -436,6 +460,11 @@ def parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("check", help="verify the credentials; print the account, its bot flag and the server's limits")
     c.set_defaults(handler=cmd_check)
+
+    st = sub.add_parser("stats", help="posts and engagement by seam, tag, length and temperature; what the bot "
+                                      "has learned from its audience")
+    st.add_argument("--plot", type=Path, default=None, help="also write a PNG picture here (needs matplotlib)")
+    st.set_defaults(handler=cmd_stats)
 
     r = sub.add_parser("register", help="get an access token (OAuth code flow) and write it to .env")
     r.add_argument("--server", required=True,

@@ -282,7 +282,9 @@ class FakeMastodon:
         m = re.fullmatch(r"/api/v1/accounts/(\w+)/statuses", path)
         if method == "GET" and m:
             limit = min(int((self._query(h).get("limit") or ["40"])[0]), 40)
-            return self.reply(h, 200, [self.counted(s) for s in reversed(self.by(m.group(1)))][:limit])
+            own = [s for s in self.by(m.group(1))
+                   if not (self._query(h).get("exclude_replies") in (["true"], ["1"]) and s["in_reply_to_id"])]
+            return self.reply(h, 200, [self.counted(s) for s in reversed(own)][:limit])
         if method == "GET" and path == "/api/v1/notifications":
             return self._notifications(h)
         m = re.fullmatch(r"/api/v1/statuses/(\w+)(/context)?", path)

@@ -283,7 +283,7 @@ def bank(bench, shipped_model_dir):
 
 
 def test_a_learning_bot_beats_a_frozen_one_on_a_simulated_audience(bench, bank, tmp_path):
-    r = bench.compare(bank, bench.likes_feat_and_short, days=20, seed=0, workdir=tmp_path, label="pref")
+    r = bench.compare(bank, bench.likes_named_models, days=20, seed=0, workdir=tmp_path, label="pref")
     learn, frozen = r["runs"]["learning"], r["runs"]["frozen"]
     assert r["lift"] >= 0.30, (learn.mean, frozen.mean)
     assert r["preferred"][0] >= 2 * r["preferred"][1], r["preferred"]
@@ -298,3 +298,41 @@ def test_with_no_preference_the_learning_bot_does_not_drift(bench, bank, tmp_pat
     drift = bench.weight_drift(r["runs"]["learning"], shipped_curator(bench.ROOT / "model_weights").weights)
     assert np.mean(np.abs(list(drift.values()))) < 0.6
     assert r["variety"] == (True, True)
+
+
+# -- bot stats -------------------------------------------------------------------------------------
+
+def test_bot_stats_shows_engagement_by_seam_and_what_was_learned(mastodon_server, database_url, tmp_path,
+                                                                 monkeypatch, capsys):
+    from bot import cli
+
+    clock = Clock()
+    mastodon_server.audience = Audience(clock, lambda text: 1.0 if "feat." in text else 0.0, seed=2)
+    worker, job = start(mastodon_server, database_url, clock)
+    for _ in range(6):
+        worker.refill()
+        worker.tick()
+        clock.t += 6 * H
+        job.run()
+    clock.t += 80 * H
+    job.run()
+    worker.store.close()
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    plot = tmp_path / "stats.png"
+    assert cli.main(["stats", "--plot", str(plot)]) == 0
+    out = capsys.readouterr().out
+    assert "6 posts, 6 with engagement read" in out
+    assert "by seam type:" in out and "| feat |" in out and "by temperature:" in out
+    assert "learned from 6 posts" in out and "± " in out
+    assert plot.stat().st_size > 10_000
+
+
+def test_bot_stats_without_state_is_one_line(tmp_path, monkeypatch, capsys):
+    from bot import cli
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'none.sqlite3'}")
+    assert cli.main(["stats"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("bot: error: no state yet") and "\n" not in err

@@ -32,6 +32,14 @@ def kind_of(seam: str) -> str:
     return seam.split(":")[0]
 
 
+def post_words(text: str) -> set[str]:
+    """The post's content words, less its seam's own word ("feat", "prod", "remix"...): the seam
+    limits govern seams, so a "feat." post does not block the next twenty "feat." posts."""
+    seam = seam_of(text)
+    own = {"feat", "ft", "prod"} if kind_of(seam) in ("feat", "prod") else {seam.split(":", 1)[-1]}
+    return set(content_words(text)) - own
+
+
 def seam_of(text: str) -> str:
     parsed = parse(text)
     return parsed[0] if parsed else "other"
@@ -42,9 +50,9 @@ def allowed(text: str, recent: Sequence[str], rule: Rule = Rule()) -> bool:
     last rule.word_window posts, its seam not the previous post's and used fewer than
     rule.seam_max times in the last rule.seam_window, its seam kind fewer than rule.kind_max times
     there (so no kind makes more than half of any run of posts)."""
-    words = set(content_words(text))
+    words = post_words(text)
     for old in recent[-rule.word_window:]:
-        if words & set(content_words(old)):
+        if words & post_words(old):
             return False
     seam = seam_of(text)
     window = [seam_of(t) for t in recent[-rule.seam_window:]]
@@ -93,7 +101,7 @@ def _top(counter: Counter, n: int) -> tuple[str, float]:
 def report(texts: Sequence[str]) -> Report:
     """Variety figures over consecutive posts."""
     n = len(texts)
-    sets = [set(content_words(t)) for t in texts]
+    sets = [post_words(t) for t in texts]
     word_counts = Counter(w for s in sets for w in s)
     seams = [seam_of(t) for t in texts]
     tags = Counter(s for s in seams if s in ("feat", "prod") or s.startswith("tag:"))

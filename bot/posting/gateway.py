@@ -133,12 +133,14 @@ def _counts(status: dict) -> Counts:
     return Counts(str(status["id"]), number("favourites_count"), number("reblogs_count"), number("replies_count"))
 
 
-def read_counts(gateway: "Gateway", account_id, status_ids: list[str], max_single: int) -> dict[str, Counts]:
-    """Counts of the account's own statuses: one page of its latest statuses, then at most
-    max_single single-status reads for the rest. A status the server no longer has maps to None.
-    Raises TemporaryServerError (and AuthError)."""
+def read_counts(gateway: "Gateway", account_id, status_ids: list[str], max_single: int,
+                newest: int = 40) -> dict[str, Counts]:
+    """Counts of the account's own statuses: one page of its `newest` (at most 40) latest posts
+    (replies left out), then at most max_single single-status reads for the rest. A status the
+    server no longer has maps to None. Raises TemporaryServerError (and AuthError)."""
     wanted = set(status_ids)
-    page = gateway._call("read own statuses", gateway.client.account_statuses, account_id, limit=40)
+    page = gateway._call("read own statuses", gateway.client.account_statuses, account_id,
+                         exclude_replies=True, limit=max(1, min(40, newest)))
     found: dict[str, Counts | None] = {str(s["id"]): _counts(s) for s in page if str(s["id"]) in wanted}
     for status_id in [i for i in status_ids if i not in found][:max_single]:
         try:

@@ -26,6 +26,7 @@ from .state import PooledCandidate, Reading, Store
 
 log = logging.getLogger("bot")
 MAX_SINGLE_READS = 20  # single-status reads per run, after the one page of latest statuses
+PAGE_MARGIN = 5  # statuses read past the oldest due post (posts made by hand, by another instance)
 RATE_RESERVE = 60  # requests left in the server's window that the engagement job never uses
 
 
@@ -102,18 +103,19 @@ class EngagementJob:
         self.settings, self.store, self.gateway, self.account_id = settings, store, gateway, account_id
         self.learner, self.clock = learner, clock
 
-    def due(self, now: float) -> list[tuple[str, int, str]]:
-        """(status id, slot, reading) of the readings that are due, newest post first."""
+    def due(self, now: float) -> list[tuple[str, int, str, int]]:
+        """(status id, slot, reading, how many posts back) of the readings that are due, newest
+        post first."""
         done = {(r.slot, r.reading) for r in self.store.readings()}
         out = []
-        for p in reversed(self.store.post_features()):
+        for back, p in enumerate(reversed(self.store.post_features()), 1):
             if p.status_id is None or p.posted_at is None:
                 continue
             age = now - p.posted_at
             if age >= self.settings.engagement_final and (p.slot, "final") not in done:
-                out.append((p.status_id, p.slot, "final"))
+                out.append((p.status_id, p.slot, "final", back))
             elif self.settings.engagement_after <= age < self.settings.engagement_final and (p.slot, "first") not in done:
-                out.append((p.status_id, p.slot, "first"))
+                out.append((p.status_id, p.slot, "first", back))
         return out
 
     def run(self) -> int:
@@ -130,13 +132,14 @@ class EngagementJob:
             log.info("engagement: %d requests left in the server's window; reading later", remaining)
             return 0
         try:
-            counts = read_counts(self.gateway, self.account_id, [d[0] for d in due], MAX_SINGLE_READS)
+            newest = due[-1][3] + PAGE_MARGIN  # enough of the latest posts to hold every due one
+            counts = read_counts(self.gateway, self.account_id, [d[0] for d in due], MAX_SINGLE_READS, newest)
         except TemporaryServerError as e:
             log.warning("engagement: %s; reading later", e)
             return 0
         firsts = {r.slot for r in self.store.readings() if r.reading == "first"}
         stored = 0
-        for status_id, slot, reading in due:
+        for status_id, slot, reading, _ in due:
             if status_id not in counts:
                 continue  # over this pass' read budget
             c = counts[status_id]
