@@ -169,3 +169,17 @@ def test_mashup_pool_from_the_shipped_model_is_ranked_by_the_curator_and_stops_w
                                                 reverse=True)
     assert all(seams.parse(c.text) for c in passing)
     assert build_pool(sampler, evidence, 60, [0.6], seed=2, stop=lambda: True).candidates == []
+
+
+def test_known_halves_match_whole_halves_in_any_case_and_bad_files_say_so(tmp_path):
+    from bot.curation.evidence import KnownHalves
+
+    known = KnownHalves.from_halves({"song": ["Heat of the Moment"], "arxiv": ["Visual Question Answering"]})
+    assert known.knows("heat of the moment!", "song") and not known.knows("Heat of the", "song")
+    assert known.knows("Visual  Question Answering", "arxiv") and not known.knows("Heat of the Moment", "arxiv")
+    path = tmp_path / "h.npz"
+    known.save(path)
+    assert KnownHalves.load(path).knows("Heat of the Moment", "song")
+    path.write_bytes(path.read_bytes()[:40])
+    with pytest.raises(ModelFileError, match="halves index .* is unreadable"):
+        KnownHalves.load(path)

@@ -127,18 +127,12 @@ class NoveltyIndex:
         return [g for g, hit, fhit in zip(grams, hits, folded) if hit or fhit]
 
     def save(self, path: Path) -> None:
-        with open(path, "wb") as f:
-            np.savez_compressed(f, titles=self.titles, runs=self.runs)
+        _save_tables(path, titles=self.titles, runs=self.runs)
 
     @classmethod
     def load(cls, path: Path) -> "NoveltyIndex":
-        try:
-            with np.load(path) as data:
-                return cls(data["titles"], data["runs"])
-        except FileNotFoundError:
-            raise ModelFileError(f"novelty index {path} is missing; rebuild it with `bot derive`") from None
-        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
-            raise ModelFileError(f"novelty index {path} is unreadable ({e}); rebuild it with `bot derive`") from None
+        """Raises ModelFileError naming the file if it is missing or unreadable."""
+        return cls(*_load_tables(path, "novelty index", ("titles", "runs")))
 
 
 @dataclass(frozen=True)
@@ -160,19 +154,28 @@ class KnownHalves:
         return bool(NoveltyIndex._contains(getattr(self, source), [hash64(canonical(text))])[0])
 
     def save(self, path: Path) -> None:
-        with open(path, "wb") as f:
-            np.savez_compressed(f, song=self.song, arxiv=self.arxiv)
+        _save_tables(path, song=self.song, arxiv=self.arxiv)
 
     @classmethod
     def load(cls, path: Path) -> "KnownHalves":
         """Raises ModelFileError naming the file if it is missing or unreadable."""
-        try:
-            with np.load(path) as data:
-                return cls(data["song"].astype(np.uint64), data["arxiv"].astype(np.uint64))
-        except FileNotFoundError:
-            raise ModelFileError(f"halves index {path} is missing; rebuild it with `bot derive`") from None
-        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
-            raise ModelFileError(f"halves index {path} is unreadable ({e}); rebuild it with `bot derive`") from None
+        return cls(*_load_tables(path, "halves index", ("song", "arxiv")))
+
+
+def _save_tables(path: Path, **tables: np.ndarray) -> None:
+    with open(path, "wb") as f:
+        np.savez_compressed(f, **tables)
+
+
+def _load_tables(path: Path, what: str, names: tuple[str, ...]) -> list[np.ndarray]:
+    """The named uint64 hash tables of an .npz file; ModelFileError naming the file otherwise."""
+    try:
+        with np.load(path) as data:
+            return [data[name].astype(np.uint64) for name in names]
+    except FileNotFoundError:
+        raise ModelFileError(f"{what} {path} is missing; rebuild it with `bot derive`") from None
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
+        raise ModelFileError(f"{what} {path} is unreadable ({e}); rebuild it with `bot derive`") from None
 
 
 @dataclass(frozen=True)
