@@ -28,7 +28,8 @@ def test_help_shows_every_option_with_its_default(capsys):
     assert "--word-retries WORD_RETRIES sources strategy: times a word its corpus never used is sampled again " \
            "(default: 3)" in text
     assert "--from-scratch" in text and "(default: trained_model)" in text and "(default: [0.5, 0.8, 1.0])" in text
-    assert "--learning-rate" not in text  # not a command-line option
+    assert "--learning-rate LEARNING_RATE first learning rate" in text and "(default: 0.004)" in text
+    assert "--init-from INIT_FROM start from this model directory's weights" in text
 
 
 @pytest.mark.parametrize("flag, value", [("--epochs", "0"), ("--strategy", "diagonal"), ("--limit", "x")])
