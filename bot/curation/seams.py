@@ -47,8 +47,8 @@ class Seam:
             return f"{song} ({paper} {self.tag})"
         if self.kind == "dash":
             return f"{paper} - {song}"
-        if self.kind == "colon":  # a paper's "Name: subtitle", the song title as the name
-            return f"{song}: {paper}"
+        if self.kind == "colon":  # a paper's "Name: subtitle", the phrase as the name
+            return f"{paper}: {song}"
         raise ValueError(f"unknown seam kind {self.kind!r}")
 
 
@@ -56,7 +56,7 @@ _PARSERS = (
     ("feat", re.compile(r"^(?P<song>.+) \(feat\. (?P<paper>[^()]+)\)$")),
     ("prod", re.compile(r"^(?P<song>.+) \(prod\. (?P<paper>[^()]+)\)$")),
     ("tag", re.compile(r"^(?P<song>.+) \((?P<paper>[^()]+) (?P<tag>[A-Z][a-z]+)\)$")),
-    ("colon", re.compile(r"^(?P<song>[^:]+): (?P<paper>.+)$")),
+    ("colon", re.compile(r"^(?P<paper>[^:]+): (?P<song>.+)$")),
     ("dash", re.compile(r"^(?P<paper>.+?) - (?P<song>.+)$")),
 )
 
