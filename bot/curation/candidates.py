@@ -148,12 +148,13 @@ def build_mashup_pool(sampler: Sampler, evidence: Evidence, size: int, temperatu
     mashes = list(unique.values())
     related = (relatedness_many(evidence.vectors, [(m.song.text, m.paper.text) for m in mashes])
                if evidence.vectors is not None and mashes else [0.0] * len(mashes))
-    screened = []
+    screened, traits = [], {}
     for m, rel in zip(mashes, related):
         c = screen(m.text, m.temperature, evidence, max_chars, posted)
-        feats = m.features(evidence.stats, evidence.halves)
-        feats["relatedness"] = float(rel)
-        score = round(evidence.curator.score(feats), 6) if c.passed else 0.0
-        screened.append(Candidate(c.text, c.temperature, c.verdicts, score, feats))
+        if not c.passed:  # a rejected candidate is never ranked: no features, score 0
+            screened.append(c)
+            continue
+        feats = {**m.features(evidence.stats, evidence.halves, traits), "relatedness": float(rel)}
+        screened.append(Candidate(c.text, c.temperature, c.verdicts, round(evidence.curator.score(feats), 6), feats))
     screened.sort(key=lambda c: (-c.score, c.text))
     return Pool(size, screened)

@@ -143,14 +143,20 @@ def blocked_term(title: str) -> str | None:
         if "-" in term and term in text:
             return term
     for word in re.findall(r"[^\W_]+", unicodedata.normalize("NFKC", text)):
-        for stem in INNOCENT_STEMS:
-            word = word.replace(stem, " ")
-        for term in blocklist():
-            if term in word:
-                return term
+        term = _blocked_in_word(word)
+        if term:
+            return term
     return None
 
 
+@lru_cache(maxsize=65536)  # words repeat across a pool's candidates
+def _blocked_in_word(word: str) -> str | None:
+    for stem in INNOCENT_STEMS:
+        word = word.replace(stem, " ")
+    return next((term for term in blocklist() if term in word), None)
+
+
+@lru_cache(maxsize=4096)  # characters repeat: this is called for every character of every candidate
 def invisible(ch: str) -> bool:
     """Control, format, private-use, surrogate or unassigned; a space other than U+0020; or a
     character that shows nothing (_INVISIBLE)."""

@@ -49,20 +49,37 @@ class Mashup:
     def temperature(self) -> float:
         return max(self.song.temperature, self.paper.temperature)
 
-    def features(self, stats: WordStats, known: KnownHalves | None) -> dict[str, float]:
+    def features(self, stats: WordStats, known: KnownHalves | None, cache: dict | None = None) -> dict[str, float]:
         """The curator's features (features.py), with how real each half is by the shipped
         evidence: whether each half is one the corpora hold (a bare song title, a paper phrase),
-        and how common each half's content words are in its corpus."""
+        and how common each half's content words are in its corpus. cache: a dict kept across
+        the candidates of one pool, so each half's evidence is looked up once."""
         found = features(self.song.text, self.paper.text, self.text, self.seam.name, self.song.fluency,
                          self.paper.fluency, self.temperature)
-        found["song_known"] = float(known is not None and known.knows(self.song.text, "song"))
-        found["paper_known"] = float(known is not None and known.knows(self.paper.text, "arxiv"))
-        found["song_commonness"] = commonness(self.song.text, stats.song)
-        found["paper_commonness"] = commonness(self.paper.text, stats.arxiv)
-        found["paper_everyday"] = shared_share(self.paper.text, stats.song, 2)  # "Attention", "Missing Entries"
-        found["song_technical"] = shared_share(self.song.text, stats.arxiv, 3)  # "Collapse", "Gradient"
+        found.update(half_traits(self.song.text, "song", stats, known, cache))
+        found.update(half_traits(self.paper.text, "arxiv", stats, known, cache))
         found["song_pun"] = found["song_known"] * found["song_technical"]  # a real title in paper words: "Attention"
         return found
+
+
+def half_traits(text: str, source: str, stats: WordStats, known: KnownHalves | None,
+                cache: dict | None = None) -> dict[str, float]:
+    """What the shipped evidence says of one half: known (one the corpora hold), commonness of its
+    words in its corpus, and how far its words are the other corpus' too (a paper phrase in
+    everyday words, "Missing Entries"; a song title in technical ones, "Collapse")."""
+    if cache is not None and (text, source) in cache:
+        return cache[(text, source)]
+    name = "song" if source == "song" else "paper"
+    own, other = (stats.song, stats.arxiv) if source == "song" else (stats.arxiv, stats.song)
+    traits = {f"{name}_known": float(known is not None and known.knows(text, source)),
+              f"{name}_commonness": commonness(text, own)}
+    if source == "song":
+        traits["song_technical"] = shared_share(text, other, 3)
+    else:
+        traits["paper_everyday"] = shared_share(text, other, 2)
+    if cache is not None:
+        cache[(text, source)] = traits
+    return traits
 
 
 def whole_half(text: str, source: str, word_check=None) -> bool:

@@ -26,7 +26,7 @@ def encode(model: CharModel, text: str, source: str | None) -> list[int]:
 
 
 def mean_log_likelihood(sampler: Sampler, texts: list[str], source: str | None = None,
-                        batch_size: int = 256) -> np.ndarray:
+                        batch_size: int = 64) -> np.ndarray:
     """Mean natural-log probability per token of each text, end token included (shape (n,),
     values <= 0; higher is more fluent). source: the corpus name every word is written under,
     for source-conditioned models ("song" or "arxiv"); None for plain models.
