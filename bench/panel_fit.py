@@ -23,6 +23,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import panel  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bot.curation.curator import Curator  # noqa: E402
+
 MIN_SUPPORT = 6  # a feature seen on fewer rated items (a rare seam) is left out: too little to go on
 
 
@@ -89,8 +92,8 @@ def main() -> int:
     print(f"bias {bias:.3f}; {len(texts)} items; in-sample r {inside:.2f}; leave-one-out r {loo_r:.2f}")
     notes = {"items": len(texts), "alpha": args.alpha, "in_sample_r": round(float(inside), 3),
              "leave_one_out_r": round(loo_r, 3), "mean_score": round(float(y.mean()), 3)}
-    out = {"bias": bias, "weights": weights, "source": ", ".join(f.name for f in args.folders), "notes": notes}
-    args.out.write_text(json.dumps(out, indent=1, sort_keys=True) + "\n", encoding="utf8")
+    fitted = Curator(weights, bias, ", ".join(f.name for f in args.folders), notes)
+    args.out.write_text(fitted.to_json() + "\n", encoding="utf8")
     print(f"wrote {args.out}")
     return 0
 
