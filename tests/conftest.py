@@ -2,9 +2,14 @@
 import os
 from pathlib import Path
 
-import pytest
+# Every BLAS library the tests load, now or later (numpy's, then the copies TensorFlow and SciPy
+# bring), starts with one thread: threadpoolctl (below) can only pin the ones already loaded.
+os.environ.update(dict.fromkeys(("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
+                                 "BLIS_NUM_THREADS"), "1"))
 
-from bot.model.modelfile import ModelPaths, load_model
+import pytest  # noqa: E402
+
+from bot.model.modelfile import ModelPaths, load_model  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("BOT_SHARED_DIR", ROOT.parent / "shared"))
