@@ -6,6 +6,7 @@ here, from the seam table learned from the corpora (seams.py).
 """
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
@@ -20,6 +21,9 @@ from .features import commonness, features, shared_share
 from .filters import DANGLING
 from .words import words
 
+# A half the network wrote this many times in one pool is one of its modal, generic ones
+# ("Neural Networks", "Stranger"): dropped, so picks do not repeat across pools (panel 5).
+MODAL = 2
 HALF_MAX_CHARS = {"song": 40, "arxiv": 50}  # longer halves are not whole titles any more
 # Longer halves drift into salad. In panel 1 (bench/results/panel-1) song halves of 1, 2, 3 and 4
 # words averaged 2.72, 2.48, 2.23 and 1.84; paper phrases of 1, 2, 3, 4 and 5 words 2.56, 2.60,
@@ -100,11 +104,13 @@ def sample_halves(sampler: Sampler, source: str, count: int, temperatures: Seque
     """Up to count unique whole halves from one corpus, split evenly across temperatures, each
     starting with prefix (a reply's request word; empty for posts). Dropped:
     halves that hit the length limit, have too many words, end on a dangling word, use a word
-    twice, or (with word_check) use a word their corpus never used. stop() is asked between
+    twice, (with word_check) use a word their corpus never used, or that the network wrote MODAL
+    times or more in this call. stop() is asked between
     batches of batch_size; once it says yes, the halves so far are returned."""
     limit = HALF_MAX_CHARS[source]
     policy = CorpusTags(0.0, False, word_check, None, source)
     found: dict[str, tuple[str, float]] = {}
+    written: Counter = Counter()
     for i, temperature in enumerate(temperatures):
         n = count // len(temperatures) + (i < count % len(temperatures))
         # One generator per temperature, batch after batch: the same halves as one generate() call.
@@ -115,8 +121,10 @@ def sample_halves(sampler: Sampler, source: str, count: int, temperatures: Seque
             texts = sampler.generate(min(batch_size, n - start), temperature=temperature, seed=rng,
                                      max_gen_length=limit + 2, batch_size=batch_size, policy=policy, prefix=prefix)
             for text in texts:
+                written[text] += 1
                 if whole_half(text, source, word_check):
                     found.setdefault(text, (text, temperature))
+    found = {t: v for t, v in found.items() if written[t] < MODAL}
     texts = list(found)
     fluency = mean_log_likelihood(sampler, texts, source) if texts else np.zeros(0)
     return [Half(t, source, found[t][1], float(f)) for t, f in zip(texts, fluency)]
