@@ -5,28 +5,17 @@ from datetime import datetime, timezone
 
 import pytest
 
-from bot.curation.candidates import build_pool
-from bot.curation.evidence import Evidence
 from bot.curation.words import canonical
-from bot.model.modelfile import ModelPaths, load_model
-from bot.model.sampler import Sampler
 from bot.posting import schedule
 from bot.posting.gateway import Gateway
 from bot.posting.settings import QuietHours, load
 from bot.posting.state import open_store
 from bot.posting.worker import Worker
 from fake_mastodon import TOKEN
+from test_posting import make_pool  # noqa: F401  (a fixture)
 
 H = 3600
 START = datetime(2027, 1, 15, 12, 0, tzinfo=timezone.utc).timestamp()  # noon UTC
-
-
-@pytest.fixture(scope="module")
-def make_pool(shipped_model_dir):
-    sampler = Sampler(load_model(ModelPaths.in_directory(shipped_model_dir)))
-    evidence = Evidence.load(shipped_model_dir, "mashup")
-    seeds = iter(range(10**6))
-    return lambda posted: build_pool(sampler, evidence, 60, (0.5, 0.7, 0.9), seed=next(seeds), posted=posted)
 
 
 class Clock:
