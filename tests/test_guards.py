@@ -1,8 +1,8 @@
 """Hard guards on what the shipped bot would post, over 50 consecutive posts of
 `bot --dry-run --posts 50` (the worker's order: fresh pools, nothing posted twice, the variety rule).
 
-These can fail, unlike a panel: whole halves (nothing cut mid-word, no dangling word), no invented
-word, no empty or doubled tag, no repeated word, at most 12 words, novel, and the variety limits of
+These can fail, unlike a panel: whole halves (nothing cut mid-word, no dangling word), words joined
+as real halves join them (no more unseen word runs than mashups.UNSEEN_RUNS), no invented word, no empty or doubled tag, no repeated word, at most 12 words, novel, and the variety limits of
 issue 9 (no content word in more than 20% of the posts, no tag in more than 35%, no seam type in
 more than half, mean pairwise content-word Jaccard under 0.02).
 """
@@ -37,6 +37,16 @@ def test_every_post_is_two_whole_halves_at_one_seam(posts, evidence):
             last = words(half)[-1]
             assert evidence.stats.known(last) or last.isdigit(), f"{text!r}: half ends on a fragment {last!r}"
             assert last not in filters.DANGLING, f"{text!r}: half ends on {last!r}"
+
+
+def test_every_half_joins_its_words_as_real_halves_do(posts, evidence):
+    from bot.curation.mashups import UNSEEN_RUNS
+
+    for text in posts:
+        _, song, paper = seams.parse(text)
+        for half, source in ((song, "song"), (paper, "arxiv")):
+            for size, most in UNSEEN_RUNS[source].items():
+                assert evidence.halves.unseen_runs(half, source, size) <= most, f"{text!r}: salad in {half!r}"
 
 
 def test_no_invented_word_no_repeated_word_no_bad_tag_and_short(posts, evidence):

@@ -183,3 +183,44 @@ def test_known_halves_match_whole_halves_in_any_case_and_bad_files_say_so(tmp_pa
     path.write_bytes(path.read_bytes()[:40])
     with pytest.raises(ModelFileError, match="halves index .* is unreadable"):
         KnownHalves.load(path)
+
+
+def test_known_halves_count_word_runs_no_real_half_uses(tmp_path):
+    from bot.curation.evidence import KnownHalves
+
+    known = KnownHalves.from_halves({"song": ["Stay With Me", "Heat of the Moment"],
+                                     "arxiv": ["Semantic Segmentation", "Sparse Coding"]})
+    assert known.unseen_runs("stay with", "song", 2) == 0 and known.unseen_runs("Stay", "song", 2) == 0
+    assert known.unseen_runs("Stay With The Moment", "song", 2) == 1  # "with the"
+    assert known.unseen_runs("Stay With The Moment", "song", 3) == 2  # "stay with the", "with the moment"
+    assert known.unseen_runs("Sparse Semantic Segmentation", "arxiv", 2) == 1  # "sparse semantic"
+    assert known.unseen_runs("Semantic Segmentation", "song", 2) == 1  # runs are per corpus
+    path = tmp_path / "h.npz"
+    known.save(path)
+    again = KnownHalves.load(path)
+    assert again.unseen_runs("Heat of the Moment", "song", 3) == 0 and again.knows("heat of the moment", "song")
+    np.savez_compressed(path, song=known.song, arxiv=known.arxiv)  # a file from before word runs
+    old = KnownHalves.load(path)
+    assert old.knows("Stay With Me", "song") and old.unseen_runs("Stay With The Moment", "song", 2) is None
+
+
+def test_whole_half_refuses_words_joined_as_no_real_half_joins_them():
+    from bot.curation import mashups
+    from bot.curation.evidence import KnownHalves
+
+    known = KnownHalves.from_halves({"song": ["Stay With Me", "Heat of the Moment"],
+                                     "arxiv": ["Semantic Segmentation", "Sparse Coding"]})
+    assert mashups.whole_half("Stay With Me", "song", known=known)
+    assert not mashups.whole_half("Stay With The Moment", "song", known=known)  # an unseen pair and triples
+    assert not mashups.whole_half("Me With Stay", "song", known=known)  # "me with", "with stay": two unseen pairs
+    assert mashups.whole_half("Sparse Semantic Segmentation", "arxiv", known=known)  # one unseen pair allowed
+    assert not mashups.whole_half("Coding Sparse Semantic", "arxiv", known=known)  # two
+    assert mashups.whole_half("Stay With The Moment", "song")  # without an index, no run rule
+
+
+def test_known_traits_reward_long_real_halves():
+    from bot.curation import mashups
+
+    traits = mashups.known_traits({"song_known": 1.0, "song_words": 3.0, "song_technical": 0.0,
+                                   "paper_known": 0.0, "paper_words": 2.0})
+    assert traits == {"song_pun": 0.0, "song_known_words": 3.0, "paper_known_words": 0.0}

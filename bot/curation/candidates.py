@@ -137,8 +137,9 @@ def build_mashup_pool(sampler: Sampler, evidence: Evidence, size: int, temperatu
         raise ModelFileError("this halves model has no seam table beside it; run bot derive to write it")
     check = word_check(sampler, evidence)
     songs = mashups.sample_halves(sampler, "song", size - size // 2, temperatures, seed, check, SAMPLING_BATCH,
-                                  stop, prefix)
-    papers = mashups.sample_halves(sampler, "arxiv", size // 2, temperatures, seed, check, SAMPLING_BATCH, stop)
+                                  stop, prefix, evidence.halves)
+    papers = mashups.sample_halves(sampler, "arxiv", size // 2, temperatures, seed, check, SAMPLING_BATCH, stop,
+                                   known=evidence.halves)
     if stop is not None and stop():
         return Pool(size, [])
     rng = np.random.default_rng(None if seed is None else seed + 7)

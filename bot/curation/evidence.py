@@ -138,40 +138,69 @@ class NoveltyIndex:
 @dataclass(frozen=True)
 class KnownHalves:
     """64-bit hashes (canonical form) of the halves the corpora hold: bare song titles and paper
-    phrases (bot/training/halves.py). The curator uses them to tell a half that reads like a real
-    title or phrase; no text ships."""
+    phrases (bot/training/halves.py), and of the runs of RUN_SIZES words inside them ("semantic
+    segmentation", "stay with me"). The curator uses them to tell a half that reads like a real
+    title or phrase, and a half made of runs real ones use (a fresh phrase of real parts,
+    "Sparse Semantic Segmentation") from one that joins words nobody joins ("Algorithm
+    Experiment Air"); no text ships."""
 
-    song: np.ndarray  # sorted uint64
-    arxiv: np.ndarray  # sorted uint64
+    song: np.ndarray  # sorted uint64, whole halves
+    arxiv: np.ndarray
+    song_runs: np.ndarray | None = None  # sorted uint64, word runs; None in files from before runs
+    arxiv_runs: np.ndarray | None = None
 
     @classmethod
     def from_halves(cls, by_source: dict[str, list[str]]) -> "KnownHalves":
-        table = lambda texts: np.array(sorted({hash64(canonical(t)) for t in texts}), dtype=np.uint64)  # noqa: E731
-        return cls(table(by_source["song"]), table(by_source["arxiv"]))
+        table = lambda keys: np.array(sorted(set(keys)), dtype=np.uint64)  # noqa: E731
+        wholes = {s: table(hash64(canonical(t)) for t in by_source[s]) for s in ("song", "arxiv")}
+        runs = {s: table(h for t in by_source[s] for n in RUN_SIZES for h in _run_hashes(t, n))
+                for s in ("song", "arxiv")}
+        return cls(wholes["song"], wholes["arxiv"], runs["song"], runs["arxiv"])
 
     def knows(self, text: str, source: str) -> bool:
         """Whether text (any case, punctuation or spacing) is one of the source's halves."""
         return bool(NoveltyIndex._contains(getattr(self, source), [hash64(canonical(text))])[0])
 
+    def unseen_runs(self, text: str, source: str, size: int) -> int | None:
+        """How many of text's runs of size words (case folded, size in RUN_SIZES) no half of the
+        source has: 0 for a text shorter than size or made of real runs; None when this index
+        has no runs."""
+        table = getattr(self, f"{source}_runs")
+        if table is None:
+            return None
+        keys = _run_hashes(text, size)
+        return int((~NoveltyIndex._contains(table, keys)).sum()) if keys else 0
+
     def save(self, path: Path) -> None:
-        _save_tables(path, song=self.song, arxiv=self.arxiv)
+        _save_tables(path, song=self.song, arxiv=self.arxiv, song_runs=self.song_runs, arxiv_runs=self.arxiv_runs)
 
     @classmethod
     def load(cls, path: Path) -> "KnownHalves":
         """Raises ModelFileError naming the file if it is missing or unreadable."""
-        return cls(*_load_tables(path, "halves index", ("song", "arxiv")))
+        return cls(*_load_tables(path, "halves index", ("song", "arxiv"), ("song_runs", "arxiv_runs")))
 
 
-def _save_tables(path: Path, **tables: np.ndarray) -> None:
+RUN_SIZES = (2, 3)  # word runs KnownHalves holds: pairs and triples
+
+
+def _run_hashes(text: str, size: int) -> list[int]:
+    found = words(text)
+    return [hash64(" ".join(found[i:i + size])) for i in range(len(found) - size + 1)]
+
+
+def _save_tables(path: Path, **tables: np.ndarray | None) -> None:
     with open(path, "wb") as f:
-        np.savez_compressed(f, **tables)
+        np.savez_compressed(f, **{k: v for k, v in tables.items() if v is not None})
 
 
-def _load_tables(path: Path, what: str, names: tuple[str, ...]) -> list[np.ndarray]:
-    """The named uint64 hash tables of an .npz file; ModelFileError naming the file otherwise."""
+def _load_tables(path: Path, what: str, names: tuple[str, ...],
+                 optional: tuple[str, ...] = ()) -> list[np.ndarray | None]:
+    """The named uint64 hash tables of an .npz file, then the optional ones (None where the
+    file has none); ModelFileError naming the file otherwise."""
     try:
         with np.load(path) as data:
-            return [data[name].astype(np.uint64) for name in names]
+            return ([data[name].astype(np.uint64) for name in names]
+                    + [data[name].astype(np.uint64) if name in data.files else None for name in optional])
     except FileNotFoundError:
         raise ModelFileError(f"{what} {path} is missing; rebuild it with `bot derive`") from None
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
