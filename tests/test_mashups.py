@@ -216,6 +216,9 @@ def test_whole_half_refuses_words_joined_as_no_real_half_joins_them():
     assert mashups.whole_half("Sparse Semantic Segmentation", "arxiv", known=known)  # one unseen pair allowed
     assert not mashups.whole_half("Coding Sparse Semantic", "arxiv", known=known)  # two
     assert mashups.whole_half("Stay With The Moment", "song")  # without an index, no run rule
+    # a reply's request word is the caller's: runs are counted in what the network wrote after it
+    assert mashups.whole_half("Transformer Stay With Me", "song", known=known, prefix="Transformer ")
+    assert not mashups.whole_half("Transformer Stay With The Moment", "song", known=known, prefix="Transformer ")
 
 
 def test_known_traits_reward_long_real_halves():

@@ -105,18 +105,21 @@ def half_traits(text: str, source: str, stats: WordStats, known: KnownHalves | N
     return traits
 
 
-def whole_half(text: str, source: str, word_check=None, known: KnownHalves | None = None) -> bool:
+def whole_half(text: str, source: str, word_check=None, known: KnownHalves | None = None,
+               prefix: str = "") -> bool:
     """A half fit to post: within its length limits, not ending on a dangling word, no word
     twice, (with word_check) every word one its corpus has used, and (with known) no more word
-    runs that no real half of its corpus uses than UNSEEN_RUNS allows."""
+    runs that no real half of its corpus uses than UNSEEN_RUNS allows, counted in what follows
+    prefix (a reply's request word is the caller's, and so is how the network goes on from it)."""
     found = words(text)
     if not found or len(text) > HALF_MAX_CHARS[source] or len(found) > HALF_MAX_WORDS[source]:
         return False
     if found[-1] in DANGLING or len(set(found)) < len(found):
         return False
     if known is not None:
+        written = text[len(prefix):] if prefix and text.startswith(prefix) else text
         for size, most in UNSEEN_RUNS[source].items():
-            unseen = known.unseen_runs(text, source, size)
+            unseen = known.unseen_runs(written, source, size)
             if unseen is not None and unseen > most:
                 return False
     return word_check is None or word_check(text, source)
@@ -147,7 +150,7 @@ def sample_halves(sampler: Sampler, source: str, count: int, temperatures: Seque
                                      max_gen_length=limit + 2, batch_size=batch_size, policy=policy, prefix=prefix)
             for text in texts:
                 written[text] += 1
-                if whole_half(text, source, word_check, known):
+                if whole_half(text, source, word_check, known, prefix):
                     found.setdefault(text, (text, temperature))
     found = {t: v for t, v in found.items() if written[t] < MODAL}
     texts = list(found)

@@ -16,7 +16,9 @@ def _strategy_lines(config: ModelConfig) -> list[str]:
             f"({', '.join(config.sources.values())}); every example ends where its half ends",
             "- sampling: each half is written in one corpus from its first word to the end token "
             "(`switch_probability` 0); the pool joins a song half and a paper phrase at a seam the "
-            "corpora use (`<name>_seams.json`, bot/curation/seams.py) and the curator ranks them",
+            "corpora use (`<name>_seams.json`, bot/curation/seams.py) and the curator ranks them; a half "
+            "that joins its words as no real half does (word runs hashed in `<name>_halves.npz`, limits "
+            "`UNSEEN_RUNS` in bot/curation/mashups.py) is dropped",
             f"- with the shipped word statistics, a word its corpus has never used (invented, or the other "
             f"corpus') is sampled again, up to {config.word_retries} times (`word_retries`)",
         ]
