@@ -33,6 +33,8 @@ def main():
     ap.add_argument("-n", type=int, default=1000)
     ap.add_argument("--reference-n", type=int, default=5)
     args = ap.parse_args()
+    if args.n < 1 or args.reference_n < 1:
+        ap.error("-n and --reference-n must be at least 1")
     ours_s, ours_mb, ours_out = run_measured([sys.executable, "-c", POOL, str(args.n), str(ROOT / "model_weights")])
     candidates, passing = (int(x) for x in ours_out.split())
     _, ref_mb, ref_out = run_measured([sys.executable, str(ROOT.parent / "shared/reference/textgenrnn_ref.py"),
