@@ -204,6 +204,15 @@ def test_known_halves_count_word_runs_no_real_half_uses(tmp_path):
     assert old.knows("Stay With Me", "song") and old.unseen_runs("Stay With The Moment", "song", 2) is None
 
 
+def test_a_corpus_of_one_word_halves_has_no_runs_and_every_run_is_unseen():
+    from bot.curation.evidence import KnownHalves
+
+    known = KnownHalves.from_halves({"song": ["Closer"], "arxiv": ["Attention"]})
+    assert len(known.song_runs) == 0
+    assert known.unseen_runs("Closer To You", "song", 2) == 2 and known.unseen_runs("Closer", "song", 2) == 0
+    assert known.knows("closer", "song")
+
+
 def test_whole_half_refuses_words_joined_as_no_real_half_joins_them():
     from bot.curation import mashups
     from bot.curation.evidence import KnownHalves

@@ -109,6 +109,8 @@ class NoveltyIndex:
     @staticmethod
     def _contains(table: np.ndarray, keys: list[int]) -> np.ndarray:
         keys = np.array(keys, dtype=np.uint64)
+        if not len(table):  # a corpus with no word runs (one-word titles only)
+            return np.zeros(len(keys), bool)
         at = np.searchsorted(table, keys)
         return (at < len(table)) & (table[np.minimum(at, len(table) - 1)] == keys)
 
