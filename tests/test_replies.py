@@ -7,6 +7,8 @@ from types import SimpleNamespace
 
 import pytest
 
+from bot.curation import seams
+
 from bot.curation.evidence import Evidence
 from bot.curation.filters import blocklist
 from bot.model.modelfile import ModelPaths, load_model
@@ -99,6 +101,17 @@ def start_replier(server, database_url, composer, token=TOKEN, account_id="1", *
                    status_limit=500)
 
 
+def test_a_request_word_opens_the_half_whose_corpus_uses_it_more(composer):
+    stats = composer.evidence.stats
+    assert replies.steering_half("Transformer", stats) == "arxiv"
+    assert replies.steering_half("love", stats) == "song"
+    for word, half in (("Transformer", "arxiv"), ("love", "song")):
+        composed = composer(replies.Request((word,)), 500, seed=3)
+        assert composed.steered_by == word
+        _, song, paper = seams.parse(composed.mashup)
+        assert (paper if half == "arxiv" else song).lower().startswith(word.lower() + " "), composed.mashup
+
+
 def test_a_mention_gets_exactly_one_reply_with_etiquette(mastodon_server, database_url, composer):
     alice, _ = mastodon_server.add_account("alice")
     mastodon_server.add_account("bob")
@@ -114,7 +127,9 @@ def test_a_mention_gets_exactly_one_reply_with_etiquette(mastodon_server, databa
     assert text.startswith("@alice ") and text.count("@") == 1  # bob is not mentioned
     assert reply["visibility"] == "unlisted" and reply["language"] == "de" and reply["spoiler_text"] == "mashup"
     assert reply["account"]["id"] == "1" and published.status_id == reply["id"]
-    assert text.startswith("@alice Transformer ")  # the request steers the mashup
+    # the request steers the mashup: a paper word opens the paper phrase
+    _, song, paper = seams.parse(text.removeprefix("@alice "))
+    assert paper.startswith("Transformer ") and "transformer" not in song.lower()
     [row] = again.store.replies()
     assert (row.state, row.status_id, row.text) == ("posted", reply["id"], text)
     again.store.close()

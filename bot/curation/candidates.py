@@ -102,14 +102,18 @@ def sample_pool(sampler: Sampler, size: int, temperatures: Sequence[float], seed
 def build_pool(sampler: Sampler, evidence: Evidence, size: int, temperatures: Sequence[float],
                seed: int | None = None, max_chars: int = filters.MAX_CHARS,
                posted: frozenset[str] = frozenset(), stop: Callable[[], bool] | None = None,
-               prefix: str = "") -> Pool:
+               prefix: str = "", prefix_half: str = "song") -> Pool:
     """size titles sampled across the temperatures (the worker's defaults are settings:
     POOL_SIZE, TEMPERATURES), deduplicated, screened and ranked best first (by the curator
     for halves models). Reproducible for a given seed. Every title starts with prefix (a reply's
-    request word, for instance). Raises ValueError for bad temperatures (from Sampler.generate);
-    stop() true ends sampling between batches."""
+    request word, for instance); for halves models, every half of prefix_half ("song" or
+    "arxiv") does. Raises ValueError for bad temperatures (from Sampler.generate) or a bad
+    prefix_half; stop() true ends sampling between batches."""
+    if prefix_half not in ("song", "arxiv"):
+        raise ValueError(f"prefix_half must be 'song' or 'arxiv', not {prefix_half!r}")
     if mashups.is_halves_model(sampler):
-        return build_mashup_pool(sampler, evidence, size, temperatures, seed, max_chars, posted, stop, prefix)
+        return build_mashup_pool(sampler, evidence, size, temperatures, seed, max_chars, posted, stop, prefix,
+                                 prefix_half)
     sampled = sample_pool(sampler, size, temperatures, seed, max_chars, evidence, stop, prefix)
     unique = {}
     for text, temperature in sampled:
@@ -125,10 +129,10 @@ PAPERS_PER_SONG = 6  # paper phrases tried with each song half
 def build_mashup_pool(sampler: Sampler, evidence: Evidence, size: int, temperatures: Sequence[float],
                       seed: int | None, max_chars: int = filters.MAX_CHARS,
                       posted: frozenset[str] = frozenset(), stop: Callable[[], bool] | None = None,
-                      prefix: str = "") -> Pool:
+                      prefix: str = "", prefix_half: str = "song") -> Pool:
     """Halves models: size/2 song halves and size/2 paper phrases, each song half joined to
     PAPERS_PER_SONG phrases at seams drawn from the shipped seam table; ranked by the curator.
-    With a prefix, every song half (the start of every title) starts with it. Raises
+    With a prefix, every half of prefix_half ("song" or "arxiv") starts with it. Raises
     ModelFileError if the model directory has no seam table. Once stop() says yes (asked
     between batches), an empty pool is returned."""
     if not evidence.seams:
@@ -136,10 +140,11 @@ def build_mashup_pool(sampler: Sampler, evidence: Evidence, size: int, temperatu
 
         raise ModelFileError("this halves model has no seam table beside it; run bot derive to write it")
     check = word_check(sampler, evidence)
+    prefixes = {"song": "", "arxiv": "", prefix_half: prefix}
     songs = mashups.sample_halves(sampler, "song", size - size // 2, temperatures, seed, check, SAMPLING_BATCH,
-                                  stop, prefix, evidence.halves)
+                                  stop, prefixes["song"], evidence.halves)
     papers = mashups.sample_halves(sampler, "arxiv", size // 2, temperatures, seed, check, SAMPLING_BATCH, stop,
-                                   known=evidence.halves)
+                                   prefixes["arxiv"], evidence.halves)
     if stop is not None and stop():
         return Pool(size, [])
     rng = np.random.default_rng(None if seed is None else seed + 7)

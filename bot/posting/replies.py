@@ -102,6 +102,13 @@ def steering_prefix(word: str) -> str:
     return word[:1].upper() + word[1:] + " "
 
 
+def steering_half(word: str, stats) -> str:
+    """The half a request word starts, for halves models: "arxiv" for a word the paper titles
+    use more than the song titles (by stats.log_ratio, WordStats in curation/evidence.py), so
+    that "transformers" opens the paper phrase ("Stay (Transformer Networks Remix)"), else "song"."""
+    return "arxiv" if stats.log_ratio(words(word)[0]) < 0 else "song"
+
+
 def uses_request(mashup: str, request: Request) -> bool:
     """Whether a request word is visibly in the mashup (as a whole word, any case)."""
     wanted = {words(w)[0] for w in request.words}
@@ -165,14 +172,16 @@ def too_deep(ancestor_authors: Iterable[str], own_account_id: str, max_depth: in
 @dataclass(frozen=True)
 class Composed:
     mashup: str | None  # None: no candidate passed every filter
-    steered_by: str | None  # the request word the mashup starts with, if any
+    steered_by: str | None  # the request word one of the mashup's halves starts with, if any
     sampled: int
     seconds: float  # sampling and screening
 
 
 class Composer:
     """Writes the mashup of a reply through the candidate pipeline (build_pool: sampling, every
-    filter a post passes, ranking), steered by a request word given to the sampler as a prefix."""
+    filter a post passes, ranking), steered by a request word given to the sampler as a prefix:
+    of the whole title, or for halves models of the half whose corpus uses the word more
+    (steering_half)."""
 
     def __init__(self, sampler, evidence, temperatures: Sequence[float], samples: int = REPLY_SAMPLES):
         self.sampler, self.evidence, self.temperatures, self.samples = sampler, evidence, tuple(temperatures), samples
@@ -186,18 +195,21 @@ class Composer:
         steering = list(request.words) if request.usable else []
         for i, word in enumerate(steering + [None]):
             prefix = steering_prefix(word) if word else ""
+            half = steering_half(word, self.evidence.stats) if word else "song"
             pool = build_pool(self.sampler, self.evidence, self.samples, self.temperatures,
                               seed=None if seed is None else seed + i, max_chars=max_chars, posted=posted,
-                              prefix=prefix)
+                              prefix=prefix, prefix_half=half)
             sampled += pool.sampled
-            best = _best(pool.passing, prefix)
+            best = _best(pool.passing, word)
             if best is not None:
                 return Composed(best.text, word, sampled, time.perf_counter() - started)
         return Composed(None, None, sampled, time.perf_counter() - started)
 
 
-def _best(passing: list[Candidate], prefix: str) -> Candidate | None:
-    """The best passing candidate that still starts with the steering word (a filter never edits a
-    text, but a sampler might, e.g. by trimming spaces)."""
-    return next((c for c in passing if c.text.startswith(prefix.rstrip())), None)
-
+def _best(passing: list[Candidate], word: str | None) -> Candidate | None:
+    """The best passing candidate that still holds the steering word as a word (a filter never
+    edits a text, but a sampler might, e.g. by trimming spaces); the best of all without one."""
+    if word is None:
+        return passing[0] if passing else None
+    wanted = words(word)[0]
+    return next((c for c in passing if wanted in words(c.text)), None)
