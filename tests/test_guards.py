@@ -42,6 +42,7 @@ def test_every_post_is_two_whole_halves_at_one_seam(posts, evidence):
 def test_every_half_joins_its_words_as_real_halves_do(posts, evidence):
     from bot.curation.mashups import UNSEEN_RUNS
 
+    assert evidence.halves is not None and evidence.halves.song_runs is not None, "the shipped index has no word runs"
     for text in posts:
         _, song, paper = seams.parse(text)
         for half, source in ((song, "song"), (paper, "arxiv")):

@@ -195,6 +195,8 @@ def test_known_halves_count_word_runs_no_real_half_uses(tmp_path):
     assert known.unseen_runs("Stay With The Moment", "song", 3) == 2  # "stay with the", "with the moment"
     assert known.unseen_runs("Sparse Semantic Segmentation", "arxiv", 2) == 1  # "sparse semantic"
     assert known.unseen_runs("Semantic Segmentation", "song", 2) == 1  # runs are per corpus
+    with pytest.raises(ValueError, match="not indexed"):
+        known.unseen_runs("Stay With Me", "song", 4)
     path = tmp_path / "h.npz"
     known.save(path)
     again = KnownHalves.load(path)

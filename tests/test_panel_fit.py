@@ -69,3 +69,18 @@ def test_fit_recovers_a_linear_relation_and_the_level_is_not_shipped(tmp_path):
     assert 0.6 < fitted["weights"]["rhyme"] < 1.4 and 0.15 < fitted["weights"]["words"] < 0.35
     assert fitted["notes"]["groups"] == {"baseline": 20, "bot": 40}
     assert fitted["notes"]["baseline_level"] > 0.5
+
+
+def test_nothing_to_fit_is_a_one_line_refusal(tmp_path, capsys):
+    same = _panel(tmp_path / "same", [("bot", f"T{k}", {"rhyme": float(k % 2)}, [3, 3]) for k in range(12)])
+    sys.argv = ["panel_fit.py", str(same), "--out", str(tmp_path / "c.json")]
+    assert panel_fit.main() == 2 and not (tmp_path / "c.json").exists()
+    assert "same mean rating" in capsys.readouterr().err
+    rare = _panel(tmp_path / "rare", [("bot", f"T{k}", {"rhyme": float(k == 0)}, [1 + k % 5, 2]) for k in range(12)])
+    sys.argv = ["panel_fit.py", str(rare), "--out", str(tmp_path / "c.json")]
+    assert panel_fit.main() == 2 and "no feature is set" in capsys.readouterr().err
+    (tmp_path / "bare").mkdir()
+    sys.argv = ["panel_fit.py", str(tmp_path / "bare"), "--out", str(tmp_path / "c.json")]
+    assert panel_fit.main() == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "panel_features.py" in err

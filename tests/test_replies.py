@@ -42,6 +42,10 @@ def test_request_words_skip_function_words_and_put_known_words_first():
     assert r.words == ("Transformer", "love", "networks") and r.usable  # unknown words dropped or mended
     assert replies.parse_request("the Zorblax", None).words == ("Zorblax",)
     assert replies.parse_request("hi! please?").words == ()
+    # possessives, full-width letters and ligatures are the words they spell; joining and tag words are no request
+    known2 = {"transformer", "fire", "attention"}.__contains__
+    assert replies.parse_request("Transformer's and ｆｉre", known2).words == ("Transformer", "fire")
+    assert replies.parse_request("feat remix using attention towards", known2).words == ("attention",)
     assert not replies.parse_request("").usable
 
 
@@ -105,6 +109,12 @@ def test_a_request_word_opens_the_half_whose_corpus_uses_it_more(composer):
     stats = composer.evidence.stats
     assert replies.steering_half("Transformer", stats) == "arxiv"
     assert replies.steering_half("love", stats) == "song"
+    # a word only one corpus uses opens that corpus' half, however rarely it is used there
+    rare_paper = next(w for w, n in sorted(stats.arxiv.items()) if n == 1 and w not in stats.song and w.isalpha())
+    rare_song = next(w for w, n in sorted(stats.song.items()) if n == 1 and w not in stats.arxiv and w.isalpha())
+    assert replies.steering_half(rare_paper, stats) == "arxiv" and replies.steering_half(rare_song, stats) == "song"
+    composed = composer(replies.Request((rare_paper,)), 500, seed=5)
+    assert composed.steered_by == rare_paper, (rare_paper, composed)
     for word, half in (("Transformer", "arxiv"), ("love", "song")):
         composed = composer(replies.Request((word,)), 500, seed=3)
         assert composed.steered_by == word

@@ -166,7 +166,9 @@ class KnownHalves:
     def unseen_runs(self, text: str, source: str, size: int) -> int | None:
         """How many of text's runs of size words (case folded, size in RUN_SIZES) no half of the
         source has: 0 for a text shorter than size or made of real runs; None when this index
-        has no runs."""
+        has no runs. Raises ValueError for a size not in RUN_SIZES."""
+        if size not in RUN_SIZES:
+            raise ValueError(f"word runs of {size} are not indexed (RUN_SIZES: {RUN_SIZES})")
         table = getattr(self, f"{source}_runs")
         if table is None:
             return None

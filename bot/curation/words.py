@@ -19,6 +19,12 @@ can could shall should may might must if else let s t re ll ve d o n y
 """.split())
 
 
+# Words that join two phrases in a paper title ("... for ...", "... using ..."): paper phrases are
+# cut at them (bot/training/halves.py), so no half starts or ends with one.
+JOINERS = frozenset("""for with via using in of on from by through towards toward to under over
+into across beyond without versus vs against at as based""".split())
+
+
 def normalise(title: str) -> str:
     """Compatibility forms folded (full-width letters, ligatures), case folded."""
     return unicodedata.normalize("NFKC", title).casefold()

@@ -10,12 +10,13 @@ from __future__ import annotations
 import hashlib
 import re
 import time
+import unicodedata
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
 from ..curation import filters
 from ..curation.candidates import Candidate, build_pool
-from ..curation.words import STOPWORDS, words
+from ..curation.words import JOINERS, STOPWORDS, words
 
 HOUR, DAY = 3600, 86400
 MAX_REQUEST_WORDS = 3  # request words tried as steering, in order, before a fresh mashup
@@ -32,11 +33,12 @@ _LINK_HTML = re.compile(r"<a [^>]*>.*?</a>", re.S)
 _MENTION_TEXT = re.compile(r"(?<![\w/])@[\w.-]+(?:@[\w.-]+\w)?")
 _URL_TEXT = re.compile(r"(?i)\b(?:https?://|www\.)\S+")
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
-# Words of asking, not of the request ("@bot please make one about transformers").
+# Words of asking, not of the request ("@bot please make one about transformers"), and words no
+# half starts with: those that join paper phrases and the seams' own ("feat", "remix").
 REQUEST_FILLER = frozenset("""
 please pls plz hi hello hey thanks thank thx make write give get me something anything about another one
 mashup mashups title titles bot ok okay lol new random
-""".split())
+""".split()) | JOINERS | filters.TAG_WORDS
 _RANK = {"direct": 0, "private": 1, "unlisted": 2, "public": 3}
 
 
@@ -64,12 +66,14 @@ class Request:
 
 
 def parse_request(text: str, known=None) -> Request:
-    """Content words of the text (no function words, numbers or overlong tokens), at most
-    MAX_REQUEST_WORDS. With known (lower-case word -> bool: the model's corpora know it), a word
-    they do not know is swapped for its singular or plural if that is known ("transformers" ->
-    "transformer"), else dropped: no reply may hold an invented word."""
+    """Content words of the text (compatibility forms such as full-width letters folded; no
+    function words, joining or tag words, numbers or overlong tokens), at most MAX_REQUEST_WORDS.
+    With known (lower-case word -> bool: the model's corpora know it), a word they do not know is
+    swapped for its singular or plural, or a possessive for its word, if that is known
+    ("transformers" -> "transformer", "Transformer's" -> "Transformer"), else dropped: no reply
+    may hold an invented word."""
     found, refused = [], False
-    for token in _WORD.findall(text):
+    for token in _WORD.findall(unicodedata.normalize("NFKC", text)):  # full-width letters, ligatures
         lowered = words(token)
         if not lowered:
             continue
@@ -90,6 +94,8 @@ def parse_request(text: str, known=None) -> Request:
 
 
 def _variants(token: str) -> list[str]:
+    if token.lower().endswith(("'s", "’s")):  # a possessive: the word itself
+        return [token[:-2]]
     if token.lower().endswith("ies"):
         return [token[:-3] + "y"]
     if token.lower().endswith("s"):
@@ -103,10 +109,19 @@ def steering_prefix(word: str) -> str:
 
 
 def steering_half(word: str, stats) -> str:
-    """The half a request word starts, for halves models: "arxiv" for a word the paper titles
-    use more than the song titles (by stats.log_ratio, WordStats in curation/evidence.py), so
-    that "transformers" opens the paper phrase ("Stay (Transformer Networks Remix)"), else "song"."""
-    return "arxiv" if stats.log_ratio(words(word)[0]) < 0 else "song"
+    """The half a request word starts, for halves models (stats: WordStats, curation/evidence.py):
+    the corpus that uses it, and for a word both use, "arxiv" if the paper titles use it more (by
+    stats.log_ratio), so that "transformers" opens the paper phrase ("Stay (Transformer Networks
+    Remix)"); else, and for a word neither uses, "song". A half may only hold words its corpus
+    uses, so a word used once in the paper titles must open a paper phrase."""
+    found = words(word)
+    if not found:
+        return "song"
+    w = found[0]
+    in_song, in_arxiv = stats.song.get(w, 0) > 0, stats.arxiv.get(w, 0) > 0
+    if in_song != in_arxiv:
+        return "arxiv" if in_arxiv else "song"
+    return "arxiv" if in_arxiv and stats.log_ratio(w) < 0 else "song"
 
 
 def uses_request(mashup: str, request: Request) -> bool:
@@ -209,7 +224,7 @@ class Composer:
 def _best(passing: list[Candidate], word: str | None) -> Candidate | None:
     """The best passing candidate that still holds the steering word as a word (a filter never
     edits a text, but a sampler might, e.g. by trimming spaces); the best of all without one."""
-    if word is None:
+    wanted = words(word or "")
+    if not wanted:
         return passing[0] if passing else None
-    wanted = words(word)[0]
-    return next((c for c in passing if wanted in words(c.text)), None)
+    return next((c for c in passing if wanted[0] in words(c.text)), None)

@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import re
 
-from ..curation.words import STOPWORDS
+from ..curation.words import JOINERS, STOPWORDS
 
 MAX_SONG_WORDS = 6
 MAX_PHRASE_WORDS = 5
-# Where a paper title joins two phrases: these words, and colons, dashes and question marks.
-JOINERS = frozenset("""for with via using in of on from by through towards toward to under over
-into across beyond without versus vs against at as based""".split())
+# Where a paper title joins two phrases: JOINERS, and colons, dashes and question marks.
 # Tag words that end an untidy title ("Look Right Through Soundcloud Edit"): not a bare title.
 TAG_WORDS = frozenset("remix edit mix version cover bootleg rework flip dub vip rmx remaster remastered".split())
 _BRACKETS = re.compile(r"\s*[(\[][^()\[\]]*[)\]]")
