@@ -24,6 +24,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from bot.curation import seams  # noqa: E402
+from bot.errors import BotError  # noqa: E402
 from bot.curation.evidence import Evidence  # noqa: E402
 from bot.curation.features import features  # noqa: E402
 from bot.curation.mashups import half_traits, known_traits  # noqa: E402
@@ -50,6 +51,8 @@ def split_items(folder: Path, songs: list[str], titles: list[str]) -> list[tuple
             out.append((group, text, parsed[1], parsed[2], parsed[0]))
     keyed = {t for _, g, t in key if g == "baseline"}
     if keyed:
+        if not (folder / "draw.json").exists():
+            raise panel.PanelError(f"{folder} has baseline items but no draw.json to draw them again from")
         draw = json.loads((folder / "draw.json").read_text(encoding="utf8"))
         items = panel.baseline(draw["groups"]["baseline"], songs, titles, draw["seed"])
         if {b.text for b in items} != keyed:
@@ -63,11 +66,21 @@ def main() -> int:
     ap.add_argument("folders", type=Path, nargs="+")
     ap.add_argument("--model-dir", type=Path, default=ROOT / "model_weights")
     args = ap.parse_args()
-    paths = ModelPaths.in_directory(args.model_dir)
-    sampler, evidence = Sampler(load_model(paths)), Evidence.load(args.model_dir, paths.name)
+    try:
+        return run(args.folders, args.model_dir)
+    except (panel.PanelError, BotError, OSError, ValueError, KeyError) as e:
+        print(f"panel_features: {e}", file=sys.stderr)
+        return 2
+
+
+def run(folders: list[Path], model_dir: Path) -> int:
+    paths = ModelPaths.in_directory(model_dir)
+    sampler, evidence = Sampler(load_model(paths)), Evidence.load(model_dir, paths.name)
     songs, titles = panel.load_baseline_sources(panel.DATA / "song_titles.txt", panel.DATA / "arxiv_titles.txt")
     cache: dict = {}
-    for folder in args.folders:
+    for folder in folders:
+        if not (folder / "key.tsv").exists():
+            raise panel.PanelError(f"{folder} has no key.tsv: not a panel folder")
         items = split_items(folder, songs, titles)
         song_fl = mean_log_likelihood(sampler, [i[2] for i in items], "song")
         paper_fl = mean_log_likelihood(sampler, [i[3] for i in items], "arxiv")
@@ -82,7 +95,9 @@ def main() -> int:
             feats["relatedness"] = float(rel)
             lines.append(json.dumps({"text": text, "group": group, "features": feats}, ensure_ascii=False) + "\n")
         (folder / FEATURES_FILE).write_text("".join(lines), encoding="utf8")
-        print(f"{folder}: {len(lines)} items -> {FEATURES_FILE}")
+        skipped = len(panel.parse_key((folder / "key.tsv").read_text(encoding="utf8"))) - len(lines)
+        print(f"{folder}: {len(lines)} items -> {FEATURES_FILE} ({skipped} without two halves at a seam, "
+              "best-of included, left out)")
     return 0
 
 

@@ -56,6 +56,8 @@ def rated_rows(folders: list[Path], groups: set[str] | None) -> tuple[list[dict[
     fluencies set to the network items' mean and their level marked by LEVEL."""
     rows, y, names = [], [], []
     for folder in folders:
+        if not (folder / FEATURES_FILE).exists():
+            raise panel.PanelError(f"{folder} has no {FEATURES_FILE}: run bench/panel_features.py {folder} first")
         scores = item_scores(folder)
         for line in (folder / FEATURES_FILE).read_text(encoding="utf8").splitlines():
             if not line.strip():
@@ -110,11 +112,21 @@ def main() -> int:
     ap.add_argument("--alpha", type=float, default=30.0)
     args = ap.parse_args()
     groups = set(args.groups.split(",")) if args.groups else None
-    rows, y, names = rated_rows(args.folders, groups)
+    try:
+        rows, y, names = rated_rows(args.folders, groups)
+    except (panel.PanelError, OSError, ValueError) as e:
+        print(f"panel_fit: {e}", file=sys.stderr)
+        return 2
     if len(rows) < 10:
         print(f"panel_fit: only {len(rows)} rated items have features; need at least 10", file=sys.stderr)
         return 2
+    if y.std() == 0:
+        print(f"panel_fit: all {len(rows)} items have the same mean rating; there is nothing to fit", file=sys.stderr)
+        return 2
     weights, bias, fitted_names = fit(rows, y, args.alpha)
+    if not fitted_names:
+        print(f"panel_fit: no feature is set on at least {MIN_SUPPORT} items; nothing to fit", file=sys.stderr)
+        return 2
     inside = float(np.corrcoef([predict(weights, bias, r) for r in rows], y)[0, 1])
     loo = leave_one_out(rows, y, args.alpha)
     loo_r = float(np.corrcoef(loo, y)[0, 1])
