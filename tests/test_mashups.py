@@ -61,6 +61,10 @@ def test_every_seam_joins_and_parses_back(seam_table):
         text = seam.join("Heat of the Moment", "Visual Question Answering")
         assert seams.parse(text) == (seam.name, "Heat of the Moment", "Visual Question Answering")
     assert seams.parse("Deep Sequence Of Online Long Models") is None
+    # a phrase that opens the post starts with a capital; inside brackets it stays as written
+    assert seams.Seam("colon").join("Stay", "recognition") == "Recognition: Stay"
+    assert seams.Seam("dash").join("Stay", "iPhone apps") == "iPhone apps - Stay"
+    assert seams.Seam("feat").join("Stay", "recognition") == "Stay (feat. recognition)"
 
 
 def test_seam_table_round_trips_and_bad_files_say_so(tmp_path, seam_table):

@@ -46,10 +46,16 @@ class Seam:
         if self.kind == "tag":
             return f"{song} ({paper} {self.tag})"
         if self.kind == "dash":
-            return f"{paper} - {song}"
+            return f"{_title_start(paper)} - {song}"
         if self.kind == "colon":  # a paper's "Name: subtitle", the phrase as the name
-            return f"{paper}: {song}"
+            return f"{_title_start(paper)}: {song}"
         raise ValueError(f"unknown seam kind {self.kind!r}")
+
+
+def _title_start(text: str) -> str:
+    """A phrase that opens the post starts with a capital, as titles do ("recognition" ->
+    "Recognition"); the rest is left as written ("word2vec" stays, "iPhone" is left alone)."""
+    return text[:1].upper() + text[1:] if text[:1].islower() and not any(c.isupper() for c in text[1:2]) else text
 
 
 _PARSERS = (
