@@ -40,10 +40,10 @@ NOT_FEATURED = {"best_of"}  # the experiment's list is not two halves at a seam
 FEATURES_FILE = "features-all.jsonl"
 
 
-def split_items(folder: Path, songs: list[str], titles: list[str]) -> list[tuple[str, str, str, str, str]]:
-    """(group, text, song half, paper half, seam name) for each item of the panel that has two
-    halves; raises panel.PanelError if the baseline drawn again is not the one in key.tsv."""
-    key = panel.parse_key((folder / "key.tsv").read_text(encoding="utf8"))
+def split_items(folder: Path, key: list[tuple[str, str, str]], songs: list[str],
+                titles: list[str]) -> list[tuple[str, str, str, str, str]]:
+    """(group, text, song half, paper half, seam name) for each item of the panel's key that has
+    two halves; raises panel.PanelError if the baseline drawn again is not the one in the key."""
     out = []
     for _, group, text in key:
         parsed = seams.parse(text) if group not in NOT_FEATURED | {"baseline"} else None
@@ -81,7 +81,8 @@ def run(folders: list[Path], model_dir: Path) -> int:
     for folder in folders:
         if not (folder / "key.tsv").exists():
             raise panel.PanelError(f"{folder} has no key.tsv: not a panel folder")
-        items = split_items(folder, songs, titles)
+        key = panel.parse_key((folder / "key.tsv").read_text(encoding="utf8"))
+        items = split_items(folder, key, songs, titles)
         song_fl = mean_log_likelihood(sampler, [i[2] for i in items], "song")
         paper_fl = mean_log_likelihood(sampler, [i[3] for i in items], "arxiv")
         related = relatedness_many(evidence.vectors, [(i[2], i[3]) for i in items])
@@ -95,7 +96,7 @@ def run(folders: list[Path], model_dir: Path) -> int:
             feats["relatedness"] = float(rel)
             lines.append(json.dumps({"text": text, "group": group, "features": feats}, ensure_ascii=False) + "\n")
         (folder / FEATURES_FILE).write_text("".join(lines), encoding="utf8")
-        skipped = len(panel.parse_key((folder / "key.tsv").read_text(encoding="utf8"))) - len(lines)
+        skipped = len(key) - len(lines)
         print(f"{folder}: {len(lines)} items -> {FEATURES_FILE} ({skipped} without two halves at a seam, "
               "best-of included, left out)")
     return 0

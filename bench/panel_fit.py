@@ -12,9 +12,9 @@ from network halves in two ways the fit must not learn from: their level (an ind
 model and in the index of word pairs (a real phrase the model finds unlikely is specific, a
 network phrase it finds unlikely is salad; a real phrase's "unseen" word pair is one the index's
 cutting at joining words left out, a network phrase's is salad: the baseline's values of these
-are set to the network items' mean, so those weights come from network halves alone). Features are standardised before the fit and the weights mapped back, so
-the penalty treats them alike; a feature seen on fewer than MIN_SUPPORT items is left out. Prints
-the weights, the in-sample r and the leave-one-out r (the honest one, over all items and over
+are set to the network items' mean, so those weights come from network halves alone). Features
+are standardised before the fit and the weights mapped back, so the penalty treats them alike; a
+feature seen on fewer than MIN_SUPPORT items is left out. Prints the weights, the in-sample r and the leave-one-out r (the honest one, over all items and over
 network items alone), and writes the curator file that bot/curation/curator.py loads.
 """
 from __future__ import annotations

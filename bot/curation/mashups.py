@@ -85,7 +85,8 @@ def known_traits(found: dict[str, float]) -> dict[str, float]:
 def half_traits(text: str, source: str, stats: WordStats, known: KnownHalves | None,
                 cache: dict | None = None) -> dict[str, float]:
     """What the shipped evidence says of one half: known (one the corpora hold), how many of its
-    neighbouring word pairs no real half has used (unseen_pairs: salad's joints), commonness of its words in its corpus, and how far its words are the other corpus' too (a paper phrase in
+    neighbouring word pairs no real half has used (unseen_pairs: salad's joints), commonness of
+    its words in its corpus, and how far its words are the other corpus' too (a paper phrase in
     everyday words, "Missing Entries"; a song title in technical ones, "Collapse")."""
     if cache is not None and (text, source) in cache:
         return cache[(text, source)]

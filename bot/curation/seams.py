@@ -55,7 +55,7 @@ class Seam:
 def _title_start(text: str) -> str:
     """A phrase that opens the post starts with a capital, as titles do ("recognition" ->
     "Recognition"); the rest is left as written ("word2vec" stays, "iPhone" is left alone)."""
-    return text[:1].upper() + text[1:] if text[:1].islower() and not any(c.isupper() for c in text[1:2]) else text
+    return text[:1].upper() + text[1:] if text[:1].islower() and not text[1:2].isupper() else text
 
 
 _PARSERS = (
