@@ -1,0 +1,2 @@
+"""The networks a status can leave through: each an Outlet (base.py), driven by the one publisher
+(bot/posting/publisher.py)."""
