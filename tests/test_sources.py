@@ -4,10 +4,8 @@ import numpy as np
 import pytest
 
 from bot.model import sources
-from bot.model.modelfile import ModelPaths, load_model
 from bot.model.policy import Step
 from bot.model.sampler import Sampler
-from bot.training.train import TrainOptions, train
 
 
 def _policy(model, batch, switch_probability, use_both):
@@ -67,18 +65,6 @@ def test_switch_probability_decides_the_next_words_corpus(source_model, probabil
         assert chosen[0] == policy.markers[policy.source[0]]
     assert seen == expected
     assert policy.used[0].tolist() == [True, probability == 1.0]
-
-
-def test_training_with_sources_records_the_strategy(corpora, tmp_path):
-    options = TrainOptions(song_titles=corpora["song"], arxiv_titles=corpora["arxiv"], output_dir=tmp_path / "o",
-                           checkpoint_dir=tmp_path / "c", epochs=1, limit=100, batch_size=32, strategy="sources",
-                           switch_probability=0.3, sample_temperatures=(1.0,))
-    train(options, report=lambda line: None)
-    model = load_model(ModelPaths.in_directory(options.output_dir))
-    assert model.config["sources"] == sources.TOKENS and model.config["switch_probability"] == 0.3
-    assert model.config["training"]["strategy"] == "sources"
-    assert {"<song>", "<arxiv>"} <= set(model.vocab)
-    assert len(Sampler(model).generate(4, temperature=1.0, seed=0)) == 4
 
 
 def test_splices_join_the_start_of_one_corpus_title_to_the_end_of_the_other(source_model):

@@ -5,34 +5,30 @@ from ..model.config import ModelConfig
 
 
 def _strategy_lines(config: ModelConfig) -> list[str]:
-    if not config.sources:
-        return ["- strategy `plain`: one network over both corpora, no source information"]
-    t = config.training or {}
-    if config.halves:
-        return [
-            f"- strategy `halves` (`bot/training/halves.py`): whole song titles (artist, tags and quotes "
-            f"taken off) and whole paper phrases (paper titles cut at colons and joining words such as "
-            f"\"for\", \"with\", \"of\"), each word introduced by its corpus' token "
-            f"({', '.join(config.sources.values())}); every example ends where its half ends",
-            "- sampling: each half is written in one corpus from its first word to the end token "
-            "(`switch_probability` 0); the pool joins a song half and a paper phrase at a seam the "
-            "corpora use (`<name>_seams.json`, bot/curation/seams.py) and the curator ranks them; a half "
-            "that joins its words as no real half does (word runs hashed in `<name>_halves.npz`, limits "
-            "`UNSEEN_RUNS` in bot/curation/mashups.py) is dropped",
-            f"- with the shipped word statistics, a word its corpus has never used (invented, or the other "
-            f"corpus') is sampled again, up to {config.word_retries} times (`word_retries`)",
-        ]
     return [
-        f"- strategy `sources` (`bot/model/sources.py`): every word introduced by a token naming its corpus "
-        f"({', '.join(config.sources.values())}); {t.get('splice_share', 0):g} x as many spliced "
-        "examples (start of one corpus' title, end of the other's) added to the real titles",
-        f"- sampling: each title starts in a random corpus, changes corpus at a word boundary with "
-        f"probability {config.switch_probability:g}, and a title about to end before it "
-        f"has used both corpora switches instead (`use_both_sources`: "
-        f"{str(config.use_both_sources).lower()})",
+        f"- strategy `halves` (`bot/training/halves.py`): whole song titles (artist, tags and quotes "
+        f"taken off) and whole paper phrases (paper titles cut at colons and joining words such as "
+        f"\"for\", \"with\", \"of\"), each word introduced by its corpus' token "
+        f"({', '.join((config.sources or {}).values())}); every example ends where its half ends",
+        "- sampling: each half is written in one corpus from its first word to the end token "
+        "(`switch_probability` 0); the pool joins a song half and a paper phrase at a seam the "
+        "corpora use (`<name>_seams.json`, bot/curation/seams.py) and the curator ranks them; a half "
+        "that joins its words as no real half does (word runs hashed in `<name>_halves.npz`, limits "
+        "`UNSEEN_RUNS` in bot/curation/mashups.py) is dropped",
         f"- with the shipped word statistics, a word its corpus has never used (invented, or the other "
         f"corpus') is sampled again, up to {config.word_retries} times (`word_retries`)",
     ]
+
+
+def _curve_lines(curve: list[dict]) -> list[str]:
+    """The per-epoch table: training loss, validation loss (held-out halves) and seconds."""
+    if not curve:
+        return []
+    number = lambda x: "-" if x is None else f"{x:.4f}"  # noqa: E731
+    return ["", "## Curves (cross-entropy per character, nats)", "",
+            "| epoch | training loss | validation loss | seconds |", "| --- | --- | --- | --- |",
+            *[f"| {h['epoch']} | {number(h.get('loss'))} | {number(h.get('val_loss'))} | {h.get('seconds')} |"
+              for h in curve]]
 
 
 def render(config: ModelConfig, samples: list[str], temperature: float) -> str:
@@ -56,7 +52,7 @@ def render(config: ModelConfig, samples: list[str], temperature: float) -> str:
         "| --- | --- |",
         data,
         "",
-        f"{t.get('titles')} training titles ({t.get('characters')} characters) after cleaning and "
+        f"{t.get('titles')} training halves ({t.get('characters')} characters) after cleaning and "
         f"balancing by {t.get('balance')}.",
         "",
         "## Network and training",
@@ -71,6 +67,11 @@ def render(config: ModelConfig, samples: list[str], temperature: float) -> str:
         "2-core CPU machine",
         f"- final loss {t.get('final_loss'):.4f} (cross-entropy per character, nats)"
         if t.get("final_loss") is not None else "- final loss unknown",
+        f"- validation: {t.get('validation_halves')} unique halves held out "
+        f"({100 * t.get('validation_share', 0):g}% of each corpus' halves, chosen by the seed); "
+        f"final validation loss {t['final_validation_loss']:.4f}"
+        if t.get("final_validation_loss") is not None else "- no validation split",
+        *_curve_lines(t.get("curve", [])),
         "",
         f"## Ten unedited samples (temperature {temperature}, seed 0)",
         "",

@@ -7,10 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .corpus import BALANCE_MODES, DEFAULT_PATHS
-from ..model.config import ModelConfig
 from ..model.modelfile import TEXTGENRNN_CONFIG
-
-STRATEGIES = ("plain", "sources", "halves")
 
 
 def _option(default, help: str, positive: bool = False, choices: tuple | None = None, cli: bool = True):
@@ -25,7 +22,7 @@ class TrainOptions:
     output_dir: Path = _option(Path("trained_model"), "where the model is written (the shipped model is "
                                "model_weights: a trial run must not replace it)")
     name: str = _option("mashup", "file name prefix of the model files")
-    epochs: int = _option(2, "passes over the titles (few epochs mix the two sources better)", positive=True)
+    epochs: int = _option(2, "passes over the training halves", positive=True)
     batch_size: int = _option(128, "titles per training batch", positive=True)
     dropout: float = _option(0.2, "spatial dropout on the character embeddings")
     max_length: int = _option(TEXTGENRNN_CONFIG["max_length"], "attention window in characters", positive=True)
@@ -39,15 +36,8 @@ class TrainOptions:
     balance: str = _option("chars", "give both sources the same number of characters or titles (see "
                            "corpus.balance)", choices=BALANCE_MODES)
     max_chars: int = _option(140, "drop longer titles (about 1%% of the arXiv side)", positive=True)
-    strategy: str = _option("plain", "sources: mark each word with its corpus, switch corpus while sampling "
-                            "(bot/model/sources.py); halves: whole song titles and paper phrases, joined at a "
-                            "seam when posting (bot/training/halves.py)", choices=STRATEGIES)
-    switch_probability: float = _option(ModelConfig.switch_probability,
-                                        "sources strategy: chance of changing corpus at each word boundary")
-    splice_share: float = _option(0.0, "sources strategy: add this share of spliced song+arXiv examples "
-                                  "(e.g. 0.5)")
-    word_retries: int = _option(ModelConfig.word_retries, "sources strategy: times a word its corpus never "
-                                "used is sampled again")
+    validation_share: float = _option(0.02, "share of the unique song halves and paper phrases held out (chosen "
+                                      "by --seed) to measure the validation loss after each epoch; 0: none")
     learning_rate: float = _option(4e-3, "first learning rate (textgenrnn's), decayed linearly to 0 over the "
                                    "epochs")
     seed: int = _option(0, "random seed (shuffling, dropout, initial weights)")

@@ -1,8 +1,11 @@
-"""`bot train`: fit a character model on the two corpora with Keras 3 on TensorFlow (CPU).
+"""`bot train`: fit the halves model (bot/training/halves.py) on the two corpora with Keras 3 on
+TensorFlow (CPU).
 
-Each title is read once, start to end (incremental semantics, recorded in the config), instead
-of textgenrnn's one max_length window per character. Output: the three textgenrnn-format files
-and MODEL.md, written only when training finishes; every epoch leaves a resumable checkpoint.
+Each half is read once, start to end (incremental semantics, recorded in the config), instead of
+textgenrnn's one max_length window per character. A fixed share of the unique halves (chosen by
+the seed) is held out and its loss measured after every epoch. Output: the three
+textgenrnn-format files and MODEL.md, written only when training finishes; every epoch leaves a
+resumable checkpoint, a loadable model in `epoch_N/` and the curve so far in `history.json`.
 """
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ import hashlib
 import json
 import random
 import shutil
+import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -20,7 +24,8 @@ import numpy as np
 
 from . import corpus, halves, model_card
 from .derive import derive_from_files
-from .options import STRATEGIES, TrainOptions  # noqa: F401  (TrainOptions: re-exported)
+from ..files import atomic_write_text
+from .options import TrainOptions  # noqa: F401  (TrainOptions: re-exported)
 from ..model import sources
 from ..errors import CorpusError, TrainingError
 from ..model.config import ModelConfig
@@ -33,7 +38,8 @@ class TrainResult:
     paths: ModelPaths
     seconds: float
     epoch_seconds: list[float]
-    losses: list[float]
+    losses: list[float]  # training loss per epoch, from the first (resumed runs included)
+    validation_losses: list[float | None]  # loss on the held-out halves per epoch (None: none held out)
     examples: int
     characters: int
     samples: list[str] = field(default_factory=list)
@@ -63,33 +69,44 @@ def _new_vocabulary(titles: list[str]) -> dict[str, int]:
     return vocab
 
 
-def prepare_examples(options: TrainOptions, alphabet: set[str] | None) -> list[corpus.Example]:
+def prepare_examples(options: TrainOptions,
+                     alphabet: set[str] | None) -> tuple[list[corpus.Example], list[corpus.Example]]:
+    """(training, validation) examples: the unique halves of each corpus, validation_share of each
+    held out (chosen by the seed, before balancing, so no copy of a held-out half is trained on);
+    the rest balanced by options.balance. Validation examples are not balanced."""
     by_source = {}
     for name, path in (("song", options.song_titles), ("arxiv", options.arxiv_titles)):
         lines = corpus.read_titles(path)[: options.limit] if options.limit else corpus.read_titles(path)
         by_source[name] = corpus.clean_titles(lines, options.max_chars, alphabet)
-    if options.strategy == "halves":
-        by_source = halves.examples(by_source["song"], by_source["arxiv"])
-    return corpus.balance(by_source, options.balance, options.seed)
+    by_source = halves.examples(by_source["song"], by_source["arxiv"])
+    rng = random.Random(options.seed)
+    held_out: list[corpus.Example] = []
+    for name, titles in by_source.items():
+        count = int(round(options.validation_share * len(titles)))
+        chosen = set(rng.sample(range(len(titles)), count)) if count < len(titles) else set()
+        held_out += [corpus.Example(t, name) for i, t in enumerate(titles) if i in chosen]
+        by_source[name] = [t for i, t in enumerate(titles) if i not in chosen]
+    return corpus.balance(by_source, options.balance, options.seed), held_out
 
 
 class _Batches:
     """Titles grouped by similar length, padded to a multiple of 16 (few distinct shapes to trace),
     reshuffled every epoch."""
 
-    def __init__(self, sequences: list[np.ndarray], batch_size: int, seed: int):
-        self.sequences, self.batch_size = sequences, batch_size
+    def __init__(self, sequences: list[np.ndarray], batch_size: int, seed: int, shuffle: bool = True):
+        self.sequences, self.batch_size, self.shuffle = sequences, batch_size, shuffle
         self.rng = np.random.default_rng(seed)
         self.count = -(-len(sequences) // batch_size)
 
     def __iter__(self):
-        order = self.rng.permutation(len(self.sequences))
+        order = self.rng.permutation(len(self.sequences)) if self.shuffle else np.arange(len(self.sequences))
         chunk = self.batch_size * 32
         batches = []
         for start in range(0, len(order), chunk):
             part = sorted(order[start:start + chunk], key=lambda i: len(self.sequences[i]))
             batches += [part[j:j + self.batch_size] for j in range(0, len(part), self.batch_size)]
-        self.rng.shuffle(batches)
+        if self.shuffle:
+            self.rng.shuffle(batches)
         for rows in batches:
             yield self._pad([self.sequences[i] for i in rows])
 
@@ -113,26 +130,19 @@ class _Batches:
         return data.apply(tf.data.experimental.assert_cardinality(self.count)).prefetch(2)
 
 
-def _sequences(options: TrainOptions, examples: list[corpus.Example], vocab: dict[str, int],
-               report: Callable[[str], None]) -> list[np.ndarray]:
-    """Token sequences to train on: <s>, the title, <s>; for the sources strategy every word
-    marked with its corpus, plus the spliced examples."""
-    if options.strategy not in ("sources", "halves"):
-        meta = vocab[META_TOKEN]
-        return [np.array([meta] + [vocab[c] for c in e.title] + [meta], np.int32) for e in examples]
-    sequences = [np.array(sources.encode(e.title, e.source, vocab), np.int32) for e in examples]
-    if options.splice_share:
-        by_source = {s: [e.title for e in examples if e.source == s] for s in corpus.SOURCES}
-        spliced = sources.splices(by_source["song"], by_source["arxiv"],
-                                  int(options.splice_share * len(examples)), random.Random(options.seed))
-        sequences += [np.array(sources.encode_words(words, vocab), np.int32) for words in spliced]
-        report(f"{len(spliced)} spliced examples added (song and arXiv words in one title)")
-    return sequences
+def _sequences(examples: list[corpus.Example], vocab: dict[str, int]) -> list[np.ndarray]:
+    """Token sequences to train on: each half with every word marked with its corpus
+    (bot/model/sources.py), ending with the end token."""
+    return [np.array(sources.encode(e.title, e.source, vocab), np.int32) for e in examples]
 
 
-def _check_resume(directory: Path, settings: dict) -> None:
+HISTORY_FILE = "history.json"
+
+
+def _check_resume(directory: Path, settings: dict) -> list[dict]:
     """Only an unfinished run (Keras' backup still there) binds the directory to its settings: a
-    finished or never-started one leaves nothing to resume, and a new run may start over it."""
+    finished or never-started one leaves nothing to resume, and a new run may start over it.
+    Returns the finished epochs' records of the unfinished run (history.json), else []."""
     stamp = directory / "settings.json"
     unfinished = (directory / "backup").exists()
     if unfinished and stamp.exists() and json.loads(stamp.read_text()) != settings:
@@ -141,6 +151,11 @@ def _check_resume(directory: Path, settings: dict) -> None:
                             "another --checkpoint-dir")
     directory.mkdir(parents=True, exist_ok=True)
     stamp.write_text(json.dumps(settings, indent=1, sort_keys=True))
+    history = directory / HISTORY_FILE
+    if unfinished and history.exists():
+        return json.loads(history.read_text())
+    history.unlink(missing_ok=True)
+    return []
 
 
 def check_options(options: TrainOptions) -> None:
@@ -150,13 +165,8 @@ def check_options(options: TrainOptions) -> None:
         (options.epochs >= 1, f"--epochs must be at least 1, not {options.epochs}"),
         (options.batch_size >= 1, f"--batch-size must be at least 1, not {options.batch_size}"),
         (0 <= options.dropout < 1, f"--dropout must be from 0 up to (not including) 1, not {options.dropout:g}"),
-        (options.strategy in STRATEGIES,
-         f"--strategy must be plain, sources or halves, not {options.strategy!r}"),
-        (0 <= options.switch_probability <= 1,
-         f"--switch-probability must be from 0 to 1, not {options.switch_probability:g}"),
-        (options.splice_share >= 0, f"--splice-share must be at least 0, not {options.splice_share:g}"),
-        (not options.splice_share or options.strategy == "sources", "--splice-share needs --strategy sources"),
-        (options.word_retries >= 0, f"--word-retries must be at least 0, not {options.word_retries}"),
+        (0 <= options.validation_share < 0.5,
+         f"--validation-share must be from 0 up to (not including) 0.5, not {options.validation_share:g}"),
     ]
     for ok, message in checks:
         if not ok:
@@ -178,33 +188,25 @@ def train(options: TrainOptions, report: Callable[[str], None] = print,
     keras.utils.set_random_seed(options.seed)
     if options.from_scratch:
         pretrained = None
-        examples = prepare_examples(options, alphabet=None)
-        vocab = _new_vocabulary([e.title for e in examples])
+        examples, held_out = prepare_examples(options, alphabet=None)
+        vocab = sources.add_source_tokens_to_vocab(_new_vocabulary([e.title for e in examples + held_out]))
     else:  # titles with characters textgenrnn's vocabulary lacks are dropped
-        pretrained = _pretrained(options)
+        pretrained = sources.add_source_tokens(_pretrained(options))
         vocab = pretrained.vocab
-        examples = prepare_examples(options, alphabet=set(vocab) - {META_TOKEN})
-    if options.strategy in ("sources", "halves"):
-        if pretrained is not None:
-            pretrained = sources.add_source_tokens(pretrained)
-            vocab = pretrained.vocab
-        else:
-            vocab = sources.add_source_tokens_to_vocab(vocab)
-    sequences = _sequences(options, examples, vocab, report)
+        examples, held_out = prepare_examples(options, alphabet=set(vocab) - {META_TOKEN})
+    sequences = _sequences(examples, vocab)
     characters = sum(len(e.title) for e in examples)
     by_source = {s: sum(e.source == s for e in examples) for s in corpus.SOURCES}
-    report(f"{len(examples)} titles ({by_source['song']} song, {by_source['arxiv']} arXiv after "
-           f"balancing by {options.balance}), {characters} characters, vocabulary {len(vocab)}")
+    report(f"{len(examples)} halves ({by_source['song']} song, {by_source['arxiv']} paper after "
+           f"balancing by {options.balance}), {characters} characters, vocabulary {len(vocab)}; "
+           f"{len(held_out)} held out for validation")
 
     config = {**TEXTGENRNN_CONFIG, "rnn_size": options.rnn_size, "rnn_layers": options.rnn_layers,
               "dim_embeddings": options.dim_embeddings, "max_length": options.max_length,
               "semantics": "incremental", "name": options.name}
-    if options.strategy == "sources":
-        config.update(sources=dict(sources.TOKENS), switch_probability=options.switch_probability,
-                      use_both_sources=ModelConfig.use_both_sources, word_retries=options.word_retries)
-    elif options.strategy == "halves":  # each example is one half, in one corpus: never switch
-        config.update(sources=dict(sources.TOKENS), switch_probability=0.0, use_both_sources=False,
-                      word_retries=options.word_retries, halves=True)
+    # each example is one half, in one corpus: never switch
+    config.update(sources=dict(sources.TOKENS), switch_probability=0.0, use_both_sources=False,
+                  word_retries=ModelConfig.word_retries, halves=True)
     net = keras_model.build(len(vocab) + 1, config, options.dropout)
     if pretrained is not None:
         keras_model.set_weights(net, pretrained)
@@ -213,21 +215,33 @@ def train(options: TrainOptions, report: Callable[[str], None] = print,
                 loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
 
     settings = {k: str(v) for k, v in asdict(options).items() if k not in ("checkpoint_dir", "output_dir")}
-    _check_resume(options.checkpoint_dir, settings)
+    history = _check_resume(options.checkpoint_dir, settings)
     batches = _Batches(sequences, options.batch_size, options.seed)
-    epoch_seconds, losses = [], []
+    validation = (_Batches(_sequences(held_out, vocab), options.batch_size, options.seed, shuffle=False).dataset()
+                  if held_out else None)
+
+    def record(extra: dict) -> dict:
+        return {"command": command, "strategy": "halves", "epochs": epochs, "curve": list(history), **extra}
 
     class EpochEnd(keras.callbacks.Callback):
         def on_epoch_begin(self, epoch, logs=None):
             self.began = time.perf_counter()
 
         def on_epoch_end(self, epoch, logs=None):
-            epoch_seconds.append(time.perf_counter() - self.began)
-            losses.append(float(logs["loss"]))
+            seconds = time.perf_counter() - self.began
+            val_loss = float(logs["val_loss"]) if "val_loss" in logs else None
+            history[:] = [h for h in history if h["epoch"] <= epoch]  # an epoch rerun after a crash: once
+            history.append({"epoch": epoch + 1, "loss": round(float(logs["loss"]), 5),
+                            "val_loss": None if val_loss is None else round(val_loss, 5),
+                            "seconds": round(seconds, 1)})
             char_model = keras_model.to_char_model(net, config, vocab)
+            char_model = dataclasses.replace(char_model, config=dataclasses.replace(
+                char_model.config, training=record({"checkpoint_of_epoch": epoch + 1})))
             save_model(char_model, options.checkpoint_dir / f"epoch_{epoch + 1}", options.name)
+            atomic_write_text(options.checkpoint_dir / HISTORY_FILE, json.dumps(history, indent=1))
             sampler = Sampler(char_model)
-            report(f"\nepoch {epoch + 1}/{epochs}: loss {logs['loss']:.4f}, {epoch_seconds[-1]:.0f} s")
+            shown = "" if val_loss is None else f", validation loss {val_loss:.4f}"
+            report(f"\nepoch {epoch + 1}/{epochs}: loss {logs['loss']:.4f}{shown}, {seconds:.0f} s")
             for t in options.sample_temperatures:
                 titles = sampler.generate(3, temperature=t, seed=options.seed + epoch)
                 report(f"  temperature {t}: " + " | ".join(titles))
@@ -237,21 +251,26 @@ def train(options: TrainOptions, report: Callable[[str], None] = print,
         keras.callbacks.LearningRateScheduler(lambda e: options.learning_rate * (1 - e / epochs)),
         EpochEnd(),
     ]
-    net.fit(batches.dataset(), epochs=epochs, callbacks=callbacks, verbose=1)
+    # a progress bar on a terminal, one line per epoch in a log file
+    net.fit(batches.dataset(), validation_data=validation, epochs=epochs, callbacks=callbacks,
+            verbose=1 if sys.stdout.isatty() else 2)
 
     char_model = keras_model.to_char_model(net, config, vocab)
     seconds = time.perf_counter() - start
-    training = {
-        "command": command,
+    losses = [h["loss"] for h in history]
+    validation_losses = [h["val_loss"] for h in history]
+    epoch_seconds = [h["seconds"] for h in history]
+    training = record({
         "data": {p.name: _sha256(Path(p)) for p in (options.song_titles, options.arxiv_titles)},
         "titles": len(examples), "characters": characters, "balance": options.balance,
-        "strategy": options.strategy, "splice_share": options.splice_share,
-        "epochs": epochs, "batch_size": options.batch_size, "dropout": options.dropout,
+        "validation_halves": len(held_out), "validation_share": options.validation_share,
+        "batch_size": options.batch_size, "dropout": options.dropout, "learning_rate": options.learning_rate,
         "from": ("scratch" if options.from_scratch else f"the model in {options.init_from}"
                  if options.init_from is not None else "textgenrnn pretrained weights"),
-        "final_loss": losses[-1] if losses else None, "seconds": round(seconds, 1),
-        "epoch_seconds": [round(s, 1) for s in epoch_seconds],
-    }
+        "final_loss": losses[-1] if losses else None,
+        "final_validation_loss": validation_losses[-1] if validation_losses else None,
+        "seconds": round(seconds, 1), "epoch_seconds": epoch_seconds,
+    })
     char_model = dataclasses.replace(char_model, config=dataclasses.replace(char_model.config, training=training))
     paths = save_model(char_model, options.output_dir, options.name)
     derive_from_files(options.song_titles, options.arxiv_titles, options.output_dir, options.name)
@@ -260,4 +279,4 @@ def train(options: TrainOptions, report: Callable[[str], None] = print,
     samples = Sampler(char_model).generate(10, temperature=temperature, seed=0)
     card = options.output_dir / "MODEL.md"
     card.write_text(model_card.render(char_model.config, samples, temperature), encoding="utf8")
-    return TrainResult(paths, seconds, epoch_seconds, losses, len(examples), characters, samples)
+    return TrainResult(paths, seconds, epoch_seconds, losses, validation_losses, len(examples), characters, samples)
