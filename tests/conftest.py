@@ -146,3 +146,18 @@ def mastodon_server():
 
     with FakeMastodon() as server:
         yield server
+
+
+# --- Bluesky: the reference PDS for the session (tests/pds_network.py) ----------------------------
+
+@pytest.fixture(scope="session")
+def pds():
+    """The real PDS and PLC on loopback; pds.url, pds.create_account(). Skipped only where the PDS
+    is not installed (.ci/run installs it)."""
+    from pds_network import PdsNetwork, missing
+
+    reason = missing()
+    if reason:
+        pytest.skip(reason)
+    with PdsNetwork() as network:
+        yield network
