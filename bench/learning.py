@@ -115,7 +115,7 @@ def simulate(candidates: list, preference, learning: bool, days: int, seed: int,
     from bot.posting.gateway import Gateway
     from bot.posting.learner import EngagementJob
     from bot.posting.settings import load
-    from bot.posting.state import open_store
+    from bot.store import open_store
     from bot.posting.worker import Worker
 
     clock = Clock()

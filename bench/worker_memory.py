@@ -23,7 +23,7 @@ from fake_mastodon import TOKEN, FakeMastodon  # noqa: E402
 from bot.posting.daemon import pool_maker  # noqa: E402
 from bot.posting.gateway import Gateway  # noqa: E402
 from bot.posting.settings import load  # noqa: E402
-from bot.posting.state import open_store  # noqa: E402
+from bot.store import open_store  # noqa: E402
 from bot.posting.worker import Worker  # noqa: E402
 
 

@@ -293,7 +293,7 @@ def cmd_run(args) -> int:
 def _state_summary(database_url: str) -> str:
     """What the state database holds; a check creates nothing (an SQLite file that does not exist
     yet is reported, not made)."""
-    from .posting.state import open_store
+    from .store import open_store
 
     if database_url.startswith("sqlite:///"):
         path = Path(database_url[len("sqlite:///"):])
@@ -312,7 +312,7 @@ def cmd_stats(args) -> int:
     """Posts and engagement by seam, tag, length and temperature; what the learner has learned."""
     from .posting import stats
     from .posting.learner import shipped_curator
-    from .posting.state import open_store
+    from .store import open_store
 
     settings = settings_module.load()
     if args.plot:

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from bot.posting.state import open_store
+from bot.store import open_store
 from fake_mastodon import TOKEN
 
 

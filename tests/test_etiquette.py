@@ -9,7 +9,7 @@ from bot.curation.words import canonical
 from bot.posting import schedule
 from bot.posting.gateway import Gateway
 from bot.posting.settings import QuietHours, load
-from bot.posting.state import open_store
+from bot.store import open_store
 from bot.posting.worker import Worker
 from fake_mastodon import TOKEN
 from test_posting import make_pool  # noqa: F401  (a fixture)

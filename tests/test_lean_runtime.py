@@ -14,7 +14,7 @@ from bot.posting import worker
 from bot.curation import candidates
 from bot.model import sampler
 from bot.curation import evidence
-from bot.posting import state
+from bot import store
 from bot.posting import gateway as mastodon_gateway
 from bot.posting import registration
 from bot.model.modelfile import ModelPaths, load_model

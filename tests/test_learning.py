@@ -16,7 +16,7 @@ from bot.curation.curator import Curator
 from bot.posting.gateway import Gateway
 from bot.posting.learner import EngagementJob, Learner, observations
 from bot.posting.settings import load
-from bot.posting.state import PooledCandidate, Reading, open_store
+from bot.store import PooledCandidate, Reading, open_store
 from bot.posting.worker import Worker
 from fake_mastodon import TOKEN, Audience
 
@@ -123,7 +123,7 @@ def test_features_readings_and_snapshots_are_stored(database_url):
 def test_a_database_from_before_the_migration_keeps_its_posts(tmp_path):
     path = tmp_path / "old.sqlite3"
     old = sqlite3.connect(path)
-    from bot.posting.state import MIGRATIONS
+    from bot.store import MIGRATIONS
 
     for sql in MIGRATIONS[0]:
         old.execute(sql)
@@ -145,7 +145,7 @@ def test_a_postgresql_database_from_before_the_migration_keeps_its_posts(postgre
 
     import psycopg
 
-    from bot.posting.state import MIGRATIONS
+    from bot.store import MIGRATIONS
 
     name = "bot_" + uuid.uuid4().hex[:12]
     with psycopg.connect(f"postgresql://postgres@/postgres?host={postgres_cluster}", autocommit=True) as c:

@@ -12,7 +12,7 @@ from bot.posting.gateway import Gateway
 from bot.model.modelfile import ModelPaths, load_model
 from bot.model.sampler import Sampler
 from bot.posting.settings import load
-from bot.posting.state import open_store
+from bot.store import open_store
 from bot.curation.words import canonical
 from bot.posting.worker import Worker
 from fake_mastodon import TOKEN

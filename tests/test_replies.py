@@ -17,7 +17,7 @@ from bot.posting import replies
 from bot.posting.gateway import ReplyGateway
 from bot.posting.replier import Replier
 from bot.posting.settings import load
-from bot.posting.state import open_store
+from bot.store import open_store
 from fake_mastodon import TOKEN
 
 DAY = 86400

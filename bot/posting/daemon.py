@@ -22,7 +22,7 @@ from ..model.modelfile import ModelPaths, load_model
 from ..model.sampler import Sampler
 from .retry import RetryPolicy
 from .settings import Settings, require_durable_state, require_server, with_hashtags
-from .state import open_store, wait_to_lead
+from ..store import open_store, wait_to_lead
 from .worker import Worker
 from .learner import EngagementJob
 

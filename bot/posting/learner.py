@@ -22,7 +22,7 @@ from ..curation.curator import Curator
 from ..errors import TemporaryServerError
 from .gateway import Gateway, read_counts
 from .settings import Settings
-from .state import PooledCandidate, Reading, Store
+from ..store import PooledCandidate, Reading, Store
 
 log = logging.getLogger("bot")
 MAX_SINGLE_READS = 20  # single-status reads per run, after the one page of latest statuses

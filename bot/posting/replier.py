@@ -21,7 +21,7 @@ from ..errors import AuthError, MissingScopeError, RejectedError
 from .gateway import Mention, Published, ReplyGateway
 from .retry import RetryPolicy
 from .settings import Settings
-from .state import Store
+from ..store import Store
 
 log = logging.getLogger("bot")
 AFTER_KEY = "replies_after"  # bot_meta: the last handled notification id

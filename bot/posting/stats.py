@@ -13,7 +13,7 @@ from ..curation import variety
 from ..curation.curator import Curator
 from ..curation.features import length_band
 from ..errors import BotError
-from .state import PostFeatures, Store
+from ..store import PostFeatures, Store
 
 TOP_WEIGHTS = 12  # weights shown: those that moved most from the curator's
 HISTORY_POINTS = 5  # snapshots shown in the history table

@@ -18,7 +18,7 @@ from .gateway import Gateway, Published
 from .learner import Learner
 from .retry import RetryPolicy
 from .settings import Settings, with_hashtags
-from .state import PooledCandidate, Store
+from ..store import PooledCandidate, Store
 from ..curation.words import canonical
 
 log = logging.getLogger("bot")

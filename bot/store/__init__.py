@@ -1,0 +1,77 @@
+"""Durable state behind one interface: the candidate pool, the posts (with their intents), the
+replies, what the audience did, and small named values (the schedule).
+
+SQLite by default (sqlite.py); PostgreSQL when DATABASE_URL says so (postgres.py). The same SQL
+runs on both; the schema (schema.py) is created and migrated when a store opens. Each concern's
+methods live in their own module (meta, pool, posts, replies, learning); Store joins them.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+
+from ..errors import StateError
+from .learning import LearningTables
+from .meta import MetaTable
+from .pool import PoolTable
+from .posts import PostsTable
+from .records import PooledCandidate, Post, PostFeatures, Reading, Reply
+from .replies import RepliesTable
+from .schema import MIGRATIONS, migrate
+
+__all__ = ["Store", "open_store", "wait_to_lead", "MIGRATIONS", "PooledCandidate", "Post", "PostFeatures",
+           "Reading", "Reply"]
+log = logging.getLogger("bot")
+
+
+class Store(MetaTable, PoolTable, PostsTable, RepliesTable, LearningTables):
+    """Every table's methods over one connection; every public method is one transaction.
+    Errors: StateError (the database refused or broke), DatabaseLostError (the connection was
+    lost and not restored within reconnect_for seconds)."""
+
+    def migrate(self) -> int:
+        return migrate(self)
+
+
+def open_store(database_url: str, stop: threading.Event | None = None) -> Store:
+    """The store for DATABASE_URL, migrated; stop (when given) ends reconnection attempts.
+    Raises StateError for an unknown URL scheme, a database that cannot be opened or migrated
+    (DatabaseLostError when the connection is lost and not restored in time)."""
+    if database_url.startswith("sqlite:///"):
+        from .sqlite import SQLiteStore
+
+        store = SQLiteStore(database_url[len("sqlite:///"):])
+    elif database_url.startswith(("postgres://", "postgresql://")):
+        from .postgres import PostgresStore
+
+        store = PostgresStore(database_url)
+    else:
+        raise StateError("DATABASE_URL must start with sqlite:///, postgres:// or postgresql://")
+    if stop is not None:
+        store.stop = stop
+    store.migrate()
+    return store
+
+
+def wait_to_lead(store: Store, stop: threading.Event, poll: float) -> bool:
+    """Become the database's one active worker, standing by (one log line) while another is;
+    False if stopped first."""
+    if _try_lead(store):
+        return True
+    log.info("another worker is active on this database (%s); standing by until it stops", store.description)
+    while not stop.wait(poll):
+        if _try_lead(store):
+            log.info("the other worker stopped; taking over")
+            return True
+    return False
+
+
+def _try_lead(store: Store) -> bool:
+    try:
+        return store.try_lead()
+    except Exception as e:  # a lost connection while standing by: the next poll tries again
+        if isinstance(e, store.lost_errors):
+            with store._lock:
+                store._reconnect()
+            return False
+        raise

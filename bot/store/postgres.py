@@ -1,0 +1,63 @@
+"""The server backend: PostgreSQL through psycopg (a Heroku worker's disk is wiped on every
+restart); leadership is a session advisory lock."""
+from __future__ import annotations
+
+import logging
+
+from ..errors import DatabaseLostError, StateError
+from . import Store
+
+log = logging.getLogger("bot")
+LOCK_NAME = "songs-x-arxiv-bot worker"
+
+
+class PostgresStore(Store):
+    def __init__(self, url: str):
+        import psycopg
+
+        self.url = url
+        self.integrity_errors = (psycopg.errors.IntegrityError,)
+        # OperationalError: the server went away (restart, failover, a cut connection), or the
+        # connection is closed; InterfaceError: the connection object is unusable.
+        self.lost_errors = (psycopg.OperationalError, psycopg.InterfaceError)
+        try:
+            connection = self._connect()
+        except psycopg.Error as e:
+            first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+            raise StateError(f"cannot connect to PostgreSQL ({first}); check DATABASE_URL") from None
+        super().__init__(connection, "postgresql")
+
+    def _connect(self):
+        import psycopg
+
+        return psycopg.connect(self.url, autocommit=True, connect_timeout=10)
+
+    def _reconnect(self) -> None:
+        import psycopg
+
+        try:
+            self.connection.close()
+            connection = self._connect()
+        except psycopg.Error:
+            return
+        self.connection = connection
+        log.info("reconnected to the database")
+        if self.leader:  # a session's advisory lock ends with the session: take it again
+            self.leader = False
+            if not self.try_lead():
+                raise DatabaseLostError("another worker took over the database while the connection was lost")
+
+    def try_lead(self) -> bool:
+        """A session-level advisory lock on this database, released when the connection ends."""
+        if self.leader:
+            return True
+        with self._lock:
+            row = self.connection.execute("SELECT pg_try_advisory_lock(hashtext(%s))", (LOCK_NAME,)).fetchone()
+        self.leader = bool(row and row[0])
+        return self.leader
+
+    def _sql(self, sql: str) -> str:
+        return sql.replace("?", "%s")
+
+    def _driver_transaction(self):
+        return self.connection.transaction()

@@ -1,0 +1,72 @@
+"""The rows the store hands out, as frozen values (one dataclass per kind of row)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Post:
+    slot: int  # epoch seconds of the slot the post fills
+    text: str
+    canonical: str
+    idempotency_key: str
+    state: str  # "pending" (an intent: written before the server is called) or "posted"
+    status_id: str | None
+    url: str | None
+    created_at: int
+    posted_at: int | None
+
+
+@dataclass(frozen=True)
+class Reply:
+    mention_id: str
+    notification_id: str
+    account_id: str
+    acct: str
+    bot: bool
+    state: str  # "pending", "posted" or "skipped"
+    reason: str | None
+    text: str | None
+    canonical: str | None
+    visibility: str | None
+    idempotency_key: str | None
+    status_id: str | None
+    url: str | None
+    created_at: int
+    posted_at: int | None
+
+
+@dataclass(frozen=True)
+class PooledCandidate:
+    text: str
+    canonical: str
+    score: float
+    temperature: float
+    features: dict = field(default_factory=dict)  # what the curator saw (halves models)
+
+
+@dataclass(frozen=True)
+class Reading:
+    """Engagement counts of one post at one reading ('first' or 'final'); None: status gone."""
+
+    slot: int
+    reading: str
+    favourites: int | None
+    boosts: int | None
+    replies: int | None
+    read_at: int
+
+    @property
+    def total(self) -> int | None:
+        return None if self.favourites is None else self.favourites + self.boosts + self.replies
+
+
+@dataclass(frozen=True)
+class PostFeatures:
+    slot: int
+    text: str
+    status_id: str | None
+    posted_at: int | None
+    features: dict
+    curator_score: float | None
+    choice: str | None

@@ -1,0 +1,57 @@
+"""The schema, as an append-only list of migrations, and the code that applies them."""
+from __future__ import annotations
+
+# Each entry migrates from the previous version; never edit a released one, append.
+MIGRATIONS = [
+    [
+        "CREATE TABLE IF NOT EXISTS bot_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+        """CREATE TABLE IF NOT EXISTS pool (
+            canonical TEXT PRIMARY KEY, text TEXT NOT NULL, score DOUBLE PRECISION NOT NULL,
+            temperature DOUBLE PRECISION NOT NULL, created_at BIGINT NOT NULL)""",
+        # One row per slot (never two posts in one) and per text (never the same text twice).
+        # 'pending' rows are intents: written before the server is called.
+        """CREATE TABLE IF NOT EXISTS posts (
+            slot BIGINT PRIMARY KEY, text TEXT NOT NULL, canonical TEXT NOT NULL UNIQUE,
+            idempotency_key TEXT NOT NULL UNIQUE, state TEXT NOT NULL,
+            status_id TEXT, url TEXT, created_at BIGINT NOT NULL, posted_at BIGINT)""",
+    ],
+    [
+        # Replies to mentions, one row per mention (its status id): 'pending' (an intent, written
+        # before the server is called), 'posted' or 'skipped' (with the reason).
+        """CREATE TABLE IF NOT EXISTS replies (
+            mention_id TEXT PRIMARY KEY, notification_id TEXT NOT NULL, account_id TEXT NOT NULL,
+            acct TEXT NOT NULL, bot INTEGER NOT NULL, state TEXT NOT NULL, reason TEXT,
+            text TEXT, canonical TEXT, visibility TEXT, idempotency_key TEXT UNIQUE,
+            status_id TEXT, url TEXT, created_at BIGINT NOT NULL, posted_at BIGINT)""",
+        "CREATE INDEX IF NOT EXISTS replies_by_time ON replies (created_at)",
+    ],
+    [
+        # Learning from the audience (bot/posting/learner.py): what the curator saw for each
+        # candidate and post (features as JSON), its score, how the post was chosen, the engagement
+        # counts read at ENGAGEMENT_AFTER ('first') and ENGAGEMENT_FINAL ('final'; NULL counts: the
+        # status is gone), and snapshots of the learned weights (JSON name -> [mean, sd]).
+        "ALTER TABLE pool ADD COLUMN features TEXT",
+        "ALTER TABLE posts ADD COLUMN features TEXT",
+        "ALTER TABLE posts ADD COLUMN curator_score DOUBLE PRECISION",
+        "ALTER TABLE posts ADD COLUMN choice TEXT",
+        """CREATE TABLE IF NOT EXISTS engagement (
+            slot BIGINT NOT NULL, reading TEXT NOT NULL, favourites INTEGER, boosts INTEGER,
+            replies INTEGER, read_at BIGINT NOT NULL, PRIMARY KEY (slot, reading))""",
+        """CREATE TABLE IF NOT EXISTS learner (
+            at BIGINT PRIMARY KEY, observations INTEGER NOT NULL, weights TEXT NOT NULL)""",
+    ],
+]
+VERSION = len(MIGRATIONS)
+
+
+def migrate(store) -> int:
+    """Bring store's schema to VERSION, one transaction per migration; returns VERSION."""
+    store._run([(MIGRATIONS[0][0], ())])
+    row = store._rows("SELECT value FROM bot_meta WHERE key = 'schema_version'")
+    version = int(row[0][0]) if row else 0
+    for number in range(version, len(MIGRATIONS)):
+        steps = [(sql, ()) for sql in MIGRATIONS[number]]
+        steps.append(("DELETE FROM bot_meta WHERE key = 'schema_version'", ()))
+        steps.append(("INSERT INTO bot_meta (key, value) VALUES ('schema_version', ?)", (str(number + 1),)))
+        store._run(steps)
+    return VERSION

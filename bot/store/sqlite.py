@@ -1,0 +1,58 @@
+"""The embedded backend: one SQLite file (WAL, synchronous writes); leadership is a flock on
+<file>.lock, released when the process ends however it ends."""
+from __future__ import annotations
+
+import fcntl
+import sqlite3
+from contextlib import contextmanager
+from pathlib import Path
+
+from ..errors import StateError
+from . import Store
+
+
+class SQLiteStore(Store):
+    integrity_errors = (sqlite3.IntegrityError,)
+
+    def __init__(self, path: str):
+        self.path = path
+        self._lock_file = None
+        try:
+            if path != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=FULL")  # an intent must survive a power cut
+        except (sqlite3.Error, OSError) as e:
+            raise StateError(f"cannot open SQLite database {path}: {e}") from None
+        super().__init__(connection, f"sqlite {path}")
+
+    @contextmanager
+    def _driver_transaction(self):
+        self.connection.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.connection.execute("ROLLBACK")
+            raise
+        self.connection.execute("COMMIT")
+
+    def try_lead(self) -> bool:
+        """An exclusive flock on <path>.lock, released when the process ends however it ends."""
+        if self.path == ":memory:" or self.leader:
+            self.leader = True
+            return True
+        if self._lock_file is None:
+            self._lock_file = open(self.path + ".lock", "a")
+        try:
+            fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        self.leader = True
+        return True
+
+    def close(self) -> None:
+        super().close()
+        if self._lock_file is not None:
+            self._lock_file.close()  # releases the flock
+            self._lock_file = None
