@@ -1,4 +1,4 @@
-"""Helpers shared by the benchmarks: locate the shared data and reference, run it, print tables."""
+"""Helpers for the benchmarks: the corpora in data/, the textgenrnn reference oracle, tables."""
 from __future__ import annotations
 
 import json
@@ -8,10 +8,9 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = Path(os.environ.get("BOT_SHARED_DIR", ROOT.parent / "shared"))
-REFERENCE = SHARED / "reference" / "textgenrnn_ref.py"
-SONGS = SHARED / "data" / "song_titles.txt"
-ARXIV = SHARED / "data" / "arxiv_titles.txt"
+REFERENCE = ROOT / "tests" / "textgenrnn_reference.py"
+SONGS = ROOT / "data" / "song_titles.txt"
+ARXIV = ROOT / "data" / "arxiv_titles.txt"
 
 
 def run_reference(*args: str) -> dict:

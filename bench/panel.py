@@ -23,7 +23,6 @@ import argparse
 import itertools
 import json
 import math
-import os
 import random
 import re
 import shlex
@@ -33,9 +32,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = Path(os.environ.get("BOT_SHARED_DIR", ROOT.parent / "shared"))
-DATA = SHARED / "data"
-RUBRIC = SHARED / "panel" / "RUBRIC.md"
+DATA = ROOT / "data"
+RUBRIC = ROOT.parent / "shared" / "panel" / "RUBRIC.md"  # the raters' instructions, kept outside the repository
 
 # Where the baseline joins a song title (S) and a paper phrase (P).
 SEAMS = {

@@ -12,7 +12,7 @@ import argparse
 import json
 import sys
 
-from common import ROOT, run_measured, table
+from common import REFERENCE, ROOT, run_measured, table
 
 POOL = """
 import sys
@@ -37,7 +37,7 @@ def main():
         ap.error("-n and --reference-n must be at least 1")
     ours_s, ours_mb, ours_out = run_measured([sys.executable, "-c", POOL, str(args.n), str(ROOT / "model_weights")])
     candidates, passing = (int(x) for x in ours_out.split())
-    _, ref_mb, ref_out = run_measured([sys.executable, str(ROOT.parent / "shared/reference/textgenrnn_ref.py"),
+    _, ref_mb, ref_out = run_measured([sys.executable, str(REFERENCE),
                                      "generate", "-n", str(args.reference_n), "--temperature", "0.9"])
     # Its generation time only (start-up and model load excluded), scaled to the pool size.
     ref_scaled = json.loads(ref_out)["seconds"] / args.reference_n * args.n

@@ -1,4 +1,4 @@
-"""Shared fixtures: the textgenrnn pretrained model, the shared corpora and the reference oracle."""
+"""Shared fixtures: the textgenrnn pretrained model, the corpora in data/ and the reference oracle."""
 import os
 from pathlib import Path
 
@@ -12,7 +12,7 @@ import pytest  # noqa: E402
 from bot.model.modelfile import ModelPaths, load_model  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = Path(os.environ.get("BOT_SHARED_DIR", ROOT.parent / "shared"))
+DATA = ROOT / "data"
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -31,19 +31,14 @@ def pretrained():
 
 @pytest.fixture(scope="session")
 def corpora() -> dict[str, Path]:
-    paths = {"song": SHARED / "data" / "song_titles.txt", "arxiv": SHARED / "data" / "arxiv_titles.txt"}
-    missing = [str(p) for p in paths.values() if not p.exists()]
-    if missing:
-        pytest.skip(f"shared corpora not found ({', '.join(missing)}); set BOT_SHARED_DIR")
-    return paths
+    """The two training corpora shipped in data/ (data/README.md)."""
+    return {"song": DATA / "song_titles.txt", "arxiv": DATA / "arxiv_titles.txt"}
 
 
 @pytest.fixture(scope="session")
 def reference_script() -> Path:
-    script = SHARED / "reference" / "textgenrnn_ref.py"
-    if not script.exists():
-        pytest.skip(f"textgenrnn reference not found at {script}; set BOT_SHARED_DIR")
-    return script
+    """textgenrnn's own code as an oracle, run as a script (tests/textgenrnn_reference.py)."""
+    return ROOT / "tests" / "textgenrnn_reference.py"
 
 
 @pytest.fixture(scope="session")
@@ -52,10 +47,16 @@ def shipped_model_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
-def evidence(shipped_model_dir):
-    from bot.curation.evidence import Evidence
+def runtime(shipped_model_dir):
+    """The shipped model and its evidence, loaded once for the session (bot/runtime.py)."""
+    from bot.runtime import Runtime
 
-    return Evidence.load(shipped_model_dir, "mashup")
+    return Runtime.load(shipped_model_dir)
+
+
+@pytest.fixture(scope="session")
+def evidence(runtime):
+    return runtime.evidence
 
 
 @pytest.fixture(scope="session")
