@@ -9,6 +9,7 @@ import shlex
 import signal
 import sys
 import threading
+import time
 from pathlib import Path
 
 from .errors import BotError
@@ -115,87 +116,124 @@ def cmd_train(args) -> int:
 
 
 def _load(model_dir: Path):
-    from .curation.evidence import Evidence
-    from .model.modelfile import ModelPaths, load_model
-    from .model.sampler import Sampler
+    from .runtime import Runtime
 
-    paths = ModelPaths.in_directory(model_dir)
-    return paths, Sampler(load_model(paths)), Evidence.load(model_dir, paths.name)
+    return Runtime.load(model_dir)
 
 
 def _candidate_json(c) -> dict:
-    return {"text": c.text, "score": c.score, "temperature": c.temperature, "passed": c.passed,
-            "rejection": c.rejection, "mixedness": c.verdicts["mixedness"].detail, "features": c.features}
+    """A pool's candidate (curation.candidates.Candidate) or a stored one (store.PooledCandidate)."""
+    verdicts = getattr(c, "verdicts", None)
+    return {"text": c.text, "score": c.score, "temperature": c.temperature, "passed": getattr(c, "passed", True),
+            "rejection": getattr(c, "rejection", ""), "mixedness": verdicts["mixedness"].detail if verdicts else None,
+            "features": c.features}
 
 
-def _why(c, evidence) -> str:
-    """The candidate's features that moved the curator's score most, or its mixedness detail."""
-    if not c.features:
-        return c.verdicts["mixedness"].detail
-    return ", ".join(f"{name} {value:+.2f}" for name, value in evidence.curator.explain(c.features))
+def _why(c, runtime) -> str:
+    """The candidate's features that moved the curator's score most."""
+    return ", ".join(f"{name} {value:+.2f}" for name, value in runtime.evidence.curator.explain(c.features))
 
 
-def cmd_dry_run_posts(args, paths, sampler, evidence) -> int:
-    """The next args.posts posts in the order the worker would make them: a fresh pool for each
-    (the worker regenerates its pool more often than it posts), nothing already posted, and the
-    variety rule over what came before."""
-    from .curation import variety
-    from .curation.candidates import build_pool
+HOW = {"curator": "the curator's pick", "learned": "the learned ranking's pick (a draw from what the audience taught)",
+       "explore": "exploration: a random one of the curator's top few"}
+
+
+def _preview_store(settings):
+    """The worker's state for a preview: its database when there is one (only read), else an
+    empty one in memory (what a new worker starts from). Returns (store, description)."""
+    from .store import open_store
+
+    url = settings.database_url
+    if url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).exists():
+        return open_store("sqlite:///:memory:"), "none yet (as a new worker)"
+    store = open_store(url)
+    return store, store.description
+
+
+def cmd_dry_run(args) -> int:
+    """What the worker would post next, by the worker's own code: its pool (posting.daemon's
+    pool_maker, the k-th pool sampled with seed SEED + k), its state (read), its learner's choice
+    (curator's top few, variety, exploration); --posts N: the next N posts, one fresh pool each."""
+    from dataclasses import replace
+
+    from .posting import daemon
+    from .posting.learner import History
+    from .curation.pipeline import Pool
+    from .posting.worker import current_pool, pooled
     from .curation.words import canonical
+    from .curation import variety
 
-    posted: list[str] = []
-    chosen = []
-    for k in range(args.posts):
-        seed = None if args.seed is None else args.seed * 10_000 + k
-        pool = build_pool(sampler, evidence, args.pool_size, args.temperatures, seed,
-                          posted=frozenset(canonical(t) for t in posted))
-        passing = pool.passing
-        index = variety.choose([c.text for c in passing], posted)
-        if index is None:
-            chosen.append(None)
-            continue
-        chosen.append(passing[index])
-        posted.append(passing[index].text)
-    summary = variety.report(posted)
+    settings = replace(args.settings, seed=args.seed, pool_size=args.pool_size,
+                       temperatures=tuple(args.temperatures), model_dir=args.model_dir)
+    runtime = _load(args.model_dir)
+    store, state = _preview_store(settings)
+    try:
+        make_pool = daemon.pool_maker(settings, runtime, daemon.post_budget(settings, None))
+        learner = daemon.learner_for(settings, store, runtime)
+        history, posted = learner.history(), store.posted_canonicals()
+        picks = []
+        stored = current_pool(store, time.time(), settings.pool_refresh)  # what the worker posts from now
+        for k in range(args.posts or 1):
+            pool = Pool() if k == 0 and stored is not None else make_pool(posted)
+            candidates = stored if k == 0 and stored is not None else pooled(pool)
+            choice = learner.choose(candidates, history)
+            pick = candidates[choice.index] if choice else None
+            picks.append((pool, pick, choice))
+            if pick is not None:
+                history, posted = history.after(pick.text, choice.how), posted | {pick.canonical}
+    finally:
+        store.close()
+    if args.posts:
+        return _print_posts(args, runtime, [(p, c) for _, p, c in picks], variety.report(
+            [p.text for _, p, _ in picks if p is not None]))
+    pool, pick, choice = picks[0]
+    if stored is not None:  # the worker's current pool: its candidates passed every filter
+        shown = stored[: args.show or 10]
+        pool_line = f"pool: the worker's current one in {state} ({len(stored)} candidates not posted yet)"
+    else:
+        shown = pool.passing[: args.show or 10]
+        pool_line = (f"pool (sampled now: seed {'random' if settings.seed is None else settings.seed}, "
+                     f"temperatures {', '.join(f'{t:g}' for t in settings.temperatures)}):")
+    would = _as_posted(pick, args)
     if args.json:
-        json.dump({"model": str(paths.config), "posts": [c and _candidate_json(c) for c in chosen],
+        json.dump({"model": str(runtime.paths.config), "state": state, "sampled": pool.sampled,
+                   "stages": [{"name": s.name, "in": s.taken, "kept": s.kept, "dropped": dict(s.dropped)}
+                              for s in pool.stages],
+                   "passed": len(pool.passing), "rejections": dict(pool.rejections.most_common()),
+                   "top": [_candidate_json(c) for c in shown], "would_post": would,
+                   "pool": "stored" if stored is not None else "sampled",
+                   "how": choice.how if choice else None}, sys.stdout, ensure_ascii=False, indent=1)
+        print()
+        return 0
+    print(runtime.describe())
+    print(f"state: {state}")
+    print(pool_line)
+    for stage in pool.stages:
+        print("  " + stage.describe())
+    print(f"top {len(shown)} by the curator:")
+    for c in shown:
+        print(f"  {c.score:.3f}  T={c.temperature:g}  {c.text}    [{_why(c, runtime)}]")
+    if pick is None:
+        print("would post: nothing (no candidate passed every filter; try a larger --pool-size)")
+    else:
+        print(f"would post: {would}    ({HOW[choice.how]})")
+    return 0
+
+
+def _print_posts(args, runtime, picks, summary) -> int:
+    if args.json:
+        json.dump({"model": str(runtime.paths.config),
+                   "posts": [p and {"text": p.text, "score": p.score, "features": p.features, "how": c.how}
+                             for p, c in picks],
                    "variety": summary.__dict__}, sys.stdout, ensure_ascii=False, indent=1)
         print()
         return 0
-    for k, c in enumerate(chosen, 1):
-        print(f"{k:3d}. " + (f"{c.text}    [{c.score:.2f}: {_why(c, evidence)}]" if c else
+    for k, (p, c) in enumerate(picks, 1):
+        print(f"{k:3d}. " + (f"{p.text}    [{p.score:.2f}; {HOW[c.how]}]" if p else
                              "(nothing: no candidate passed every filter)"))
     print(f"variety over {summary.posts} posts: top word {summary.top_word[0]!r} {summary.top_word[1]:.0%}, "
           f"top tag {summary.top_tag[0]!r} {summary.top_tag[1]:.0%}, top seam type "
           f"{summary.top_seam_type[0]!r} {summary.top_seam_type[1]:.0%}, mean Jaccard {summary.mean_jaccard:.3f}")
-    return 0
-
-
-def cmd_dry_run(args) -> int:
-    from .curation.candidates import build_pool
-
-    paths, sampler, evidence = _load(args.model_dir)
-    if args.posts:
-        return cmd_dry_run_posts(args, paths, sampler, evidence)
-    pool = build_pool(sampler, evidence, args.pool_size, args.temperatures, args.seed)
-    best, shown = pool.best, pool.passing[: args.show]
-    if args.json:
-        json.dump({"model": str(paths.config), "sampled": pool.sampled, "unique": len(pool.candidates),
-                   "passed": len(pool.passing), "rejections": dict(pool.rejections.most_common()),
-                   "top": [_candidate_json(c) for c in shown], "would_post": _as_posted(best, args)},
-                  sys.stdout, ensure_ascii=False, indent=1)
-        print()
-        return 0
-    temps = ", ".join(f"{t:g}" for t in args.temperatures)
-    seed = "random" if args.seed is None else args.seed
-    print(f"model {paths.config}: {pool.sampled} sampled at temperatures {temps} (seed {seed}), "
-          f"{len(pool.candidates)} unique, {len(pool.passing)} passed every filter")
-    print("rejected: " + (", ".join(f"{r} {n}" for r, n in pool.rejections.most_common()) or "none"))
-    print(f"top {len(shown)}:")
-    for c in shown:
-        print(f"  {c.score:.3f}  T={c.temperature:g}  {c.text}    [{_why(c, evidence)}]")
-    print(f"would post: {_as_posted(best, args)}" if best else
-          "would post: nothing (no candidate passed every filter; try a larger --pool-size)")
     return 0
 
 
@@ -204,8 +242,9 @@ def cmd_evaluate(args) -> int:
 
     if args.plot:
         _check_plot_target(args.plot)
-    paths, sampler, evidence = _load(args.model_dir)
-    rows = evaluation.evaluate(sampler, evidence, args.eval_temperatures, args.samples, args.eval_seed,
+    runtime = _load(args.model_dir)
+    paths = runtime.paths
+    rows = evaluation.evaluate(runtime.sampler, runtime.evidence, args.eval_temperatures, args.samples, args.eval_seed,
                                args.switch_probability)
     print(evaluation.markdown(rows))
     if args.plot:
@@ -267,7 +306,7 @@ def _logging(settings) -> None:
 def cmd_run(args) -> int:
     from .posting import daemon
 
-    settings = settings_module.load()
+    settings = _load_settings()
     _logging(settings)
     _pin_blas(settings.blas_threads)
     stop = threading.Event()
@@ -314,7 +353,7 @@ def cmd_stats(args) -> int:
     from .posting.learner import shipped_curator
     from .store import open_store
 
-    settings = settings_module.load()
+    settings = _load_settings()
     if args.plot:
         _check_plot_target(args.plot)
     if settings.database_url.startswith("sqlite:///") and not Path(settings.database_url[len("sqlite:///"):]).exists():
@@ -335,7 +374,7 @@ def cmd_stats(args) -> int:
 def cmd_check(args) -> int:
     from .posting.gateway import ReplyGateway
 
-    settings = settings_module.load()
+    settings = _load_settings()
     settings_module.require_server(settings)
     gateway = ReplyGateway(settings.api_base_url, settings.access_token, settings.request_timeout)
     account = gateway.account()
@@ -362,8 +401,7 @@ def cmd_reply(args) -> int:
 
     if not args.dry_run:
         raise BotError("`bot reply` only previews for now: add --dry-run, e.g. bot reply --dry-run \"@bot transformers\"")
-    paths, sampler, evidence = _load(args.model_dir)
-    composer = replies.Composer(sampler, evidence, args.temperatures)
+    composer = replies.Composer(_load(args.model_dir), args.temperatures)
     request = composer.request(replies.mention_text(args.text))
     composed = composer(request, replies.filters.MAX_CHARS, seed=args.seed)
     if request.refused:
@@ -415,6 +453,154 @@ def cmd_register(args) -> int:
     return 0
 
 
+# -- bot panel: blind panels and the curator fitted to them (bot/training/panel) --------------------
+def cmd_panel_draw(args) -> int:
+    from .training.panel import sheets
+
+    if args.bot_file:
+        bot, source = sheets.read_titles(args.bot_file), {"seeds": None, "bot": str(args.bot_file)}
+    else:
+        report = lambda line: print(f"panel: {line}", file=sys.stderr)  # noqa: E731
+        bot = sheets.bot_titles(args.bot_cmd, sheets.parse_seeds(args.seeds), report)
+        source = {"seeds": args.seeds, "bot": args.bot_cmd}
+    extra = {}
+    for spec in args.group:
+        name, sep, file = spec.partition("=")
+        if not sep or not name or not file:
+            raise BotError(f"bad --group {spec!r}: expected NAME=FILE")
+        extra[name] = Path(file)
+    drawn = sheets.draw(args.out, bot, args.songs, args.arxiv, None if args.no_best_of else args.best_of, extra,
+                        args.raters, args.seed, args.baseline_n, args.rubric, source, args.force)
+    groups = ", ".join(f"{g} {c}" for g, c in drawn.groups.items())
+    print(f"{drawn.out}: {drawn.items} items ({groups}; {drawn.dropped} repeats dropped), {drawn.sheets} sheets. "
+          f"Give each rater one sheet-raterK.tsv and {args.rubric}; collect ratings-NAME.tsv into {drawn.out}, "
+          f"then: bot panel score {drawn.out}")
+    return 0
+
+
+def cmd_panel_score(args) -> int:
+    from .training.panel import sheets
+
+    result = sheets.score(args.folder)
+    print(json.dumps(result, indent=1) if args.json else sheets.render(result), end="\n" if args.json else "")
+    return 0
+
+
+def cmd_panel_features(args) -> int:
+    from .training.panel import features
+
+    for done in features.compute(args.folders, args.model_dir, args.songs, args.arxiv):
+        print(f"{done.folder}: {done.items} items -> {features.FEATURES_FILE} ({done.skipped} without two "
+              "halves at a seam, best-of included, left out)")
+    return 0
+
+
+def cmd_panel_candidates(args) -> int:
+    from .training.panel import candidates, sheets
+
+    seeds = sheets.parse_seeds(args.seeds)
+    chosen = candidates.across_ranking(_load(args.model_dir), seeds, args.per_seed, args.pool_size, args.temperatures)
+    candidates.write(chosen, args.out, args.features)
+    print(f"{len(chosen)} candidates from {len(seeds)} seeds -> {args.out}, {args.features}")
+    return 0
+
+
+def cmd_panel_fit(args) -> int:
+    from .training.panel import fit
+
+    groups = set(args.groups.split(",")) if args.groups else None
+    fitted = fit.fit_curator(args.folders, groups, args.alpha)
+    weights = fitted.curator.weights
+    for name in sorted(weights, key=lambda n: -abs(weights[n])):
+        print(f"{name:24s} {weights[name]:+.3f}")
+    notes = fitted.curator.notes
+    loo_net = "n/a" if fitted.leave_one_out_r_network is None else f"{fitted.leave_one_out_r_network:.2f}"
+    print(f"bias {fitted.curator.bias:.3f}; {notes['items']} items {notes['groups']}; in-sample r "
+          f"{fitted.in_sample_r:.2f}; leave-one-out r {fitted.leave_one_out_r:.2f} (network items {loo_net})")
+    if args.out is not None:
+        from .files import atomic_write_text
+
+        atomic_write_text(args.out, fitted.curator.to_json() + "\n")
+        print(f"wrote {args.out}")
+    return 0
+
+
+def cmd_panel_rolling(args) -> int:
+    from .curation import curator
+    from .training.panel import fit
+
+    shipped = curator.load(args.curator)
+    number = lambda x: "n/a" if x is None else f"{x:+.2f}"  # noqa: E731
+    print(f"curators fitted on earlier panels against {args.curator} ({shipped.source or 'unnamed'}), "
+          "on the next panel's network items (Pearson r / Spearman rho with the mean rating)\n")
+    print("| panel | fitted on | items | refit r | refit rho | shipped r | shipped rho |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    groups = set(args.groups.split(",")) if args.groups else None
+    for held in fit.rolling(args.folders, shipped, args.alpha, groups):
+        print(f"| {held.panel} | {'+'.join(held.fitted_on)} | {held.items} | {number(held.refit_r)} | "
+              f"{number(held.refit_rho)} | {number(held.shipped_r)} | {number(held.shipped_rho)} |")
+    return 0
+
+
+def _add_panel_parser(sub) -> None:
+    from .training.corpus import DEFAULT_PATHS
+
+    p = sub.add_parser("panel", help="blind panels: draw sheets, score ratings, fit the curator to them")
+    ps = p.add_subparsers(dest="panel_command", required=True)
+    d = ps.add_parser("draw", help="draw a blind panel: key.tsv and one sheet per rater")
+    d.add_argument("--out", type=Path, required=True, help="folder for key.tsv and the sheets, e.g. "
+                   "bench/results/panel-NAME")
+    d.add_argument("--seeds", default="1-40", help="bot seeds, e.g. 1-40 or 1,3,7-9 (default 1-40)")
+    src = d.add_mutually_exclusive_group()
+    src.add_argument("--bot-cmd", default="bot --dry-run --json",
+                     help='command printing JSON with "would_post"; --seed N is appended (default: %(default)s)')
+    src.add_argument("--bot-file", type=Path, help="one bot title per line, instead of running --bot-cmd")
+    d.add_argument("--group", action="append", default=[], metavar="NAME=FILE", help="extra group, one title per line")
+    d.add_argument("--raters", type=_whole(1), default=2, help="number of sheets, one shuffle each (default 2)")
+    d.add_argument("--seed", type=int, default=0, help="seed of the baseline, the ids and the shuffles (default 0)")
+    d.add_argument("--baseline-n", type=_whole(0), help="baseline items (default: as many as the bot group)")
+    d.add_argument("--no-best-of", action="store_true", help="leave out the experiment's best-of list")
+    d.add_argument("--songs", type=Path, default=DEFAULT_PATHS["song"])
+    d.add_argument("--arxiv", type=Path, default=DEFAULT_PATHS["arxiv"])
+    d.add_argument("--best-of", type=Path, default=Path("data/experiment_best_of.txt"))
+    d.add_argument("--rubric", default="../shared/panel/RUBRIC.md", help="the raters' instructions (named in "
+                   "draw.json and the message; not read)")
+    d.add_argument("--force", action="store_true", help="overwrite an existing key.tsv")
+    d.set_defaults(handler=cmd_panel_draw)
+    s = ps.add_parser("score", help="score the ratings-*.tsv of a panel folder (writes scores.md)")
+    s.add_argument("folder", type=Path)
+    s.add_argument("--json", action="store_true", help="print JSON instead of Markdown")
+    s.set_defaults(handler=cmd_panel_score)
+    f = ps.add_parser("features", help="the curator's features of every rated item (features-all.jsonl)")
+    f.add_argument("folders", type=Path, nargs="+")
+    f.add_argument("--model-dir", type=Path, default=Path("model_weights"))
+    f.add_argument("--songs", type=Path, default=DEFAULT_PATHS["song"])
+    f.add_argument("--arxiv", type=Path, default=DEFAULT_PATHS["arxiv"])
+    f.set_defaults(handler=cmd_panel_features)
+    c = ps.add_parser("candidates", help="candidates from across the curator's ranking, for a fitting panel")
+    c.add_argument("--seeds", default="1-40")
+    c.add_argument("--per-seed", type=_whole(1), default=3)
+    c.add_argument("--model-dir", type=Path, default=Path("model_weights"))
+    c.add_argument("--pool-size", type=_whole(1), default=300)
+    c.add_argument("--temperatures", type=_temperatures, default=[0.5, 0.7, 0.9])
+    c.add_argument("--out", type=Path, required=True, help="titles, one per line (for draw --bot-file)")
+    c.add_argument("--features", type=Path, required=True, help="their features, as JSON lines")
+    c.set_defaults(handler=cmd_panel_candidates)
+    ft = ps.add_parser("fit", help="fit the curator to rated panels (ridge regression of the mean score)")
+    ft.add_argument("folders", type=Path, nargs="+")
+    ft.add_argument("--groups", help="comma-separated groups to fit on (default: every group with features)")
+    ft.add_argument("--alpha", type=float, default=30.0, help="ridge penalty on standardised features")
+    ft.add_argument("--out", type=Path, help="write the curator here (e.g. model_weights/mashup_curator.json)")
+    ft.set_defaults(handler=cmd_panel_fit)
+    r = ps.add_parser("rolling", help="out of sample: fit on earlier panels, rank the next panel's items, "
+                      "beside the shipped curator")
+    r.add_argument("folders", type=Path, nargs="+", help="rated panel folders, oldest first")
+    r.add_argument("--alpha", type=float, default=30.0, help="ridge penalty on standardised features")
+    r.add_argument("--groups", help="comma-separated groups to fit on (default: every group with features)")
+    r.add_argument("--curator", type=Path, default=Path("model_weights/mashup_curator.json"))
+    r.set_defaults(handler=cmd_panel_rolling)
+
+
 class _Parser(argparse.ArgumentParser):
     """Usage mistakes are one line too, with where to look."""
 
@@ -436,7 +622,7 @@ def parser() -> argparse.ArgumentParser:
                          f"{','.join(map(str, worker.temperatures))})")
     ap.add_argument("--pool-size", type=_positive, default=None,
                     help=f"candidates to sample (default: POOL_SIZE, else {worker.pool_size})")
-    ap.add_argument("--show", type=_positive, default=10, help="how many top candidates to print")
+    ap.add_argument("--show", type=_positive, default=None, help="how many top candidates to print (default 10)")
     ap.add_argument("--posts", type=_positive, default=None,
                     help="with --dry-run: the next N posts in the order the worker would make them")
     ap.add_argument("--json", action="store_true", help="print JSON instead of text")
@@ -488,6 +674,7 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument("--arxiv-titles", type=Path, default=Path("data/arxiv_titles.txt"))
     d.add_argument("--model-dir", type=Path, default=argparse.SUPPRESS, help="model directory")
     d.set_defaults(handler=cmd_derive)
+    _add_panel_parser(sub)
     return ap
 
 
@@ -496,10 +683,32 @@ def _as_posted(best, args) -> str | None:
     return settings_module.with_hashtags(best.text, getattr(args, "hashtags", ())) if best else None
 
 
+PREVIEW_OPTIONS = ("seed", "temperatures", "pool_size", "show", "posts", "json", "model_dir")
+
+
+def _preview_options_given(args) -> list[str]:
+    """The preview options on a command line that runs the live worker (no --dry-run)."""
+    return ["--" + name.replace("_", "-") for name in PREVIEW_OPTIONS
+            if getattr(args, name, None) not in (None, False)]
+
+
+def _load_settings():
+    """The settings (environment over .env), with a warning on stderr for each variable that
+    looks like a misspelled setting (POST_INTERVALL)."""
+    env_file = Path.cwd() / ".env"
+    for warning in (settings_module.misspelled(settings_module.read_dotenv(env_file), known_only=True)
+                    + settings_module.misspelled(dict(os.environ))):
+        print(f"bot: warning: {warning}", file=sys.stderr)
+    return settings_module.load()
+
+
 def _settings_as_defaults(args) -> None:
     """The worker's settings (environment, .env) fill in what the command line leaves out, so a
     dry run previews what the worker would do."""
-    current = settings_module.load()
+    current = _load_settings()
+    args.settings = current
+    if getattr(args, "seed", None) is None and args.command is None:
+        args.seed = current.seed
     _pin_blas(current.blas_threads)
     if getattr(args, "model_dir", None) is None:
         args.model_dir = current.model_dir
@@ -511,7 +720,10 @@ def _settings_as_defaults(args) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    ap = parser()
+    args = ap.parse_args(argv)
+    if not args.dry_run and args.command is None and (given := _preview_options_given(args)):
+        ap.error(f"{', '.join(given)} only apply to a preview: add --dry-run (without it, `bot` runs the live worker)")
     try:
         if args.dry_run or args.command in ("evaluate", "derive", "reply"):
             _settings_as_defaults(args)

@@ -3,7 +3,6 @@ import random
 import pytest
 
 from bot.curation import filters
-from bot.curation import ranking
 from bot.curation.words import canonical, words
 
 MASHUPS = ["Strong (feat. Salial Networks)", "Learning Theory (Live Self Model)"]
@@ -126,13 +125,6 @@ def test_posted_texts_are_not_fresh():
     posted = frozenset({canonical("Love Out (Learning Remix)")})
     assert filters.fresh("love out - learning remix", posted).reason == "already-posted"
     assert filters.fresh("Love In (Learning Remix)", posted).passed
-
-
-def test_rank_score_rises_with_mixedness_realness_and_fitting_length():
-    assert ranking.score(4, 1.0, 45) > ranking.score(1, 1.0, 45)
-    assert ranking.score(4, 1.0, 45) > ranking.score(4, 0.7, 45)
-    assert ranking.score(4, 1.0, 45) > ranking.score(4, 1.0, 95)
-    assert 0 <= ranking.score(100, 1.0, 45) <= 1
 
 
 # --- safety as the server parses, and as a reader sees (issue 10, item 11) ------------------------

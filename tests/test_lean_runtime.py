@@ -17,11 +17,9 @@ from bot.curation import evidence
 from bot import store
 from bot.posting import gateway as mastodon_gateway
 from bot.posting import registration
-from bot.model.modelfile import ModelPaths, load_model
-from bot.curation.evidence import Evidence
-from bot.curation.candidates import build_pool
-paths = ModelPaths.in_directory(sys.argv[1])
-pool = build_pool(sampler.Sampler(load_model(paths)), Evidence.load(sys.argv[1], paths.name), 30, (0.5, 0.7, 0.9), seed=0)
+from bot.runtime import Runtime
+from bot.curation.pipeline import build_pool
+pool = build_pool(Runtime.load(sys.argv[1]), 30, (0.5, 0.7, 0.9), seed=0)
 heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras', 'tf_keras', 'textgenrnn', 'torch'))
 print(pool.sampled, heavy)
 """

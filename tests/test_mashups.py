@@ -161,18 +161,16 @@ def test_choose_falls_back_to_the_best_when_the_rule_allows_nothing():
     assert variety.choose([], recent) is None
 
 
-def test_mashup_pool_from_the_shipped_model_is_ranked_by_the_curator_and_stops_when_asked(shipped_model_dir, evidence):
-    from bot.curation.candidates import build_pool
-    from bot.model.modelfile import ModelPaths, load_model
+def test_mashup_pool_from_the_shipped_model_is_ranked_by_the_curator_and_stops_when_asked(runtime, evidence):
+    from bot.curation.pipeline import build_pool
 
-    sampler = Sampler(load_model(ModelPaths.in_directory(shipped_model_dir)))
-    pool = build_pool(sampler, evidence, 60, [0.6], seed=2)
+    pool = build_pool(runtime, 60, [0.6], seed=2)
     passing = pool.passing
     assert passing and all(c.features for c in passing)
     assert [c.score for c in passing] == sorted((round(evidence.curator.score(c.features), 6) for c in passing),
                                                 reverse=True)
     assert all(seams.parse(c.text) for c in passing)
-    assert build_pool(sampler, evidence, 60, [0.6], seed=2, stop=lambda: True).candidates == []
+    assert build_pool(runtime, 60, [0.6], seed=2, stop=lambda: True).candidates == []
 
 
 def test_known_halves_match_whole_halves_in_any_case_and_bad_files_say_so(tmp_path):

@@ -5,12 +5,9 @@ import time
 
 import pytest
 
-from bot.curation.candidates import build_pool
+from bot.curation.pipeline import build_pool
 from bot.errors import AuthError
-from bot.curation.evidence import Evidence
 from bot.posting.gateway import Gateway
-from bot.model.modelfile import ModelPaths, load_model
-from bot.model.sampler import Sampler
 from bot.posting.settings import load
 from bot.store import open_store
 from bot.curation.words import canonical
@@ -21,11 +18,9 @@ H = 3600
 
 
 @pytest.fixture(scope="module")
-def make_pool(shipped_model_dir):
-    sampler = Sampler(load_model(ModelPaths.in_directory(shipped_model_dir)))
-    evidence = Evidence.load(shipped_model_dir, "mashup")
+def make_pool(runtime):
     seeds = iter(range(10**6))
-    return lambda posted: build_pool(sampler, evidence, 60, (0.5, 0.7, 0.9), seed=next(seeds), posted=posted)
+    return lambda posted: build_pool(runtime, 60, (0.5, 0.7, 0.9), seed=next(seeds), posted=posted)
 
 
 class Clock:

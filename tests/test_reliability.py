@@ -165,17 +165,15 @@ def test_empty_state_reads_the_accounts_statuses_first(mastodon_server, database
     assert worker.adopt_history() == 0  # only with empty state
 
 
-def test_pool_building_stops_between_batches_and_keeps_nothing(mastodon_server, database_url, shipped_model_dir):
-    from bot.curation.candidates import SAMPLING_BATCH, build_pool
-    from bot.curation.evidence import Evidence
-    from bot.model.modelfile import ModelPaths, load_model
+def test_pool_building_stops_between_batches_and_keeps_nothing(mastodon_server, database_url, runtime):
+    from bot.curation.pipeline import SAMPLING_BATCH, build_pool
     from bot.model.sampler import Sampler
+    from bot.runtime import Runtime
 
-    sampler = Sampler(load_model(ModelPaths.in_directory(shipped_model_dir)))
-    evidence = Evidence.load(shipped_model_dir, "mashup")
+    own = Runtime(runtime.paths, Sampler(runtime.model), runtime.evidence)  # its generate is watched
     worker = None
     batches = []
-    generate = sampler.generate
+    generate = own.sampler.generate
 
     def counting_generate(*args, **kwargs):
         batches.append(args[0])
@@ -183,24 +181,26 @@ def test_pool_building_stops_between_batches_and_keeps_nothing(mastodon_server, 
             worker.stop.set()  # a SIGTERM arrives during the second batch
         return generate(*args, **kwargs)
 
-    sampler.generate = counting_generate
+    own.sampler.generate = counting_generate
     worker = start_worker(mastodon_server, database_url,
-                          lambda posted: build_pool(sampler, evidence, 4000, (0.5, 0.7, 0.9), posted=posted,
+                          lambda posted: build_pool(own, 4000, (0.5, 0.7, 0.9), posted=posted,
                                                     stop=lambda: worker.stop.is_set()), Clock())
     assert worker.refill() == 0
     assert batches == [SAMPLING_BATCH, SAMPLING_BATCH] and worker.store.pool() == []
 
 
-def test_batched_pool_sampling_gives_the_same_titles_as_one_call(shipped_model_dir):
-    from bot.curation.candidates import SAMPLING_BATCH, sample_pool
-    from bot.model.modelfile import ModelPaths, load_model
-    from bot.model.sampler import Sampler
+def test_batched_halves_sampling_gives_the_same_halves_as_one_call(runtime):
+    from bot.curation import pipeline
+    from bot.curation.wordcheck import WordCheck
+    from bot.model.sources import CorpusTags
 
-    sampler = Sampler(load_model(ModelPaths.in_directory(shipped_model_dir)))
-    size = SAMPLING_BATCH + 30
-    pairs = sample_pool(sampler, size, (0.7,), seed=3)
-    assert [t for t, _ in pairs] == sampler.generate(size, temperature=0.7, seed=3000, max_gen_length=103,
-                                                     batch_size=SAMPLING_BATCH)
+    check = WordCheck(runtime.evidence.stats)
+    size = pipeline.SAMPLING_BATCH + 30
+    written = pipeline.sample_halves(runtime.sampler, "arxiv", size, (0.7,), 3, check)
+    one_call = runtime.sampler.generate(size, temperature=0.7, seed=3500, max_gen_length=52,
+                                        batch_size=pipeline.SAMPLING_BATCH,
+                                        policy=CorpusTags(0.0, False, check, None, "arxiv"))
+    assert [t for t, _ in written] == one_call
 
 
 def test_first_pool_is_built_once(mastodon_server, database_url, make_pool):

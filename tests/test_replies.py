@@ -9,10 +9,7 @@ import pytest
 
 from bot.curation import seams
 
-from bot.curation.evidence import Evidence
 from bot.curation.filters import blocklist
-from bot.model.modelfile import ModelPaths, load_model
-from bot.model.sampler import Sampler
 from bot.posting import replies
 from bot.posting.gateway import ReplyGateway
 from bot.posting.replier import Replier
@@ -25,15 +22,21 @@ DAY = 86400
 
 # -- pure parts ---------------------------------------------------------------------------------
 
-def test_mention_text_strips_mentions_links_and_html():
+def test_mention_text_strips_mentions_links_and_html_and_keeps_hashtag_words():
     html = ('<p><span class="h-card" translate="no"><a href="https://x.social/@mashups" class="u-url mention">'
             '@<span>mashups</span></a></span> <span class="h-card"><a href="https://y.social/@al" '
             'class="u-url mention">@<span>al</span></a></span> something about '
             '<a href="https://x.social/tags/Transformers" class="mention hashtag" rel="tag">#<span>Transformers</span></a>'
             ' &amp; love<br />see <a href="https://example.com/a" rel="nofollow"><span class="invisible">https://'
             '</span>example.com/a</a> @bob@elsewhere.org</p>')
-    assert replies.mention_text(html) == "something about & love see"
+    assert replies.mention_text(html) == "something about Transformers & love see"
     assert replies.mention_text("@mashups@x.social #deep learning www.example.com/x") == "deep learning"
+    # a server that does not mark its hashtag links: a link whose text is a hashtag keeps its word
+    assert replies.mention_text('<p>one on <a href="https://m.example/tags/gans">#gans</a> not '
+                                '<a href="https://m.example/page">this page</a></p>') == "one on gans not"
+    assert replies.parse_request(replies.mention_text(
+        '<p>make one about <a href="https://x.social/tags/transformers" class="mention hashtag" rel="tag">'
+        '#<span>transformers</span></a></p>')).words == ("transformers",)
 
 
 def test_request_words_skip_function_words_and_put_known_words_first():
@@ -91,9 +94,8 @@ def test_idempotency_key_is_a_function_of_the_mention():
 # -- the reply job against the local server -----------------------------------------------------
 
 @pytest.fixture(scope="module")
-def composer(shipped_model_dir):
-    sampler = Sampler(load_model(ModelPaths.in_directory(shipped_model_dir)))
-    return replies.Composer(sampler, Evidence.load(shipped_model_dir, "mashup"), (0.5, 0.7, 0.9), samples=24)
+def composer(runtime):
+    return replies.Composer(runtime, (0.5, 0.7, 0.9), samples=24)
 
 
 def start_replier(server, database_url, composer, token=TOKEN, account_id="1", **env):
@@ -268,3 +270,107 @@ def test_killed_after_the_server_accepted_a_reply_then_restarted_replies_exactly
     assert _stop(second) < 10 and second.returncode == 0
     assert len(mastodon_server.replies_to(mention["id"])) == 1
     assert "settled unfinished reply" in _output(second)
+
+
+# -- what real servers send (issue 20): odd notifications, hidden threads, hashtags, huge mentions --
+
+def test_a_notification_without_an_account_or_status_is_skipped_once_and_the_pointer_moves_past(
+        mastodon_server, database_url, composer, caplog):
+    from bot.posting.replier import AFTER_KEY
+
+    alice, _ = mastodon_server.add_account("alice")
+    first = mastodon_server.post_as(alice, "@mashups love")
+    words_only = mastodon_server.post_as(alice, "no mention here")  # a status, but no notification
+    mastodon_server.add_notification(status=mastodon_server.public(words_only))  # its sender deleted
+    last = mastodon_server.add_notification(account=mastodon_server.account(alice))  # its status gone
+    replier = start_replier(mastodon_server, database_url, composer)
+    with caplog.at_level(logging.INFO, logger="bot"):
+        [published] = replier.check()
+        requests = mastodon_server.notification_requests
+        assert replier.check() == []
+    assert mastodon_server.replies_to(first["id"])[0]["id"] == published.status_id
+    assert replier.store.get_meta(AFTER_KEY) == last["id"]  # past the odd ones, though none was answered
+    assert mastodon_server.notification_requests == requests + 1  # the second check: one page, nothing new
+    assert sum("skipped notification" in r.message for r in caplog.records) == 2  # each once, not once per check
+    later = mastodon_server.post_as(alice, "@mashups networks")
+    assert len(replier.check()) == 1 and mastodon_server.replies_to(later["id"])
+    replier.store.close()
+
+
+def test_a_server_that_answers_min_id_with_the_oldest_page_costs_two_requests_and_never_moves_back(
+        mastodon_server, database_url, composer):
+    from bot.posting.replier import AFTER_KEY
+
+    alice, _ = mastodon_server.add_account("alice")
+    for k in range(100):  # a long history, all answered or skipped long ago
+        mastodon_server.post_as(alice, f"@mashups song {k}", created_at=time.time() - 3 * DAY)
+    replier = start_replier(mastodon_server, database_url, composer)
+    newest = mastodon_server.notifications[-1]["id"]
+    replier.store.set_meta({AFTER_KEY: newest})
+    mastodon_server.min_id_oldest = True
+    before = mastodon_server.notification_requests
+    assert replier.check() == []
+    assert mastodon_server.notification_requests - before <= 2  # min_id, then the newest page once
+    assert replier.store.get_meta(AFTER_KEY) == newest and replier.store.replies() == []  # nothing old redone
+    fresh = mastodon_server.post_as(alice, "@mashups love")  # and new mentions are still found
+    before = mastodon_server.notification_requests
+    assert len(replier.check()) == 1 and mastodon_server.replies_to(fresh["id"])
+    assert mastodon_server.notification_requests - before <= 2
+    assert replier.store.get_meta(AFTER_KEY) == [n for n in mastodon_server.notifications if n["_for"] == "1"][-1]["id"]
+    replier.store.close()
+
+
+def test_a_mention_whose_thread_the_server_hides_is_skipped_not_fatal(mastodon_server, database_url, composer):
+    alice, _ = mastodon_server.add_account("alice")
+    parent = mastodon_server.post_as(alice, "a thread")
+    hidden = mastodon_server.post_as(alice, "@mashups love", in_reply_to_id=parent["id"])
+    shown = mastodon_server.post_as(alice, "@mashups networks", in_reply_to_id=parent["id"])
+    mastodon_server.hidden[hidden["id"]] = 403  # 403 on reading one thread: not a refused token
+    replier = start_replier(mastodon_server, database_url, composer)
+    [published] = replier.check()
+    assert mastodon_server.replies_to(shown["id"])[0]["id"] == published.status_id
+    assert not mastodon_server.replies_to(hidden["id"])
+    assert {r.mention_id: r.reason for r in replier.store.replies()}[hidden["id"]] == replies.UNREADABLE
+    replier.store.close()
+
+
+def test_a_hashtag_request_steers_the_reply(mastodon_server, database_url, composer):
+    alice, _ = mastodon_server.add_account("alice")
+    mention = mastodon_server.post_as(alice, "@mashups make one about #transformers")
+    assert 'class="mention hashtag"' in mention["content"]  # rendered as Mastodon renders hashtags
+    replier = start_replier(mastodon_server, database_url, composer)
+    replier.check()
+    [reply] = mastodon_server.replies_to(mention["id"])
+    _, song, paper = seams.parse(reply["_text"].removeprefix("@alice "))
+    assert paper.startswith("Transformer"), reply["_text"]
+
+
+_HEAD = ('<p><span class="h-card" translate="no"><a href="https://x.social/@mashups" class="u-url mention">'
+         '@<span>mashups</span></a></span> love ')
+
+
+@pytest.mark.parametrize("hostile", ['<a class="mention" href="x">' * 5, "<" * 7, '<span class="h-card">' * 3,
+                                     "transformers networks " * 4])
+def test_a_mention_is_read_only_up_to_its_cap(hostile):
+    """A hostile mention costs what its first MAX_CONTENT_CHARS cost: nothing past them is read,
+    and what is read is one pass over the tokens (each character in exactly one)."""
+    filler = " ".join(["x"] * replies.MAX_CONTENT_CHARS)
+    huge = _HEAD + filler + hostile * (10**6 // len(hostile))  # about 1 MB
+    assert len(huge) > 10**6
+    assert replies.mention_text(huge) == replies.mention_text(_HEAD + filler)
+    assert replies.mention_text(_HEAD + hostile * 100).startswith("love")
+    assert len(replies.mention_text(huge)) <= replies.MAX_TEXT_CHARS
+    capped = huge[:replies.MAX_CONTENT_CHARS]
+    assert "".join(replies._HTML_TOKEN.findall(capped)) == capped
+
+
+def test_a_one_megabyte_mention_is_answered_by_its_first_words(mastodon_server, database_url, composer):
+    alice, _ = mastodon_server.add_account("alice")
+    content = _HEAD + '<a class="mention" href="x">' * 40_000 + "</p>"  # 1 MB that old regexes took minutes on
+    mention = mastodon_server.post_as(alice, "@mashups love", content=content)
+    assert len(mastodon_server.notifications[-1]["status"]["content"]) > 10**6
+    replier = start_replier(mastodon_server, database_url, composer)
+    [published] = replier.check()
+    assert mastodon_server.replies_to(mention["id"])[0]["id"] == published.status_id
+    assert replier.compose(replier.gateway.mentions(None)[0])[0].words == ("love",)
+    replier.store.close()

@@ -19,9 +19,9 @@ import numpy as np
 
 from ..errors import ModelFileError
 from . import curator as curator_module, seams as seams_module
-from .curator import PRIOR, Curator
+from .curator import Curator
 from .relatedness import WordVectors
-from .words import canonical, fold, words
+from .words import canonical, compact, fold, words
 
 NGRAM_SIZES = (4, 5, 6)  # word runs hashed for the overlap test
 WORDS_FILE = "{name}_words.json.gz"
@@ -90,7 +90,8 @@ def ngrams(tokens: list[str], size: int) -> list[str]:
 
 @dataclass(frozen=True)
 class NoveltyIndex:
-    """64-bit hashes of every training title (canonical form) and of its 4- to 6-word runs."""
+    """64-bit hashes of every training title (canonical and compact form, words.py) and of its
+    4- to 6-word runs."""
 
     titles: np.ndarray  # sorted uint64
     runs: np.ndarray  # sorted uint64
@@ -99,6 +100,7 @@ class NoveltyIndex:
     def from_titles(cls, titles: list[str]) -> "NoveltyIndex":
         title_hashes, run_hashes = set(), set()
         for title in titles:
+            title_hashes.update(hash64(compact(spelling)) for spelling in (title, fold(title)))
             for tokens in {tuple(words(title)), tuple(words(fold(title)))}:  # as written, and folded
                 title_hashes.add(hash64(" ".join(tokens)))
                 for size in NGRAM_SIZES:
@@ -115,8 +117,9 @@ class NoveltyIndex:
         return (at < len(table)) & (table[np.minimum(at, len(table) - 1)] == keys)
 
     def is_training_title(self, title: str) -> bool:
-        """In any spelling a reader would take for the same: case, punctuation, accents, lookalikes."""
-        keys = [hash64(canonical(title)), hash64(canonical(fold(title)))]
+        """In any spelling a reader would take for the same: case, punctuation, accents, lookalikes,
+        and where spaces and hyphens fall ("Foo Bar Lab" for "FooBar Lab")."""
+        keys = [hash64(form(spelling)) for form in (canonical, compact) for spelling in (title, fold(title))]
         return bool(self._contains(self.titles, keys).any())
 
     def shared_runs(self, tokens: list[str], size: int) -> list[str]:
@@ -214,25 +217,35 @@ def _load_tables(path: Path, what: str, names: tuple[str, ...],
 @dataclass(frozen=True)
 class Evidence:
     """What the curation ships beside the model: word statistics, the novelty index, the seam
-    table (seams.py) and the curator's fitted weights (curator.py)."""
+    table (seams.py), the corpora's halves (KnownHalves), the curator's fitted weights
+    (curator.py) and, optionally, word vectors (relatedness.py)."""
 
     stats: WordStats
     novelty: NoveltyIndex
-    seams: tuple = ()  # of seams.Seam; empty for files derived before seams existed
-    curator: Curator = PRIOR
-    vectors: WordVectors | None = None  # word vectors for how related two halves are; optional
-    halves: KnownHalves | None = None  # the corpora's halves, hashed; optional
+    seams: tuple  # of seams.Seam
+    curator: Curator
+    halves: KnownHalves
+    vectors: WordVectors | None = None  # how related two halves are; optional
+
+    @staticmethod
+    def optional_files(name: str) -> tuple[str, ...]:
+        return (VECTORS_FILE.format(name=name),)
 
     @classmethod
     def load(cls, directory: Path, name: str) -> "Evidence":
-        """Raises ModelFileError naming the file that is missing or unreadable."""
+        """Raises ModelFileError naming the file that is missing or unreadable (every file but
+        the optional word vectors is required: without them the pool would grow with worse
+        candidates and no warning)."""
         directory = Path(directory)
-        seam_path = directory / SEAMS_FILE.format(name=name)
+        required = {f: directory / f.format(name=name) for f in (SEAMS_FILE, CURATOR_FILE)}
+        for path in required.values():
+            if not path.exists():
+                raise ModelFileError(f"{path} is missing; rebuild it with `bot derive` (seams) or `bot panel fit` "
+                                     "(curator), or use a complete model directory")
         vector_path = directory / VECTORS_FILE.format(name=name)
-        halves_path = directory / HALVES_FILE.format(name=name)
         return cls(WordStats.load(directory / WORDS_FILE.format(name=name)),
                    NoveltyIndex.load(directory / NOVELTY_FILE.format(name=name)),
-                   tuple(seams_module.load(seam_path)) if seam_path.exists() else (),
-                   curator_module.load(directory / CURATOR_FILE.format(name=name)),
-                   WordVectors.load(vector_path) if vector_path.exists() else None,
-                   KnownHalves.load(halves_path) if halves_path.exists() else None)
+                   tuple(seams_module.load(required[SEAMS_FILE])),
+                   curator_module.load(required[CURATOR_FILE]),
+                   KnownHalves.load(directory / HALVES_FILE.format(name=name)),
+                   WordVectors.load(vector_path) if vector_path.exists() else None)

@@ -107,7 +107,8 @@ def prior_sd(name: str) -> float:
 def fit(observations: Sequence[Observation], prior: Curator, extra_names: Sequence[str] = ()) -> Posterior:
     """The posterior after the observations (in posting order), starting from the curator's
     weights. Names: the curator's, the observations' and extra_names (a candidate's feature no
-    post had yet keeps its prior)."""
+    post had yet keeps its prior). Raises ValueError (or numpy's LinAlgError) when the data
+    cannot be fitted: a count below 0, a feature or result that is not a finite number."""
     names = sorted(set(prior.weights) | {k for o in observations for k in o.features} | set(extra_names))
     mean0 = np.array([prior.bias] + [prior.weights.get(n, 0.0) for n in names])
     precision0 = np.diag([BIAS_SD ** -2] + [prior_sd(n) ** -2 for n in names])
@@ -124,6 +125,8 @@ def fit(observations: Sequence[Observation], prior: Curator, extra_names: Sequen
     cov = np.linalg.inv(precision)
     cov = (cov + cov.T) / 2
     mean = cov @ (precision0 @ mean0 + x.T @ y / NOISE_SD ** 2)
+    if not (np.isfinite(mean).all() and np.isfinite(cov).all()):
+        raise ValueError("the learned weights are not finite numbers (a feature or count is not)")
     return Posterior(tuple(names), mean, cov, len(observations))
 
 
@@ -138,26 +141,28 @@ def explores(posts: int, explored: int, share: float) -> bool:
     return explored < math.floor((posts + 1) * share + 1e-9)
 
 
+SHORTLIST = 5  # every post is among the curator's top few that the variety rule allows
+
+
 @dataclass(frozen=True)
 class Choice:
     index: int  # into the candidates
-    how: str  # "learned" (a Thompson draw), "explore" (random, variety allowed) or "curator" (frozen)
+    how: str  # "learned" (a Thompson draw), "explore" (random in the shortlist) or "curator" (frozen)
     score: float  # the candidate's score under the weights used (0 for "explore")
 
 
 def choose(texts: Sequence[str], features: Sequence[dict[str, float]], recent: Sequence[str],
            weights: dict[str, float], how: str = "learned", explore: bool = False,
            rng: random.Random | None = None) -> Choice | None:
-    """The post among the candidates (given best first by the curator): with explore, a random
-    one the variety rule allows after recent; else the best under weights that variety.choose
-    allows (ties keep the given order). None for no candidates."""
-    if not texts:
+    """The post among the candidates (given best first by the curator), always one of the
+    shortlist: the SHORTLIST best the variety rule allows after recent (variety.shortlist). With
+    explore, a random one of them; else the best of them under weights (ties keep the given
+    order). None for no candidates."""
+    short = variety.shortlist(texts, recent, SHORTLIST)
+    if not short:
         return None
     if explore:
-        allowed = [i for i, t in enumerate(texts) if variety.allowed(t, recent)]
-        if allowed:
-            return Choice((rng or random).choice(allowed), "explore", 0.0)
-    scores = [score(weights, f) for f in features]
-    order = sorted(range(len(texts)), key=lambda i: (-scores[i], i))
-    picked = order[variety.choose([texts[i] for i in order], recent)]
+        return Choice((rng or random).choice(short), "explore", 0.0)
+    scores = {i: score(weights, features[i]) for i in short}
+    picked = min(short, key=lambda i: (-scores[i], i))
     return Choice(picked, how, scores[picked])

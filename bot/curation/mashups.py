@@ -6,15 +6,12 @@ here, from the seam table learned from the corpora (seams.py).
 """
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 import numpy as np
 
 from ..model.sampler import Sampler
 from ..model.sources import CorpusTags
-from ..model.scoring import mean_log_likelihood
 from . import seams as seams_module
 from .evidence import KnownHalves, WordStats
 from .features import commonness, features, shared_share
@@ -106,57 +103,29 @@ def half_traits(text: str, source: str, stats: WordStats, known: KnownHalves | N
     return traits
 
 
-def whole_half(text: str, source: str, word_check=None, known: KnownHalves | None = None,
-               prefix: str = "") -> bool:
-    """A half fit to post: within its length limits, not ending on a dangling word, no word
-    twice, (with word_check) every word one its corpus has used, and (with known) no more word
-    runs that no real half of its corpus uses than UNSEEN_RUNS allows, counted in what follows
-    prefix (a reply's request word is the caller's, and so is how the network goes on from it)."""
+def half_rejection(text: str, source: str, word_check=None, known: KnownHalves | None = None,
+                   prefix: str = "") -> str | None:
+    """Why a half is not fit to post, or None: "length" (it ran into the length limit or has too
+    many words), "dangling" (it ends on a joining word), "repeated word", "salad" (with known:
+    more word runs that no real half of its corpus uses than UNSEEN_RUNS allows, counted in what
+    follows prefix, a reply's request word), "invented word" (with word_check: a word its corpus
+    never used)."""
     found = words(text)
     if not found or len(text) > HALF_MAX_CHARS[source] or len(found) > HALF_MAX_WORDS[source]:
-        return False
-    if found[-1] in DANGLING or len(set(found)) < len(found):
-        return False
+        return "length"
+    if found[-1] in DANGLING:
+        return "dangling"
+    if len(set(found)) < len(found):
+        return "repeated word"
     if known is not None:
         written = text[len(prefix):] if prefix and text.startswith(prefix) else text
         for size, most in UNSEEN_RUNS[source].items():
             unseen = known.unseen_runs(written, source, size)
             if unseen is not None and unseen > most:
-                return False
-    return word_check is None or word_check(text, source)
-
-
-def sample_halves(sampler: Sampler, source: str, count: int, temperatures: Sequence[float], seed: int | None,
-                  word_check=None, batch_size: int = 250, stop: Callable[[], bool] | None = None,
-                  prefix: str = "", known: KnownHalves | None = None) -> list[Half]:
-    """Up to count unique whole halves from one corpus, split evenly across temperatures, each
-    starting with prefix (a reply's request word; empty for posts). Dropped:
-    halves that hit the length limit, have too many words, end on a dangling word, use a word
-    twice, (with word_check) use a word their corpus never used, (with known) join words as no
-    real half does (UNSEEN_RUNS), or that the network wrote MODAL
-    times or more in this call. stop() is asked between
-    batches of batch_size; once it says yes, the halves so far are returned."""
-    limit = HALF_MAX_CHARS[source]
-    policy = CorpusTags(0.0, False, word_check, None, source)
-    found: dict[str, tuple[str, float]] = {}
-    written: Counter = Counter()
-    for i, temperature in enumerate(temperatures):
-        n = count // len(temperatures) + (i < count % len(temperatures))
-        # One generator per temperature, batch after batch: the same halves as one generate() call.
-        rng = np.random.default_rng(None if seed is None else seed * 1_000 + i + (500 if source == "arxiv" else 0))
-        for start in range(0, n, batch_size):
-            if stop is not None and stop():
-                break
-            texts = sampler.generate(min(batch_size, n - start), temperature=temperature, seed=rng,
-                                     max_gen_length=limit + 2, batch_size=batch_size, policy=policy, prefix=prefix)
-            for text in texts:
-                written[text] += 1
-                if whole_half(text, source, word_check, known, prefix):
-                    found.setdefault(text, (text, temperature))
-    found = {t: v for t, v in found.items() if written[t] < MODAL}
-    texts = list(found)
-    fluency = mean_log_likelihood(sampler, texts, source) if texts else np.zeros(0)
-    return [Half(t, source, found[t][1], float(f)) for t, f in zip(texts, fluency)]
+                return "salad"
+    if word_check is not None and not word_check(text, source):
+        return "invented word"
+    return None
 
 
 def pair(songs: list[Half], papers: list[Half], seam_table: list[seams_module.Seam], per_song: int,

@@ -67,19 +67,28 @@ def pick(ranked: Sequence[str], recent: Sequence[str], rule: Rule = Rule()) -> i
     return next((i for i, text in enumerate(ranked) if allowed(text, recent, rule)), None)
 
 
-def choose(ranked: Sequence[str], recent: Sequence[str], rule: Rule = Rule()) -> int | None:
-    """What the worker posts: the index of the best-ranked text the variety rule allows; if none,
-    the best one allowed with a shorter word window (halved until 1: the seam limits hold
-    longest), else the best-ranked one (a post that repeats a seam beats no post); None for no
-    texts."""
+def shortlist(ranked: Sequence[str], recent: Sequence[str], size: int, rule: Rule = Rule()) -> list[int]:
+    """Indices of the first `size` best-ranked texts the variety rule allows after recent; if none
+    is allowed, those allowed with a shorter word window (halved until 1: the seam limits hold
+    longest); if still none, [0] (a post that repeats a seam beats no post). Empty for no texts."""
     if not ranked:
-        return None
-    index = pick(ranked, recent, rule)
+        return []
     window = rule.word_window
-    while index is None and window > 1:
+    while True:
+        rule = replace(rule, word_window=window)
+        found = [i for i, text in enumerate(ranked) if allowed(text, recent, rule)][:size]
+        if found:
+            return found
+        if window <= 1:
+            return [0]
         window //= 2
-        index = pick(ranked, recent, replace(rule, word_window=window))
-    return 0 if index is None else index
+
+
+def choose(ranked: Sequence[str], recent: Sequence[str], rule: Rule = Rule()) -> int | None:
+    """The index of the best-ranked text the variety rule allows (shortlist's first); None for
+    no texts."""
+    found = shortlist(ranked, recent, 1, rule)
+    return found[0] if found else None
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ class Published:
     url: str | None  # where a person can see it, when known
     text: str
     created_at: float | None = None  # epoch seconds, when the network says
+    in_reply_to: str | None = None  # the network's id of the status it answers
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class Outbound:
     text: str
     reply_to: str | None = None
     slot_time: float | None = None  # posts: the planned slot time (Bluesky derives its record key from it)
+    visibility: str | None = None  # Mastodon: this status' visibility (replies); None: the outlet's setting
 
 
 class Outlet(Protocol):

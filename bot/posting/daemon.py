@@ -5,7 +5,9 @@ SHUTDOWN_GRACE seconds: with the store closed once the jobs ended, or, if a job 
 in a call, saying so (the caller then exits without waiting for it)."""
 from __future__ import annotations
 
+import itertools
 import logging
+import random
 import threading
 import time
 from datetime import datetime, timezone
@@ -14,38 +16,52 @@ from apscheduler.events import EVENT_JOB_ERROR
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from ..curation import filters
-from ..curation.candidates import build_pool
+from ..curation.pipeline import build_pool
 from ..errors import AuthError, BotError, DatabaseLostError
-from ..curation.evidence import Evidence
 from .gateway import ReplyGateway
-from ..model.modelfile import ModelPaths, load_model
-from ..model.sampler import Sampler
+from ..runtime import Runtime
 from .retry import RetryPolicy
 from .settings import Settings, require_durable_state, require_server, with_hashtags
 from ..store import open_store, wait_to_lead
 from .worker import Worker
-from .learner import EngagementJob
+from .learner import EngagementJob, Learner
 
 log = logging.getLogger("bot")
 SHUTDOWN_GRACE = 7.0  # seconds running jobs get after a stop request (systemd's unit: 20, Heroku: 30)
 
 
-def pool_maker(settings: Settings, max_chars: int, stop: threading.Event | None = None):
-    paths = ModelPaths.in_directory(settings.model_dir)
-    sampler = Sampler(load_model(paths))
-    evidence = Evidence.load(settings.model_dir, paths.name)
-    return lambda posted: build_pool(sampler, evidence, settings.pool_size, settings.temperatures,
-                                     seed=None, max_chars=max_chars, posted=posted,
-                                     stop=stop.is_set if stop is not None else None)
+def pool_maker(settings: Settings, runtime: Runtime, max_chars: int, stop: threading.Event | None = None):
+    """posted -> Pool: the worker's pools. With SEED, the k-th pool of the process is sampled
+    with seed SEED + k (`bot --dry-run --seed SEED` samples the first)."""
+    built = itertools.count()
+
+    def make(posted: frozenset[str]):
+        seed = None if settings.seed is None else settings.seed + next(built)
+        return build_pool(runtime, settings.pool_size, settings.temperatures, seed=seed, max_chars=max_chars,
+                          posted=posted, stop=stop.is_set if stop is not None else None)
+    return make
 
 
-def replier_for(settings: Settings, store, gateway, account: dict, limit: int | None, stop: threading.Event):
-    """The reply job's object (REPLIES=on), with its own sampler: the jobs run in parallel threads."""
+def learner_for(settings: Settings, store, runtime: Runtime) -> Learner:
+    """The worker's learner: the runtime's curator as its prior; with SEED, reproducible draws."""
+    return Learner(settings, store, prior=runtime.evidence.curator, rng=random.Random(settings.seed))
+
+
+def post_budget(settings: Settings, status_limit: int | None) -> int:
+    """The longest title a post may have: the filters' MAX_CHARS, within the server's status
+    limit less the content warning, less room for POST_HASHTAGS."""
+    limit = filters.MAX_CHARS if not status_limit else min(filters.MAX_CHARS, status_limit - len(settings.content_warning or ""))
+    return limit - len(with_hashtags("", settings.post_hashtags))
+
+
+def replier_for(settings: Settings, runtime: Runtime, store, gateway, account: dict, limit: int | None,
+                stop: threading.Event):
+    """The reply job's object (REPLIES=on). It shares the runtime (the model's weights are read
+    only) but has its own sampler state: the jobs run in parallel threads."""
     from .replier import Replier
     from .replies import Composer
 
-    paths = ModelPaths.in_directory(settings.model_dir)
-    composer = Composer(Sampler(load_model(paths)), Evidence.load(settings.model_dir, paths.name), settings.temperatures)
+    composer = Composer(runtime, settings.temperatures)
     return Replier(settings, store, gateway, account["id"], composer, stop, status_limit=limit)
 
 
@@ -63,6 +79,7 @@ def run(settings: Settings, stop: threading.Event) -> bool:
     require_server(settings)
     require_durable_state(settings)
     log.debug("settings: %s", settings.describe())
+    runtime = Runtime.load(settings.model_dir)  # once: the pool and the replier share it
     store = open_store(settings.database_url, stop)
     finished = True
     try:
@@ -72,9 +89,9 @@ def run(settings: Settings, stop: threading.Event) -> bool:
         if connected is None:
             return True
         gateway, account, limit = connected
-        max_chars = min(filters.MAX_CHARS, limit - len(settings.content_warning or "")) if limit else filters.MAX_CHARS
-        max_chars -= len(with_hashtags("", settings.post_hashtags))  # room for POST_HASHTAGS
-        worker = Worker(settings, store, gateway, account["id"], pool_maker(settings, max_chars, stop), stop)
+        worker = Worker(settings, store, gateway, account["id"],
+                        pool_maker(settings, runtime, post_budget(settings, limit), stop), stop,
+                        learner=learner_for(settings, store, runtime))
         worker.adopt_history()
         engagement = EngagementJob(settings, store, gateway, account["id"], worker.learner, time.time)
         if stop.is_set():
@@ -82,7 +99,7 @@ def run(settings: Settings, stop: threading.Event) -> bool:
         log.info("started as @%s on %s (bot account: %s, status limit %s); state in %s; next post at %s",
                  account.get("acct"), settings.api_base_url, "yes" if account.get("bot") else "no", limit,
                  store.description, _when(worker.next_post_time()))
-        replier = replier_for(settings, store, gateway, account, limit, stop) if settings.replies else None
+        replier = replier_for(settings, runtime, store, gateway, account, limit, stop) if settings.replies else None
         finished = _schedule(settings, worker, stop, replier, engagement)
         return finished
     finally:

@@ -3,6 +3,7 @@ temporary (retry), auth (stop) and rejected (try another text)."""
 from __future__ import annotations
 
 import html
+import logging
 import re
 import time
 from dataclasses import dataclass
@@ -12,22 +13,16 @@ from mastodon import Mastodon
 from mastodon import errors as mastodon_errors
 
 from .settings import redact
-from ..errors import AuthError, MissingScopeError, RejectedError, TemporaryServerError
+from ..outlets.base import Published
+from ..errors import AuthError, MissingScopeError, NotReadableError, RejectedError, TemporaryServerError
 
 SCOPES = ["read:accounts", "read:statuses", "read:notifications", "write:statuses"]  # notifications: replies
 OOB_REDIRECT = "urn:ietf:wg:oauth:2.0:oob"  # the code is shown to the user to paste back
 # Who is calling, and where to find out more (servers log it; admins contact the operator through it).
 PROJECT_URL = "https://github.com/songs-x-arxiv/songs-x-arxiv-bot"  # placeholder until the repository is published
 USER_AGENT = f"songs-x-arxiv-bot/0.1 (+{PROJECT_URL})"
+log = logging.getLogger("bot")
 DEFAULT_STATUS_LIMIT = 500  # Mastodon's, for servers that do not say
-
-
-@dataclass(frozen=True)
-class Published:
-    status_id: str
-    url: str | None
-    text: str
-    created_at: float | None = None  # epoch seconds, when the server says
 
 
 def plain_text(content: str) -> str:
@@ -50,6 +45,17 @@ class Gateway:
                                ratelimit_method="throw", version_check_mode="none", user_agent=USER_AGENT)
 
     def _call(self, what: str, function, *args, **kwargs):
+        """function(*args, **kwargs) with its failures sorted (see the class): 401 and 403 are
+        AuthError."""
+        return self._sorted(what, False, function, *args, **kwargs)
+
+    def _read_one(self, what: str, function, *args, **kwargs):
+        """_call for reading one status, one thread or one list that a server may hide from us:
+        401, 403, 404 and 410 are NotReadableError (that item hidden or gone), never AuthError:
+        only the credentials check and a refused post stop the worker."""
+        return self._sorted(what, True, function, *args, **kwargs)
+
+    def _sorted(self, what: str, one_item: bool, function, *args, **kwargs):
         try:
             return function(*args, **kwargs)
         except mastodon_errors.MastodonRatelimitError:
@@ -62,6 +68,8 @@ class Gateway:
             status = self._status(e)
             if status is None:  # a 200 that is not JSON (a proxy's page, a cut-off body): outcome unknown
                 raise TemporaryServerError(f"{what}: the server's answer was not understood (outcome unknown)") from None
+            if one_item and status in (401, 403, 404, 410):
+                raise NotReadableError(f"{what}: not readable ({status}: {self._reason(e)})", status) from None
             if status in (401, 403):
                 raise AuthError(f"{what}: the server refused the access token ({status}); check "
                                 "MASTODON_ACCESS_TOKEN or run `bot register` again") from None
@@ -112,10 +120,11 @@ class Gateway:
         return Published(str(status["id"]), status.get("url"), text)
 
     def recent_statuses(self, account_id, limit: int = 40) -> list[Published]:
-        """The account's latest statuses, newest first (reblogs left out)."""
+        """The account's latest statuses, replies included, newest first (reblogs left out)."""
         statuses = self._call("read own statuses", self.client.account_statuses, account_id, limit=limit)
-        return [Published(str(s["id"]), s.get("url"), plain_text(s.get("content", "")), _epoch(s.get("created_at")))
-                for s in statuses if not s.get("reblog")]
+        return [Published(str(s["id"]), s.get("url"), plain_text(s.get("content", "")), _epoch(s.get("created_at")),
+                          str(s["in_reply_to_id"]) if s.get("in_reply_to_id") else None)
+                for s in statuses if isinstance(s, dict) and s.get("id") and not s.get("reblog")]
 
 
 @dataclass(frozen=True)
@@ -128,24 +137,45 @@ class Counts:
     replies: int
 
 
+MAX_COUNT = 1_000_000_000  # the most favourites (boosts, replies) a reading keeps; PostgreSQL's INTEGER holds 2^31 - 1
+
+
+def _count(value) -> int:
+    """One counter as the server sent it, made sane where it enters: below 0 (Mastodon's cached
+    counters drift below zero; a proxy bug is enough) is 0, above MAX_COUNT is MAX_COUNT, and
+    what is not a number (missing, null, text, a list) is 0."""
+    if isinstance(value, str):
+        try:
+            value = int(value.strip())
+        except ValueError:
+            return 0
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:  # value != value: NaN
+        return 0
+    return int(min(max(value, 0), MAX_COUNT))
+
+
 def _counts(status: dict) -> Counts:
-    number = lambda key: int(status.get(key) or 0)  # noqa: E731
-    return Counts(str(status["id"]), number("favourites_count"), number("reblogs_count"), number("replies_count"))
+    return Counts(str(status["id"]), _count(status.get("favourites_count")), _count(status.get("reblogs_count")),
+                  _count(status.get("replies_count")))
 
 
 def read_counts(gateway: "Gateway", account_id, status_ids: list[str], max_single: int,
-                newest: int = 40) -> dict[str, Counts]:
+                newest: int = 40) -> dict[str, Counts | None]:
     """Counts of the account's own statuses: one page of its `newest` (at most 40) latest posts
-    (replies left out), then at most max_single single-status reads for the rest. A status the
-    server no longer has maps to None. Raises TemporaryServerError (and AuthError)."""
+    (replies left out), then at most max_single single-status reads for the rest. Every counter
+    is made sane (_count). A status the server no longer has, or will not show us (401, 403,
+    404, 410 on reading it), maps to None. Raises TemporaryServerError, and NotReadableError
+    when the page itself is refused (then nothing is read: try later)."""
     wanted = set(status_ids)
-    page = gateway._call("read own statuses", gateway.client.account_statuses, account_id,
-                         exclude_replies=True, limit=max(1, min(40, newest)))
-    found: dict[str, Counts | None] = {str(s["id"]): _counts(s) for s in page if str(s["id"]) in wanted}
+    page = gateway._read_one("read own statuses", gateway.client.account_statuses, account_id,
+                             exclude_replies=True, limit=max(1, min(40, newest)))
+    found: dict[str, Counts | None] = {str(s["id"]): _counts(s) for s in page
+                                       if isinstance(s, dict) and str(s.get("id")) in wanted}
     for status_id in [i for i in status_ids if i not in found][:max_single]:
         try:
-            found[status_id] = _counts(gateway._call("read status", gateway.client.status, status_id))
-        except RejectedError:  # 404/410: deleted
+            status = gateway._read_one("read status", gateway.client.status, status_id)
+            found[status_id] = _counts(status) if isinstance(status, dict) and status.get("id") else None
+        except (NotReadableError, RejectedError):  # deleted, hidden from us, or refused
             found[status_id] = None
     return found
 
@@ -197,6 +227,31 @@ class Mention:
     created_at: float  # epoch seconds
 
 
+class Mentions(list):
+    """Mentions, oldest first, and `newest`: the newest notification id the pages held (answerable
+    or not; None when there was nothing new), which the pointer may move to once they are decided."""
+
+    def __init__(self, mentions=(), newest: str | None = None):
+        super().__init__(mentions)
+        self.newest = newest
+
+
+MAX_PAGES = 10  # notification pages read per check; the pointer moves, so the next check goes on
+
+
+def _mention(n: dict) -> Mention | None:
+    """The Mention a notification holds, or None when it lacks what a reply needs."""
+    s, a = n.get("status"), n.get("account")
+    if not isinstance(s, dict) or not isinstance(a, dict) or s.get("id") is None or a.get("id") is None:
+        return None
+    acct = a.get("acct") or a.get("username")
+    if not acct:
+        return None
+    return Mention(str(n["id"]), str(s["id"]), str(a["id"]), str(acct), bool(a.get("bot")), s.get("content") or "",
+                   s.get("visibility") or "public", str(s["in_reply_to_id"]) if s.get("in_reply_to_id") else None,
+                   _epoch(s.get("created_at") or n.get("created_at")) or time.time())
+
+
 def _id_key(value: str):
     return (0, int(value), "") if str(value).isdigit() else (1, 0, str(value))
 
@@ -204,35 +259,55 @@ def _id_key(value: str):
 class ReplyGateway(Gateway):
     """The calls replies need: mentions, threads, replies and the bot's own recent replies."""
 
-    def mentions(self, after: str | None, limit: int = 40) -> list[Mention]:
-        """Mentions newer than notification id `after` (all if None), oldest first, every page.
-        Raises MissingScopeError when the token lacks read:notifications."""
+    def mentions(self, after: str | None, limit: int = 40) -> Mentions:
+        """Mentions newer than notification id `after` (all of the newest page if None), oldest
+        first, page after page (at most MAX_PAGES) while a page brings notifications newer than
+        `after` not seen yet. A server that answers min_id with older notifications (or ignores
+        it) costs one more request, for its newest page, never a walk through its history.
+        Notifications that are no answerable mention (no account or status: a
+        deleted or suspended sender; other types) are left out, and the result's `newest` is the
+        newest notification id seen, so the pointer moves past them. Raises MissingScopeError when
+        the server will not show the token its notifications (403: no read:notifications)."""
+        start = None if after is None else _id_key(after)
         found: dict[str, Mention] = {}
-        while True:
+        seen: set[str] = set()
+        newest, cursor, fallback = None, after, False
+        for _ in range(MAX_PAGES):
             try:
-                page = self._call("read mentions", self.client.notifications, types=["mention"], min_id=after,
-                                  limit=limit)
-            except AuthError as e:
-                if "(403)" in str(e):
-                    raise MissingScopeError("read mentions: the access token lacks read:notifications; run "
-                                            "`bot register` again to answer mentions") from None
-                raise
-            fresh = [n for n in page if n.get("type") == "mention" and n.get("status") and str(n["id"]) not in found]
-            for n in fresh:
-                s, a = n["status"], n["account"]
-                found[str(n["id"])] = Mention(str(n["id"]), str(s["id"]), str(a["id"]), a.get("acct") or a["username"],
-                                              bool(a.get("bot")), s.get("content") or "", s.get("visibility") or "public",
-                                              str(s["in_reply_to_id"]) if s.get("in_reply_to_id") else None,
-                                              _epoch(s.get("created_at") or n.get("created_at")) or time.time())
-            if len(page) < limit or not fresh:
+                page = self._read_one("read mentions", self.client.notifications, types=["mention"], min_id=cursor,
+                                      limit=limit)
+            except NotReadableError as e:
+                need = ("the access token lacks read:notifications" if e.status == 403 else
+                        f"the server will not show the notifications ({e.status})")
+                raise MissingScopeError(f"read mentions: {need}; run `bot register` again to answer mentions") from None
+            new = [n for n in page if isinstance(n, dict) and n.get("id") is not None and str(n["id"]) not in seen
+                   and (start is None or _id_key(str(n["id"])) > start)]
+            if not new:
+                if cursor is not None and not fallback and page:  # min_id answered with older ones (or ignored)
+                    cursor, fallback = None, True  # the newest page instead, once
+                    continue
                 break
-            after = max((str(n["id"]) for n in page), key=_id_key)
-        return sorted(found.values(), key=lambda m: _id_key(m.notification_id))
+            for n in new:
+                nid = str(n["id"])
+                seen.add(nid)
+                newest = nid if newest is None or _id_key(nid) > _id_key(newest) else newest
+                mention = _mention(n) if n.get("type", "mention") == "mention" else None
+                if mention is not None:
+                    found[nid] = mention
+                elif n.get("type", "mention") == "mention":
+                    log.info("skipped notification %s: a mention without an account or status (a deleted or "
+                             "suspended sender)", nid)
+            if len(page) < limit or fallback:
+                break
+            cursor = max((str(n["id"]) for n in new), key=_id_key)
+        return Mentions(sorted(found.values(), key=lambda m: _id_key(m.notification_id)), newest)
 
     def ancestor_authors(self, status_id: str) -> list[str]:
-        """Account ids of the statuses above this one in its thread, oldest first."""
-        context = self._call("read thread", self.client.status_context, status_id)
-        return [str(s["account"]["id"]) for s in context.get("ancestors", [])]
+        """Account ids of the statuses above this one in its thread, oldest first. Raises
+        NotReadableError when the server will not show the thread (401, 403, 404, 410)."""
+        context = self._read_one("read thread", self.client.status_context, status_id)
+        return [str(s["account"]["id"]) for s in context.get("ancestors") or []
+                if isinstance(s, dict) and isinstance(s.get("account"), dict) and s["account"].get("id") is not None]
 
     def reply(self, text: str, idempotency_key: str, in_reply_to_id: str, visibility: str,
               spoiler_text: str | None, language: str) -> Published:

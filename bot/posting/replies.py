@@ -8,6 +8,7 @@ mentions and sends replies is bot/posting/replier.py.
 from __future__ import annotations
 
 import hashlib
+import html
 import re
 import time
 import unicodedata
@@ -15,7 +16,8 @@ from dataclasses import dataclass
 from typing import Iterable, Sequence
 
 from ..curation import filters
-from ..curation.candidates import Candidate, build_pool
+from ..curation.candidates import Candidate
+from ..curation.pipeline import build_pool
 from ..curation.words import JOINERS, STOPWORDS, words
 
 HOUR, DAY = 3600, 86400
@@ -24,12 +26,18 @@ MAX_WORD_CHARS = 24  # longer "words" are noise (hashes, glued text), not reques
 REPLY_SAMPLES = 24  # candidates sampled for one reply: p95 under 1 s (bench/reply_latency.py), every request steered
 
 # Skip reasons, logged once per mention and kept in the state store.
-OWN, TOO_OLD, BOT_LIMIT, ACCOUNT_RATE, HOURLY_RATE, THREAD_DEPTH = (
-    "own-status", "too-old", "bot-limit", "account-rate", "hourly-rate", "thread-depth")
+OWN, TOO_OLD, BOT_LIMIT, ACCOUNT_RATE, HOURLY_RATE, THREAD_DEPTH, UNREADABLE = (
+    "own-status", "too-old", "bot-limit", "account-rate", "hourly-rate", "thread-depth", "unreadable")
 
-_MENTION_HTML = re.compile(r'<span class="h-card"[^>]*>.*?</span></a></span>|<a [^>]*class="[^"]*mention[^"]*"[^>]*>.*?</a>',
-                           re.S)
-_LINK_HTML = re.compile(r"<a [^>]*>.*?</a>", re.S)
+MAX_CONTENT_CHARS = 10_000  # of a mention's HTML that is read: its request is in its first words
+MAX_TEXT_CHARS = 1_000  # of its text that is parsed into request words
+# A mention's HTML as a run of tokens, each character read once: a tag, a run of text, or a "<"
+# that opens no tag. No pattern here can backtrack over what another token holds, so reading is
+# linear in the content's length (a hostile 1 MB status costs no more than its cap).
+_HTML_TOKEN = re.compile(r"<[^<>]*>|[^<]+|<")
+_TAG_NAME = re.compile(r"</?\s*([A-Za-z][A-Za-z0-9]*)")
+_ATTRIBUTE = re.compile(r"""\b(class|rel)\s*=\s*["']([^"']*)["']""")
+_BREAKS = frozenset("br p div li ul ol blockquote pre h1 h2 h3 h4 h5 h6".split())  # tags that part words
 _MENTION_TEXT = re.compile(r"(?<![\w/])@[\w.-]+(?:@[\w.-]+\w)?")
 _URL_TEXT = re.compile(r"(?i)\b(?:https?://|www\.)\S+")
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
@@ -43,14 +51,51 @@ _RANK = {"direct": 0, "private": 1, "unlisted": 2, "public": 3}
 
 
 def mention_text(content: str) -> str:
-    """The words of a mention: HTML, mentions, links and hashtag signs removed, spaces collapsed."""
-    from .gateway import plain_text
+    """The words of a mention: HTML, mentions, links and hashtag signs removed (a hashtag keeps
+    its word: "make one about #transformers" asks for "transformers"), spaces collapsed. Reads at
+    most MAX_CONTENT_CHARS of the HTML and keeps at most MAX_TEXT_CHARS of the text (cut at a
+    space), in time linear in what it reads."""
+    content = content or ""
+    if len(content) > MAX_CONTENT_CHARS:
+        content = content[:MAX_CONTENT_CHARS]
+        if content.rfind("<") > content.rfind(">"):  # a tag cut in two is no text
+            content = content[:content.rfind("<")]
+    text = _visible_text(content)
+    text = _URL_TEXT.sub(" ", _MENTION_TEXT.sub(" ", text))  # those a server sent as plain text
+    text = " ".join(text.replace("#", " ").split())
+    if len(text) > MAX_TEXT_CHARS:
+        text = text[:MAX_TEXT_CHARS + 1].rsplit(" ", 1)[0] if " " in text[:MAX_TEXT_CHARS + 1] else ""
+    return text
 
-    content = _MENTION_HTML.sub(" ", content or "")
-    content = _LINK_HTML.sub(" ", content)  # what is left as a link is a URL or a hashtag
-    text = plain_text(content)
-    text = _URL_TEXT.sub(" ", _MENTION_TEXT.sub(" ", text))
-    return " ".join(text.replace("#", " ").split())
+
+def _visible_text(content: str) -> str:
+    """The text a reader sees of a mention's HTML, without the text of mention links and of
+    links to pages; a hashtag link keeps its text (with the sign, removed later), as does a link
+    whose whole text is a hashtag (servers that do not mark them)."""
+    out: list[str] = []
+    held: list[str] = []  # the text of an open link to a page: kept only if it is a hashtag
+    inside = None  # the open link: "tag" (text kept), "mention" (text dropped), "link" (held)
+    for token in _HTML_TOKEN.findall(content):
+        if len(token) > 1 and token[0] == "<" and token[-1] == ">":
+            found = _TAG_NAME.match(token)
+            name = found.group(1).lower() if found else ""
+            if name == "a":  # a link opens or closes (links do not nest)
+                if inside == "link" and "".join(held).lstrip().startswith("#"):
+                    out.extend(held)
+                held, inside = [], None
+                out.append(" ")
+                if not token.startswith("</"):
+                    attributes = {k.lower(): v.lower().split() for k, v in _ATTRIBUTE.findall(token)}
+                    inside = ("tag" if "hashtag" in attributes.get("class", ()) or "tag" in attributes.get("rel", ())
+                              else "mention" if "mention" in attributes.get("class", ()) else "link")
+            elif name in _BREAKS:
+                (held if inside == "link" else out).append(" ")
+            continue
+        if inside in (None, "tag"):
+            out.append(html.unescape(token))
+        elif inside == "link":
+            held.append(html.unescape(token))
+    return "".join(out)
 
 
 @dataclass(frozen=True)
@@ -193,13 +238,15 @@ class Composed:
 
 
 class Composer:
-    """Writes the mashup of a reply through the candidate pipeline (build_pool: sampling, every
+    """Writes the mashup of a reply through the halves pipeline (build_pool: sampling, every
     filter a post passes, ranking), steered by a request word given to the sampler as a prefix:
     of the whole title, or for halves models of the half whose corpus uses the word more
     (steering_half)."""
 
-    def __init__(self, sampler, evidence, temperatures: Sequence[float], samples: int = REPLY_SAMPLES):
-        self.sampler, self.evidence, self.temperatures, self.samples = sampler, evidence, tuple(temperatures), samples
+    def __init__(self, runtime, temperatures: Sequence[float], samples: int = REPLY_SAMPLES):
+        """runtime: bot.runtime.Runtime, shared with the worker's pool."""
+        self.runtime, self.evidence = runtime, runtime.evidence
+        self.temperatures, self.samples = tuple(temperatures), samples
 
     def request(self, text: str) -> Request:
         return parse_request(text, self.evidence.stats.known)
@@ -211,7 +258,7 @@ class Composer:
         for i, word in enumerate(steering + [None]):
             prefix = steering_prefix(word) if word else ""
             half = steering_half(word, self.evidence.stats) if word else "song"
-            pool = build_pool(self.sampler, self.evidence, self.samples, self.temperatures,
+            pool = build_pool(self.runtime, self.samples, self.temperatures,
                               seed=None if seed is None else seed + i, max_chars=max_chars, posted=posted,
                               prefix=prefix, prefix_half=half)
             sampled += pool.sampled

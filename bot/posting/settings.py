@@ -85,6 +85,18 @@ def share(name: str, text: str) -> float:
     return value
 
 
+def optional_seed(name: str, text: str) -> int | None:
+    if not text:
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise ConfigError(f"{name}={text!r} must be a whole number from 0, or empty for a random seed")
+    return value
+
+
 def optional_text(name: str, text: str) -> str | None:
     return text or None
 
@@ -123,10 +135,13 @@ def temperatures(name: str, text: str) -> tuple[float, ...]:
 
 
 def shipped_model_dir() -> Path:
-    """The model that ships with the bot: ./model_weights when the bot runs in its checkout,
-    else the one beside this package's source (an editable install run from anywhere)."""
-    here = Path("model_weights")
-    return here if here.is_dir() else Path(__file__).resolve().parent.parent.parent / "model_weights"
+    """The model that ships with the bot, from any working directory: bot/shipped_model/ when the
+    package is installed (pip install ., a wheel, pipx, requirements.txt), else model_weights/
+    beside the package's source (a checkout, an editable install). setup.py installs the one as
+    the other."""
+    package = Path(__file__).resolve().parent.parent
+    installed = package / "shipped_model"
+    return installed if installed.is_dir() else package.parent / "model_weights"
 
 
 default_model_dir = shipped_model_dir  # the name the rest of the code knew
@@ -220,6 +235,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("BOT_MODEL_DIR", "", model_dir, "the model and its evidence files; empty: the shipped model, wherever the bot runs"),
     Setting("POOL_SIZE", "300", integer(1), "candidates sampled per pool refresh"),
     Setting("TEMPERATURES", "0.5,0.7,0.9", temperatures, "sampling temperatures, comma-separated (chosen by `bot evaluate`: bench/README.md)"),
+    Setting("SEED", "", optional_seed, "random seed of the pools and choices, for reproducible runs (`bot --dry-run --seed` shows what such a worker posts next); empty: random"),
     Setting("POOL_REFRESH", "1h", duration(1), "how often the pool is regenerated"),
     Setting("BLAS_THREADS", "1", integer(1), "threads numpy's BLAS may use; 1 is fastest for this model (bench/README.md)"),
     Setting("CHECK_EVERY", "30s", duration(0.05), "how often the worker checks whether a post is due"),
@@ -310,6 +326,26 @@ def load(env: dict[str, str] | None = None, dotenv: bool = True) -> Settings:
     settings = Settings(**values)
     _check_together(settings)
     return settings
+
+
+def misspelled(env: dict[str, str], known_only: bool = False) -> list[str]:
+    """Warnings for variables in env that look like a setting's name but are not one
+    ("POST_INTERVALL: not a setting; did you mean POST_INTERVAL?"). known_only: env is a .env
+    file, where every name is meant for the bot, so an unknown one is named even when nothing is
+    close."""
+    import difflib
+
+    names = [s.name for s in SETTINGS]
+    out = []
+    for key in sorted(env):
+        if key in names:
+            continue
+        close = difflib.get_close_matches(key.upper(), names, n=1, cutoff=0.8)
+        if close:
+            out.append(f"{key} is not a setting; did you mean {close[0]}?")
+        elif known_only:
+            out.append(f"{key} is not a setting (see .env.example); it is ignored")
+    return out
 
 
 def defaults() -> Settings:

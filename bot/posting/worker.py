@@ -11,11 +11,13 @@ import uuid
 from typing import Callable
 
 from . import schedule
-from ..curation import variety
-from ..curation.candidates import Pool
+from ..curation.learning import Choice
+from ..curation.pipeline import Pool
 from ..errors import AuthError, RejectedError
-from .gateway import Gateway, Published
-from .learner import Learner
+from .gateway import Gateway
+from .publisher import Publisher, mastodon_outlet
+from ..outlets.base import Outbound, Published
+from .learner import History, Learner
 from .retry import RetryPolicy
 from .settings import Settings, with_hashtags
 from ..store import PooledCandidate, Store
@@ -24,6 +26,27 @@ from ..curation.words import canonical
 log = logging.getLogger("bot")
 MAX_REJECTED = 5  # candidates tried for one slot when the server rejects them (422)
 MAX_SKIP_SLOTS = 64  # longest back-off, in slots, after slots the server refused in a row
+
+
+def pooled(pool: Pool) -> list[PooledCandidate]:
+    """The pool's passing candidates as the worker keeps them (state store), best first."""
+    return best_first([PooledCandidate(c.text, canonical(c.text), c.score, c.temperature, c.features)
+                       for c in pool.passing])
+
+
+def current_pool(store: Store, now: float, max_age: float) -> list[PooledCandidate] | None:
+    """The stored pool's candidates, best first, if it holds some and was built less than
+    max_age seconds before now; None when a new pool is due. The worker and `bot --dry-run`
+    decide by this one rule."""
+    built = store.get_meta("pool_built_at")
+    if built is None or now - float(built) >= max_age:
+        return None
+    return best_first(store.pool()) or None
+
+
+def best_first(candidates: list[PooledCandidate]) -> list[PooledCandidate]:
+    """By score, best first, ties by text: the same order whatever the database's collation."""
+    return sorted(candidates, key=lambda c: (-c.score, c.text))
 
 
 class Worker:
@@ -35,40 +58,50 @@ class Worker:
     def __init__(self, settings: Settings, store: Store, gateway: Gateway, account_id,
                  make_pool: Callable[[frozenset[str]], Pool], stop: threading.Event,
                  clock: Callable[[], float] = time.time, rng: random.Random | None = None,
-                 learner: Learner | None = None):
+                 learner: Learner | None = None, publisher: Publisher | None = None):
+        """publisher: the one door statuses leave through (default: Mastodon through gateway)."""
         self.settings, self.store, self.gateway = settings, store, gateway
         self.account_id, self.make_pool, self.stop, self.clock = account_id, make_pool, stop, clock
         self.rng = rng or random.Random()
         self.learner = learner or Learner(settings, store, rng=self.rng)  # prior: the model's curator
-        self._pool_lock = threading.Lock()
         self.retry = RetryPolicy(settings.retry_base, settings.retry_max, stop, self.rng)
+        self.publisher = publisher or Publisher(store, [mastodon_outlet(settings, gateway, account_id)], self.retry,
+                                                clock)
+        self._pool_lock = threading.Lock()
+        self._empty_since: float | None = None  # when the last pool came out empty
 
     # -- pool ---------------------------------------------------------------------------------
-    def refill(self, only_if_empty: bool = False, max_age: float | None = None) -> int:
-        """Regenerate the pool; returns how many candidates it holds. Nothing is done when
-        only_if_empty and the pool holds some, or when it was built less than max_age seconds ago
-        (the first check and the refill job both want the first pool: it is built once). A stop
-        request ends sampling between batches, and the partial pool is not kept."""
+    def refill(self, max_age: float | None = None) -> int:
+        """Regenerate the pool unless the stored one is still current (current_pool with
+        max_age); returns how many candidates it holds. The first check and the refill job both
+        want the first pool: the lock makes one build it and the other find it current. A pool
+        that came out empty is not rebuilt before half of POOL_REFRESH has passed (one log line,
+        not one per check). A stop request ends sampling between batches, and the partial pool is
+        not kept."""
         with self._pool_lock:
-            if only_if_empty and (pooled := self.store.pool()):
-                return len(pooled)
-            built = self.store.get_meta("pool_built_at")
-            if max_age is not None and built is not None and self.clock() - float(built) < max_age:
-                return len(self.store.pool())
+            now = self.clock()
+            if max_age is not None and (current := current_pool(self.store, now, max_age)) is not None:
+                return len(current)
+            if max_age is not None and self._empty_since is not None and now - self._empty_since < self.settings.pool_refresh / 2:
+                return 0
             started = time.perf_counter()
             pool = self.make_pool(self.store.posted_canonicals())
             if self.stop.is_set():
                 log.info("pool building stopped after %d samples (%.1f s)", pool.sampled,
                          time.perf_counter() - started)
                 return 0
-            keep = [PooledCandidate(c.text, canonical(c.text), c.score, c.temperature, c.features)
-                    for c in pool.passing]
-            self.store.replace_pool(keep, int(self.clock()))
-            self.store.set_meta({"pool_built_at": str(int(self.clock()))})
-            rate = len(keep) / pool.sampled if pool.sampled else 0.0
-            log.info("pool regenerated: %d sampled, %d passed (%.1f%%), best %r, %.1f s",
-                     pool.sampled, len(keep), 100 * rate, keep[0].text if keep else None,
-                     time.perf_counter() - started)
+            keep = pooled(pool)
+            self.store.replace_pool(keep, int(now))
+            self.store.set_meta({"pool_built_at": str(int(now))})
+            if not keep:
+                if self._empty_since is None:
+                    log.warning("the new pool is empty: no candidate passed every filter (%s); the next try is in "
+                                "%.0f s", "; ".join(s.describe() for s in pool.stages), self.settings.pool_refresh / 2)
+                self._empty_since = now
+                return 0
+            self._empty_since = None
+            log.info("pool regenerated in %.1f s: %d candidates passed every filter, best %r (%s)",
+                     time.perf_counter() - started, len(keep), keep[0].text, "; ".join(s.describe() for s in pool.stages))
             return len(keep)
 
     def refresh(self) -> int:
@@ -85,7 +118,7 @@ class Worker:
         if not recent:
             return 0
         rows = [(int(s.created_at), s.text, canonical(s.text), s.status_id, s.url)
-                for s in recent if s.created_at and canonical(s.text)]
+                for s in recent if s.created_at and canonical(s.text) and s.in_reply_to is None]  # replies are not posts
         self.store.import_posts(rows)
         if rows:  # the schedule starts from the newest
             self.store.set_meta({"anchor": str(max(r[0] for r in rows)), "interval": repr(self.settings.interval)})
@@ -93,13 +126,16 @@ class Worker:
                      len(rows), time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(max(r[0] for r in rows))))
         return len(rows)
 
-    def _candidates(self):
-        """Pooled candidates best first; the pool is regenerated when it runs dry."""
-        pooled = self.store.pool()
-        if not pooled:
-            self.refill(only_if_empty=True)  # unless the refill job is filling it right now
-            pooled = self.store.pool()
-        return pooled
+    def _candidates(self) -> list[PooledCandidate]:
+        """The candidates of the current pool, best first: the stored one while it is younger
+        than POOL_REFRESH and not empty, else a new one."""
+        self.refill(max_age=self.settings.pool_refresh)
+        return best_first(self.store.pool())
+
+    def choose(self, candidates: list[PooledCandidate], history: History) -> Choice | None:
+        """The worker's choice among candidates (best first) after history: the learner's
+        (curator's top few, variety, exploration). `bot --dry-run` calls this too."""
+        return self.learner.choose(candidates, history)
 
     # -- schedule -----------------------------------------------------------------------------
     def anchor(self) -> int:
@@ -148,7 +184,7 @@ class Worker:
 
     # -- posting ---------------------------------------------------------------------------------
     def tick(self) -> Published | None:
-        """The posting job: settle unfinished intents, then post if a slot is due."""
+        """The posting job: settle unfinished posts, then post if a slot is due."""
         if not self.reconcile():
             return None
         slot = self.due_slot()
@@ -159,28 +195,60 @@ class Worker:
             return None  # backing off after slots the server refused
         return self.post_for(slot)
 
+    def outbound(self, post) -> Outbound:
+        """What the networks are sent for a post (store.Post): its title with POST_HASHTAGS."""
+        return Outbound("post", str(post.slot), with_hashtags(post.text, self.settings.post_hashtags),
+                        slot_time=float(post.slot))
+
     def reconcile(self) -> bool:
-        """Settle pending intents left by a crash or a stop. False if one is still unsettled
-        (stopping). An intent the server now refuses is closed: its slot goes on with the next
-        candidate."""
-        for intent in self.store.pending():
+        """Settle the posts a crash, a stop or a network's outage left unfinished, through the
+        publisher (which asks each network whether it already holds the status before sending
+        again). A post every network now refuses is closed: its slot goes on with the next
+        candidate. False if stopping with one still unsettled."""
+        for post in self.store.pending():
             try:
-                published = self._publish(intent.text, intent.canonical, intent.idempotency_key, maybe_sent=True)
+                published = self._send(post, settling=True)
             except RejectedError as e:
-                self.store.drop_intent(intent.idempotency_key)
-                self.store.drop_from_pool(intent.canonical)
-                log.warning("unfinished post for slot %d closed as refused (%s)", intent.slot, e)
+                log.warning("unfinished post for slot %d closed as refused (%s)", post.slot, e)
                 continue
             if published is None:
+                if self.stop.is_set():
+                    return False
+                continue
+            log.info("settled unfinished post for slot %d: %s", post.slot, published.url)
+        for delivery in self.publisher.pending("post"):  # posted on one network, pending on another
+            if self.stop.is_set():
                 return False
-            self.store.mark_posted(intent.idempotency_key, published.status_id, published.url, int(self.clock()))
-            log.info("settled unfinished post for slot %d: %s", intent.slot, published.url)
+            post = next((p for p in self.store.posts() if str(p.slot) == delivery.ref), None)
+            if post is not None and post.state == "posted":
+                try:
+                    self.publisher.deliver(self.outbound(post), self.publisher.outlet(delivery.network), patient=False)
+                except RejectedError as e:
+                    log.warning("slot %d on %s: %s", post.slot, delivery.network, e)
         return True
 
-    def _find_published(self, canonical_text: str) -> Published | None:
-        """Our own status with this text among the account's recent ones (raises TemporaryServerError)."""
-        recent = self.gateway.recent_statuses(self.account_id)
-        return next((s for s in recent if canonical(s.text) == canonical_text), None)
+    def _send(self, post, settling: bool = False) -> Published | None:
+        """post (a recorded intent) on every network; marks it posted once a network holds it.
+        Returns the first network's status, None while pending (failing for now, or stopping).
+        Raises RejectedError (every network refused it: the intent, its deliveries and the
+        candidate are dropped) and AuthError (the intent is dropped when nothing went out)."""
+        outbound = self.outbound(post)
+        try:
+            results = self.publisher.publish(outbound, settling=settling)
+        except RejectedError:
+            self.publisher.forget(outbound)
+            self.store.drop_intent(post.idempotency_key)
+            self.store.drop_from_pool(post.canonical)
+            raise
+        except AuthError:
+            if not self.publisher.deliveries(outbound):  # nothing went out anywhere
+                self.store.drop_intent(post.idempotency_key)
+            raise
+        sent = [r for r in results.values() if r is not None]
+        if not sent:
+            return None
+        self.store.mark_posted(post.idempotency_key, sent[0].status_id, sent[0].url, int(self.clock()))
+        return sent[0]
 
     def post_for(self, slot: int) -> Published | None:
         for _ in range(MAX_REJECTED):
@@ -190,30 +258,23 @@ class Worker:
             if not candidates:
                 log.warning("no candidate passed the filters; slot %d waits for the next pool", slot)
                 return None
-            recent = [p.text for p in self.store.posts() if p.state == "posted"][-variety.WORD_WINDOW:]
-            choice = self.learner.choose(candidates, recent)  # through variety.choose
+            choice = self.choose(candidates, self.learner.history())
             best = candidates[choice.index]
-            key = uuid.uuid4().hex
-            if not self.store.record_intent(slot, best.text, best.canonical, key, int(self.clock()),
+            if not self.store.record_intent(slot, best.text, best.canonical, uuid.uuid4().hex, int(self.clock()),
                                             best.features, best.score, choice.how):
                 log.info("slot %d is already taken; nothing to do", slot)
                 return None
+            post = next(p for p in self.store.pending() if p.slot == slot)
             try:
-                published = self._publish(best.text, best.canonical, key)
+                published = self._send(post)
             except RejectedError as e:
-                self.store.drop_intent(key)
-                self.store.drop_from_pool(best.canonical)
                 log.info("%s; trying the next candidate", e)
                 continue
-            except AuthError:
-                self.store.drop_intent(key)  # nothing was published
-                raise
-            if published is None:  # stopping: the intent stays, the next start settles it
+            if published is None:  # pending: the next check (or the next start) settles it
                 return None
-            self.store.mark_posted(key, published.status_id, published.url, int(self.clock()))
             if self.store.get_meta("refused_slots") not in (None, "0"):
                 self.store.set_meta({"refused_slots": "0"})
-            log.info("posted %r: %s", best.text, published.url)
+            log.info("posted %r (%s): %s", best.text, choice.how, published.url)
             return published
         self._skip(slot)
         return None
@@ -227,20 +288,3 @@ class Worker:
         self.store.set_meta({"refused_slots": str(refused), "resume_at": str(resume_at)})
         log.warning("the server refused %d candidates in a row; slot %d is skipped (%d in a row), next try "
                     "in the slot at %d", MAX_REJECTED, slot, refused, resume_at)
-
-    def _publish(self, text: str, canonical_text: str, key: str, maybe_sent: bool = False) -> Published | None:
-        """Post with key, retrying temporary failures until it works or we stop (None). Before a
-        re-send whose outcome is unknown, the account's recent statuses are searched for the text:
-        not every server honours Idempotency-Key. Raises RejectedError and AuthError."""
-        sent = [maybe_sent]
-        text = with_hashtags(text, self.settings.post_hashtags)
-        canonical_text = canonical(text) if self.settings.post_hashtags else canonical_text
-
-        def attempt() -> Published:
-            if sent[0] and (found := self._find_published(canonical_text)) is not None:
-                return found
-            sent[0] = True
-            return self.gateway.post(text, key, self.settings.visibility, self.settings.content_warning,
-                                     self.settings.language)
-
-        return self.retry.retry(attempt)

@@ -7,6 +7,7 @@ from pathlib import Path
 from . import corpus, halves
 from ..files import atomic_write
 from ..curation import seams
+from ..curation.curator import PRIOR
 from ..curation.evidence import (HALVES_FILE, NOVELTY_FILE, SEAMS_FILE, WORDS_FILE, Evidence, KnownHalves,
                                  NoveltyIndex, WordStats)
 
@@ -16,8 +17,8 @@ def derive(song_titles: list[str], arxiv_titles: list[str], directory: Path, nam
     known halves (through temporary names, so a failure leaves the old ones)."""
     evidence = Evidence(WordStats.from_titles(song_titles, arxiv_titles),
                         NoveltyIndex.from_titles(song_titles + arxiv_titles),
-                        tuple(seams.learn(song_titles, arxiv_titles)),
-                        halves=KnownHalves.from_halves(halves.examples(song_titles, arxiv_titles)))
+                        tuple(seams.learn(song_titles, arxiv_titles)), PRIOR,
+                        KnownHalves.from_halves(halves.examples(song_titles, arxiv_titles)))
     targets = [(evidence.stats.save, directory / WORDS_FILE.format(name=name)),
                (evidence.novelty.save, directory / NOVELTY_FILE.format(name=name)),
                (lambda path: seams.save(list(evidence.seams), path), directory / SEAMS_FILE.format(name=name)),

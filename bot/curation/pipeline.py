@@ -1,0 +1,194 @@
+"""The halves pipeline: the one module that knows the order of the stages.
+
+    sample halves -> screen halves -> join at seams -> screen candidates -> features -> rank
+
+Each stage is a function that can be called and tested alone and that counts what it keeps and
+drops (a Stage). The choice among the ranked candidates (variety, learning) is the worker's and
+the preview's one call, bot/posting/choice.py.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+import numpy as np
+
+from . import filters, mashups
+from .candidates import Candidate, screen
+from .evidence import Evidence
+from .mashups import Half, Mashup
+from .relatedness import relatedness_many
+from .wordcheck import WordCheck
+from .words import canonical
+from ..model.scoring import mean_log_likelihood
+from ..model.sampler import Sampler
+from ..model.sources import CorpusTags
+
+SAMPLING_BATCH = 250  # halves sampled together: smaller batches keep the worker's peak memory low
+PAPERS_PER_SONG = 6  # paper phrases tried with each song half
+SOURCES = ("song", "arxiv")
+STAGE_NAMES = {"song": "song halves", "arxiv": "paper phrases"}
+
+
+@dataclass(frozen=True)
+class Stage:
+    """What one stage did: how many items it took in and kept, and why it dropped the rest."""
+    name: str
+    taken: int
+    kept: int
+    dropped: Counter = field(default_factory=Counter)
+
+    def describe(self) -> str:
+        why = ", ".join(f"{reason} {n}" for reason, n in self.dropped.most_common())
+        return f"{self.name}: {self.taken} in, {self.kept} kept" + (f" (dropped: {why})" if why else "")
+
+
+@dataclass
+class Pool:
+    """The ranked candidates (unique; those that passed every filter first, best first; then the
+    rejected ones) and what each stage did."""
+    candidates: list[Candidate] = field(default_factory=list)
+    stages: tuple[Stage, ...] = ()
+
+    @property
+    def sampled(self) -> int:
+        """Halves the network wrote for this pool (song halves and paper phrases)."""
+        return sum(s.taken for s in self.stages if s.name in STAGE_NAMES.values())
+
+    @property
+    def passing(self) -> list[Candidate]:
+        return [c for c in self.candidates if c.passed]
+
+    @property
+    def best(self) -> Candidate | None:
+        return next((c for c in self.candidates if c.passed), None)
+
+    @property
+    def rejections(self) -> Counter:
+        return Counter(c.rejection for c in self.candidates if not c.passed)
+
+    def describe(self) -> str:
+        """One line per stage."""
+        return "\n".join(s.describe() for s in self.stages)
+
+
+# -- 1. sample halves ---------------------------------------------------------------------------
+def sample_halves(sampler: Sampler, source: str, count: int, temperatures: Sequence[float], seed: int | None,
+                  check: WordCheck, prefix: str = "", stop: Callable[[], bool] | None = None
+                  ) -> list[tuple[str, float]]:
+    """count halves of one corpus ("song" or "arxiv") as the network writes them, as (text,
+    temperature), split evenly across temperatures; each starts with prefix (a reply's request
+    word). A word the corpus never used is sampled again (check). Reproducible per seed.
+    stop() is asked between batches; once it says yes, what was written is returned."""
+    limit = mashups.HALF_MAX_CHARS[source]
+    policy = CorpusTags(0.0, False, check, None, source)
+    written: list[tuple[str, float]] = []
+    for i, temperature in enumerate(temperatures):
+        n = count // len(temperatures) + (i < count % len(temperatures))
+        # One generator per temperature, batch after batch: the same halves as one generate() call.
+        rng = np.random.default_rng(None if seed is None else seed * 1_000 + i + (500 if source == "arxiv" else 0))
+        for start in range(0, n, SAMPLING_BATCH):
+            if stop is not None and stop():
+                return written
+            texts = sampler.generate(min(SAMPLING_BATCH, n - start), temperature=temperature, seed=rng,
+                                     max_gen_length=limit + 2, batch_size=SAMPLING_BATCH, policy=policy, prefix=prefix)
+            written += [(t, temperature) for t in texts]
+    return written
+
+
+# -- 2. screen halves ---------------------------------------------------------------------------
+def screen_halves(written: list[tuple[str, float]], source: str, sampler: Sampler, evidence: Evidence,
+                  check: WordCheck, prefix: str = "") -> tuple[list[Half], Stage]:
+    """The whole halves among those written, once each, with the network's fluency for each:
+    dropped are halves that fail mashups.half_rejection, repeats, and halves the network wrote
+    mashups.MODAL times or more (its generic ones, "Neural Networks")."""
+    counts = Counter(text for text, _ in written)
+    dropped: Counter = Counter()
+    found: dict[str, float] = {}
+    for text, temperature in written:
+        reason = mashups.half_rejection(text, source, check, evidence.halves, prefix)
+        if reason is None and counts[text] >= mashups.MODAL:
+            reason = "modal"
+        if reason is None and text in found:
+            reason = "repeat"
+        if reason is not None:
+            dropped[reason] += 1
+            continue
+        found[text] = temperature
+    texts = list(found)
+    fluency = mean_log_likelihood(sampler, texts, source) if texts else np.zeros(0)
+    halves = [Half(t, source, found[t], float(f)) for t, f in zip(texts, fluency)]
+    return halves, Stage(STAGE_NAMES[source], len(written), len(halves), dropped)
+
+
+# -- 3. join at seams ---------------------------------------------------------------------------
+def join(songs: list[Half], papers: list[Half], evidence: Evidence, seed: int | None) -> tuple[list[Mashup], Stage]:
+    """Each song half joined to PAPERS_PER_SONG paper phrases at seams drawn from the shipped
+    seam table (mashups.pair); a text made twice is kept once."""
+    rng = np.random.default_rng(None if seed is None else seed + 7)
+    joined = mashups.pair(songs, papers, list(evidence.seams), PAPERS_PER_SONG, rng)
+    unique: dict[str, Mashup] = {}
+    for m in joined:
+        unique.setdefault(canonical(m.text) or m.text, m)
+    dropped = Counter({"duplicate": len(joined) - len(unique)}) if len(joined) > len(unique) else Counter()
+    return list(unique.values()), Stage("seams", len(joined), len(unique), dropped)
+
+
+# -- 4. screen candidates -----------------------------------------------------------------------
+def screen_candidates(joined: list[Mashup], evidence: Evidence, max_chars: int = filters.MAX_CHARS,
+                      posted: frozenset[str] = frozenset()) -> tuple[list[Candidate], Stage]:
+    """Every filter's verdict on each joined text (candidates.screen), in the given order."""
+    screened = [screen(m.text, m.temperature, evidence, max_chars, posted) for m in joined]
+    dropped = Counter(c.rejection for c in screened if not c.passed)
+    return screened, Stage("filters", len(screened), len(screened) - sum(dropped.values()), dropped)
+
+
+# -- 5. features --------------------------------------------------------------------------------
+def with_features(screened: list[Candidate], joined: list[Mashup], evidence: Evidence) -> list[Candidate]:
+    """The curator's features (mashups.Mashup.features, and how related the halves are) of the
+    candidates that passed; a rejected one keeps none. screened[i] is joined[i] screened."""
+    passing = [i for i, c in enumerate(screened) if c.passed]
+    pairs = [(joined[i].song.text, joined[i].paper.text) for i in passing]
+    related = relatedness_many(evidence.vectors, pairs) if evidence.vectors is not None and pairs else [0.0] * len(pairs)
+    out, traits = list(screened), {}
+    for i, rel in zip(passing, related):
+        feats = {**joined[i].features(evidence.stats, evidence.halves, traits), "relatedness": float(rel)}
+        out[i] = Candidate(screened[i].text, screened[i].temperature, screened[i].verdicts, 0.0, feats)
+    return out
+
+
+# -- 6. rank ------------------------------------------------------------------------------------
+def rank(candidates: list[Candidate], evidence: Evidence) -> list[Candidate]:
+    """The passing candidates by the curator's score, best first (ties by text), then the rest."""
+    scored = [Candidate(c.text, c.temperature, c.verdicts, round(evidence.curator.score(c.features), 6), c.features)
+              if c.passed else c for c in candidates]
+    return sorted(scored, key=lambda c: (not c.passed, -c.score, c.text))
+
+
+def build_pool(runtime, size: int, temperatures: Sequence[float], seed: int | None = None,
+               max_chars: int = filters.MAX_CHARS, posted: frozenset[str] = frozenset(),
+               stop: Callable[[], bool] | None = None, prefix: str = "", prefix_half: str = "song") -> Pool:
+    """The pool: size halves (half song titles, half paper phrases) sampled across temperatures
+    (the worker's are settings POOL_SIZE and TEMPERATURES), screened, joined, screened again,
+    featured and ranked. runtime: bot.runtime.Runtime. Reproducible per seed. With a prefix
+    (a reply's request word), every half of prefix_half ("song" or "arxiv") starts with it.
+    Once stop() says yes (asked between sampling batches), an empty pool is returned. Raises
+    ValueError for bad temperatures or prefix_half."""
+    if prefix_half not in SOURCES:
+        raise ValueError(f"prefix_half must be 'song' or 'arxiv', not {prefix_half!r}")
+    sampler, evidence = runtime.sampler, runtime.evidence
+    check = WordCheck(evidence.stats)
+    stages, halves = [], {}
+    for source, count in (("song", size - size // 2), ("arxiv", size // 2)):
+        start = prefix if source == prefix_half else ""
+        written = sample_halves(sampler, source, count, temperatures, seed, check, start, stop)
+        halves[source], stage = screen_halves(written, source, sampler, evidence, check, start)
+        stages.append(stage)
+    if stop is not None and stop():
+        return Pool([], tuple(stages))
+    joined, stage = join(halves["song"], halves["arxiv"], evidence, seed)
+    stages.append(stage)
+    screened, stage = screen_candidates(joined, evidence, max_chars, posted)
+    stages.append(stage)
+    return Pool(rank(with_features(screened, joined, evidence), evidence), tuple(stages))

@@ -1,0 +1,96 @@
+"""The halves pipeline's stages, each called alone, and the one place that knows their order."""
+import ast
+import random
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from bot.curation import learning, pipeline, variety
+from bot.curation.mashups import Half, half_rejection
+from bot.curation.wordcheck import WordCheck
+
+ROOT = Path(__file__).resolve().parent.parent
+STAGES = ("sample_halves", "screen_halves", "join", "screen_candidates", "with_features", "rank")
+
+
+@pytest.fixture(scope="module")
+def check(evidence):
+    return WordCheck(evidence.stats)
+
+
+def test_screen_halves_keeps_whole_halves_once_and_names_every_drop(runtime, evidence, check):
+    written = [("Stay With Me", 0.5), ("Stay With Me", 0.7), ("Bad Blood", 0.5), ("Love of the", 0.5),
+               ("Qzxvblorp", 0.5), ("Love Love", 0.5), ("A Very Long Song Title That Goes On", 0.5)]
+    halves, stage = pipeline.screen_halves(written, "song", runtime.sampler, evidence, check)
+    assert [h.text for h in halves] == ["Bad Blood"]
+    assert stage.taken == len(written) and stage.kept == 1
+    assert stage.dropped == Counter({"modal": 2, "dangling": 1, "invented word": 1, "repeated word": 1,
+                                     "length": 1})
+    assert halves[0].fluency < 0 and halves[0].temperature == 0.5
+
+
+def test_a_half_rejection_names_its_reason(evidence, check):
+    assert half_rejection("Bad Blood", "song", check, evidence.halves) is None
+    assert half_rejection("Dancing Queen", "song", check, evidence.halves) == "salad"
+    assert half_rejection("Deep Learning Image Recognition Nets", "arxiv") == "length"
+    assert half_rejection("Learning for", "arxiv") == "dangling"
+
+
+def test_join_counts_the_duplicates_it_drops(evidence):
+    songs = [Half("Closer", "song", 0.5, -1.0)]
+    papers = [Half("Graph Networks", "arxiv", 0.5, -1.0)]
+    joined, stage = pipeline.join(songs, papers, evidence, seed=1)
+    assert len(joined) == 1 and stage.taken == 1 and stage.kept == 1
+    assert "Closer" in joined[0].text and "Graph Networks" in joined[0].text
+
+
+def test_screening_featuring_and_ranking_are_separate_stages(runtime, evidence):
+    songs = [Half("Closer", "song", 0.5, -1.0), Half("Dancing Queen", "song", 0.7, -1.2)]
+    papers = [Half("Graph Networks", "arxiv", 0.5, -1.1), Half("Visual Tracking", "arxiv", 0.5, -1.3)]
+    joined, _ = pipeline.join(songs, papers, evidence, seed=3)
+    screened, stage = pipeline.screen_candidates(joined, evidence)
+    assert stage.taken == len(joined) and stage.kept + sum(stage.dropped.values()) == stage.taken
+    assert all(not c.features and c.score == 0 for c in screened)  # screening scores nothing
+    featured = pipeline.with_features(screened, joined, evidence)
+    assert all(bool(c.features) == c.passed for c in featured)
+    ranked = pipeline.rank(featured, evidence)
+    passing = [c for c in ranked if c.passed]
+    assert passing and [c.score for c in passing] == sorted((c.score for c in passing), reverse=True)
+    assert all(c.passed for c in ranked[: len(passing)])  # the rejected ones come last
+
+
+def test_no_module_but_the_pipeline_calls_its_stages():
+    """The order of the stages is known in one place (bot/curation/pipeline.py): no other module
+    of the bot imports a stage or calls one through the module."""
+    uses = []
+    for path in (ROOT / "bot").rglob("*.py"):
+        if path.name == "pipeline.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").endswith("pipeline"):
+                uses += [(path.name, a.name) for a in node.names if a.name in STAGES]
+            if isinstance(node, ast.Attribute) and node.attr in STAGES and ast.unparse(node.value).endswith("pipeline"):
+                uses.append((path.name, node.attr))
+    assert uses == []
+
+
+# -- the choice: always one of the curator's top few --------------------------------------------
+
+def test_every_choice_is_in_the_curators_shortlist_whatever_the_weights_or_exploration():
+    texts = [f"Song{i} (Term{i} {'Remix' if i % 2 else 'Edit'})" for i in range(40)]
+    features = [{"x": float(i)} for i in range(40)]  # weights on x favour the curator's worst
+    rng = random.Random(0)
+    for explore in (False, True):
+        for _ in range(50):
+            weights = {"x": rng.uniform(-5, 5)}
+            c = learning.choose(texts, features, [], weights, explore=explore, rng=rng)
+            assert c.index in variety.shortlist(texts, [], learning.SHORTLIST)
+            assert c.index < learning.SHORTLIST
+
+
+def test_the_shortlist_skips_what_variety_refuses():
+    recent = ["Closer (Graph Remix)"]
+    ranked = ["Closer (Vision Edit)", "Stay (Graph Edit)", "Hello (Image Edit)", "Hello (Vision Remix)"]
+    assert variety.shortlist(ranked, recent, 5) == [2]
+    assert variety.shortlist([], recent, 5) == []
