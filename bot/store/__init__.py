@@ -3,7 +3,8 @@ replies, what the audience did, and small named values (the schedule).
 
 SQLite by default (sqlite.py); PostgreSQL when DATABASE_URL says so (postgres.py). The same SQL
 runs on both; the schema (schema.py) is created and migrated when a store opens. Each concern's
-methods live in their own module (meta, pool, posts, replies, learning); Store joins them.
+methods live in their own module (meta, pool, posts, replies, learning, deliveries); Store
+joins them.
 """
 from __future__ import annotations
 
@@ -11,20 +12,21 @@ import logging
 import threading
 
 from ..errors import StateError
+from .deliveries import DeliveriesTable
 from .learning import LearningTables
 from .meta import MetaTable
 from .pool import PoolTable
 from .posts import PostsTable
-from .records import PooledCandidate, Post, PostFeatures, Reading, Reply
+from .records import Delivery, PooledCandidate, Post, PostFeatures, Reading, Reply
 from .replies import RepliesTable
 from .schema import MIGRATIONS, migrate
 
-__all__ = ["Store", "open_store", "wait_to_lead", "MIGRATIONS", "PooledCandidate", "Post", "PostFeatures",
+__all__ = ["Store", "open_store", "wait_to_lead", "MIGRATIONS", "Delivery", "PooledCandidate", "Post", "PostFeatures",
            "Reading", "Reply"]
 log = logging.getLogger("bot")
 
 
-class Store(MetaTable, PoolTable, PostsTable, RepliesTable, LearningTables):
+class Store(MetaTable, PoolTable, PostsTable, RepliesTable, LearningTables, DeliveriesTable):
     """Every table's methods over one connection; every public method is one transaction.
     Errors: StateError (the database refused or broke), DatabaseLostError (the connection was
     lost and not restored within reconnect_for seconds)."""

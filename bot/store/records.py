@@ -70,3 +70,22 @@ class PostFeatures:
     features: dict
     curator_score: float | None
     choice: str | None
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One status sent (or about to be sent) to one network: the publisher's intent and outcome.
+    Keyed by (kind, ref, network): a post or reply leaves through each network at most once."""
+
+    kind: str  # "post" or "reply"
+    ref: str  # posts: the slot (epoch seconds) as text; replies: the mention's status id
+    network: str  # "mastodon" or "bluesky"
+    text: str  # exactly what is sent
+    key: str  # Mastodon: the Idempotency-Key; Bluesky: the record key
+    reply_to: str | None  # the network's id of the status answered (replies)
+    state: str  # "pending" (written before the first attempt), "sent" or "refused"
+    remote_id: str | None = None  # Mastodon: the status id; Bluesky: the record's at:// URI
+    url: str | None = None
+    reason: str | None = None  # why the network refused it
+    created_at: int = 0  # epoch seconds
+    sent_at: int | None = None

@@ -40,6 +40,26 @@ MIGRATIONS = [
         """CREATE TABLE IF NOT EXISTS learner (
             at BIGINT PRIMARY KEY, observations INTEGER NOT NULL, weights TEXT NOT NULL)""",
     ],
+    [
+        # The one publisher's record of every status sent to every network (bot/store/deliveries.py),
+        # seeded with the Mastodon intents and outcomes of posts and replies so that exactly-once
+        # survives the upgrade. The old columns stay until no reader needs them.
+        """CREATE TABLE IF NOT EXISTS deliveries (
+            kind TEXT NOT NULL, ref TEXT NOT NULL, network TEXT NOT NULL, text TEXT NOT NULL,
+            key TEXT NOT NULL, reply_to TEXT, state TEXT NOT NULL, remote_id TEXT, url TEXT,
+            reason TEXT, created_at BIGINT NOT NULL, sent_at BIGINT, PRIMARY KEY (kind, ref, network))""",
+        "CREATE INDEX IF NOT EXISTS deliveries_by_state ON deliveries (state, created_at)",
+        """INSERT INTO deliveries (kind, ref, network, text, key, reply_to, state, remote_id, url, created_at,
+                                   sent_at)
+           SELECT 'post', CAST(slot AS TEXT), 'mastodon', text, idempotency_key, NULL,
+                  CASE state WHEN 'posted' THEN 'sent' ELSE 'pending' END, status_id, url, created_at, posted_at
+           FROM posts WHERE state IN ('pending', 'posted')""",
+        """INSERT INTO deliveries (kind, ref, network, text, key, reply_to, state, remote_id, url, created_at,
+                                   sent_at)
+           SELECT 'reply', mention_id, 'mastodon', text, idempotency_key, mention_id,
+                  CASE state WHEN 'posted' THEN 'sent' ELSE 'pending' END, status_id, url, created_at, posted_at
+           FROM replies WHERE state IN ('pending', 'posted') AND text IS NOT NULL AND idempotency_key IS NOT NULL""",
+    ],
 ]
 VERSION = len(MIGRATIONS)
 

@@ -1,0 +1,107 @@
+"""The state store on both backends: deliveries, the schedule, upgrades, read-only opening,
+concurrent starts and leadership."""
+import sqlite3
+from dataclasses import replace
+from types import SimpleNamespace
+
+import pytest
+
+from bot.store import MIGRATIONS, Delivery, open_store
+
+
+def _execute(database_url: str, statements: list[tuple[str, tuple]]) -> None:
+    """Run SQL straight through the driver (an old worker's database, written without the store)."""
+    if database_url.startswith("sqlite:///"):
+        with sqlite3.connect(database_url[len("sqlite:///"):]) as c:
+            for sql, params in statements:
+                c.execute(sql, params)
+        return
+    import psycopg
+
+    with psycopg.connect(database_url, autocommit=True) as c:
+        for sql, params in statements:
+            c.execute(sql.replace("?", "%s"), params)
+
+
+def _old_database(database_url: str, version: int) -> None:
+    steps = [(sql, ()) for migration in MIGRATIONS[:version] for sql in migration]
+    _execute(database_url, steps + [("INSERT INTO bot_meta (key, value) VALUES ('schema_version', ?)",
+                                     (str(version),))])
+
+
+def _mention(status_id: str):
+    return SimpleNamespace(status_id=status_id, notification_id="n" + status_id, account_id="7", acct="ann",
+                           bot=False)
+
+
+POST = Delivery("post", "1700000000", "mastodon", "Stay (feat. Graph Networks)", "key-1", None, "pending",
+                created_at=100)
+
+
+# -- deliveries ------------------------------------------------------------------------------------
+
+def test_a_delivery_is_recorded_once_per_kind_ref_and_network(database_url):
+    store = open_store(database_url)
+    assert store.record_delivery(POST)
+    assert not store.record_delivery(replace(POST, text="another text", key="key-2"))  # a retry, or a rival
+    assert store.record_delivery(replace(POST, network="bluesky", key="3kabc"))
+    assert store.record_delivery(replace(POST, kind="reply", ref="1700000000", reply_to="55"))
+    assert store.delivery("post", "1700000000", "mastodon") == POST
+    assert store.delivery("post", "1700000001", "mastodon") is None
+    store.close()
+
+
+def test_a_delivery_is_pending_until_sent_or_refused_and_pending_ones_come_oldest_first(database_url):
+    store = open_store(database_url)
+    later = replace(POST, ref="1700003600", key="key-2", created_at=200, state="sent")  # state: stored as pending
+    reply = Delivery("reply", "109", "bluesky", "@ann Bang Bang (Remix)", "3kxyz", "at://did:plc:a/post/1",
+                     "pending", created_at=150)
+    for d in (later, POST, reply):
+        assert store.record_delivery(d)
+    assert [d.key for d in store.pending_deliveries()] == ["key-1", "3kxyz", "key-2"]
+    assert [d.key for d in store.pending_deliveries("bluesky")] == ["3kxyz"]
+    assert store.delivery("post", "1700003600", "mastodon").state == "pending"
+
+    store.mark_delivered("post", "1700000000", "mastodon", "9001", "https://example.test/@bot/9001", 130)
+    store.mark_refused("reply", "109", "bluesky", "422 text too long")
+    store.mark_refused("post", "1700000000", "mastodon", "too late")  # a sent status stays sent
+    store.drop_delivery("post", "1700000000", "mastodon")  # ...and is never forgotten
+    assert store.delivery("post", "1700000000", "mastodon") == replace(
+        POST, state="sent", remote_id="9001", url="https://example.test/@bot/9001", sent_at=130)
+    assert store.delivery("reply", "109", "bluesky").state == "refused"
+    assert store.delivery("reply", "109", "bluesky").reason == "422 text too long"
+    assert [d.key for d in store.pending_deliveries()] == ["key-2"]
+
+    store.drop_delivery("post", "1700003600", "mastodon")  # nothing was sent: may be recorded again
+    assert store.pending_deliveries() == [] and store.delivery("post", "1700003600", "mastodon") is None
+    assert store.record_delivery(later)
+    store.close()
+
+
+def test_an_upgrade_carries_posts_and_replies_into_deliveries(database_url):
+    _old_database(database_url, 3)
+    post = "INSERT INTO posts (slot, text, canonical, idempotency_key, state, status_id, url, created_at, posted_at) "
+    reply = ("INSERT INTO replies (mention_id, notification_id, account_id, acct, bot, state, reason, text, "
+             "canonical, visibility, idempotency_key, status_id, url, created_at, posted_at) ")
+    _execute(database_url, [
+        (post + "VALUES (3600, 'Sent Post', 'sent post', 'k-sent', 'posted', '41', 'https://x/41', 3500, 3601)", ()),
+        (post + "VALUES (7200, 'Unsure Post', 'unsure post', 'k-unsure', 'pending', NULL, NULL, 7100, NULL)", ()),
+        (reply + "VALUES ('m1', 'n1', '7', 'ann', 0, 'posted', NULL, '@ann Hi', 'hi', 'public', 'rk1', '42', "
+                 "'https://x/42', 3000, 3002)", ()),
+        (reply + "VALUES ('m2', 'n2', '7', 'ann', 0, 'pending', NULL, '@ann Yo', 'yo', 'unlisted', 'rk2', NULL, "
+                 "NULL, 3100, NULL)", ()),
+        (reply + "VALUES ('m3', 'n3', '8', 'bob', 1, 'skipped', 'bot', NULL, NULL, NULL, NULL, NULL, NULL, 3200, "
+                 "NULL)", ()),
+    ])
+    store = open_store(database_url)
+    assert store.get_meta("schema_version") == str(len(MIGRATIONS))
+    assert store.delivery("post", "3600", "mastodon") == Delivery(
+        "post", "3600", "mastodon", "Sent Post", "k-sent", None, "sent", "41", "https://x/41", None, 3500, 3601)
+    assert store.delivery("reply", "m1", "mastodon") == Delivery(
+        "reply", "m1", "mastodon", "@ann Hi", "rk1", "m1", "sent", "42", "https://x/42", None, 3000, 3002)
+    assert store.delivery("reply", "m3", "mastodon") is None  # skipped: nothing to send
+    assert [(d.kind, d.ref, d.key, d.reply_to) for d in store.pending_deliveries()] == [
+        ("reply", "m2", "rk2", "m2"), ("post", "7200", "k-unsure", None)]
+    assert [p.state for p in store.posts()] == ["posted", "pending"]  # the old rows stay
+    assert not store.record_delivery(Delivery("post", "7200", "mastodon", "Other", "k-new", None, "pending"))
+    store.close()
