@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from bot.store import MIGRATIONS, Delivery, open_store
+from bot.store import MIGRATIONS, Delivery, Schedule, open_store
 
 
 def _execute(database_url: str, statements: list[tuple[str, tuple]]) -> None:
@@ -105,3 +105,48 @@ def test_an_upgrade_carries_posts_and_replies_into_deliveries(database_url):
     assert [p.state for p in store.posts()] == ["posted", "pending"]  # the old rows stay
     assert not store.record_delivery(Delivery("post", "7200", "mastodon", "Other", "k-new", None, "pending"))
     store.close()
+
+
+# -- the schedule ----------------------------------------------------------------------------------
+
+def test_the_schedule_is_read_from_the_keys_an_older_worker_wrote(database_url):
+    _old_database(database_url, 3)
+    _execute(database_url, [("INSERT INTO bot_meta (key, value) VALUES (?, ?)", kv) for kv in [
+        ("anchor", "1700000000"), ("interval", "10800.0"), ("pool_built_at", "1700000500"),
+        ("refused_slots", "2"), ("resume_at", "1700021600")]])
+    store = open_store(database_url)
+    assert store.schedule() == Schedule(1700000000, 10800.0, 1700000500, 2, 1700021600)
+    store.close()
+
+
+def test_the_schedule_saves_only_what_changed_and_none_clears_a_field(database_url):
+    store = open_store(database_url)
+    assert store.schedule() == Schedule(None, None, None, 0, None)
+    assert store.save_schedule(anchor=1700000000, interval=3600) == Schedule(1700000000, 3600.0, None, 0, None)
+    store.save_schedule(refused_slots=3, resume_at=1700014400)
+    assert store.save_schedule(resume_at=None, refused_slots=0) == Schedule(1700000000, 3600.0, None, 0, None)
+    assert store.get_meta("interval") == "3600.0" and store.get_meta("resume_at") is None
+    with pytest.raises(TypeError, match="no schedule field anchr"):
+        store.save_schedule(anchr=5)
+    store.close()
+    again = open_store(database_url)
+    assert again.schedule().anchor == 1700000000
+    again.close()
+
+
+def test_a_schedule_value_that_does_not_parse_is_one_clear_error(database_url):
+    from bot.errors import StateError
+
+    store = open_store(database_url)
+    store.set_meta({"interval": "three hours"})
+    with pytest.raises(StateError, match="bot_meta interval='three hours' is not a float; delete the row"):
+        store.schedule()
+    store.close()
+
+
+def test_every_schedule_field_has_a_key():
+    from dataclasses import fields
+
+    from bot.store.meta import _SCHEDULE_KEYS
+
+    assert list(_SCHEDULE_KEYS) == [f.name for f in fields(Schedule)]

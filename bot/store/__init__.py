@@ -17,12 +17,12 @@ from .learning import LearningTables
 from .meta import MetaTable
 from .pool import PoolTable
 from .posts import PostsTable
-from .records import Delivery, PooledCandidate, Post, PostFeatures, Reading, Reply
+from .records import Delivery, PooledCandidate, Post, PostFeatures, Reading, Reply, Schedule
 from .replies import RepliesTable
 from .schema import MIGRATIONS, migrate
 
 __all__ = ["Store", "open_store", "wait_to_lead", "MIGRATIONS", "Delivery", "PooledCandidate", "Post", "PostFeatures",
-           "Reading", "Reply"]
+           "Reading", "Reply", "Schedule"]
 log = logging.getLogger("bot")
 
 

@@ -1,7 +1,19 @@
-"""bot_meta: small named values (the schema version, the schedule's keys, the replier's pointer)."""
+"""bot_meta: small named values (the schema version, the replier's pointer) and the schedule
+(Schedule, one key per field: old databases keep theirs)."""
 from __future__ import annotations
 
+from ..errors import StateError
 from .base import StoreBase
+from .records import Schedule
+
+# Schedule field -> (parse the stored text, write the value as text)
+_SCHEDULE_KEYS = {
+    "anchor": (int, lambda v: str(int(v))),
+    "interval": (float, lambda v: repr(float(v))),
+    "pool_built_at": (int, lambda v: str(int(v))),
+    "refused_slots": (int, lambda v: str(int(v))),
+    "resume_at": (int, lambda v: str(int(v))),
+}
 
 
 class MetaTable(StoreBase):
@@ -15,3 +27,32 @@ class MetaTable(StoreBase):
             steps.append(("DELETE FROM bot_meta WHERE key = ?", (key,)))
             steps.append(("INSERT INTO bot_meta (key, value) VALUES (?, ?)", (key, value)))
         self._run(steps)
+
+    def schedule(self) -> Schedule:
+        """The schedule as stored (fields never set take Schedule's defaults). Raises StateError
+        naming the key if a stored value does not parse."""
+        marks = ", ".join("?" * len(_SCHEDULE_KEYS))
+        stored = dict(self._rows(f"SELECT key, value FROM bot_meta WHERE key IN ({marks})", tuple(_SCHEDULE_KEYS)))
+        values = {}
+        for key, text in stored.items():
+            try:
+                values[key] = _SCHEDULE_KEYS[key][0](text)
+            except ValueError:
+                raise StateError(f"database {self.description}: bot_meta {key}={text!r} is not a "
+                                 f"{_SCHEDULE_KEYS[key][0].__name__}; delete the row to reset it") from None
+        return Schedule(**values)
+
+    def save_schedule(self, **changes) -> Schedule:
+        """Store the given Schedule fields in one transaction (None clears one); the others are
+        left as they are. Returns the schedule as now stored. Raises TypeError for a name that is
+        not a Schedule field."""
+        unknown = set(changes) - set(_SCHEDULE_KEYS)
+        if unknown:
+            raise TypeError(f"save_schedule: no schedule field {', '.join(sorted(unknown))}")
+        steps = []
+        for key, value in changes.items():
+            steps.append(("DELETE FROM bot_meta WHERE key = ?", (key,)))
+            if value is not None:
+                steps.append(("INSERT INTO bot_meta (key, value) VALUES (?, ?)", (key, _SCHEDULE_KEYS[key][1](value))))
+        self._run(steps)
+        return self.schedule()

@@ -89,3 +89,14 @@ class Delivery:
     reason: str | None = None  # why the network refused it
     created_at: int = 0  # epoch seconds
     sent_at: int | None = None
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """The posting schedule's state (kept in bot_meta, one key per field)."""
+
+    anchor: int | None = None  # epoch seconds the slots are counted from
+    interval: float | None = None  # seconds between slots when anchor was set (a new setting re-anchors)
+    pool_built_at: int | None = None  # epoch seconds the pool was last built
+    refused_slots: int = 0  # slots skipped in a row because the server refused every candidate
+    resume_at: int | None = None  # epoch seconds of the first slot to try after such a run
