@@ -54,5 +54,15 @@ class RejectedError(ServerError):
     """The server refuses this status (422 and other 4xx): another text may pass."""
 
 
+class NotReadableError(ServerError):
+    """The server will not show us one status or thread (401, 403, 404 or 410 on reading it: hidden,
+    deleted, or its author blocks us). Not a refused token: only the credentials check and a
+    refused post stop the worker."""
+
+    def __init__(self, message: str, status: int | None = None):
+        super().__init__(message)
+        self.status = status  # the HTTP status the server answered
+
+
 class MissingScopeError(ServerError):
     """The access token works but lacks a scope a feature needs (403 on that call only)."""

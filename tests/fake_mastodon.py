@@ -15,7 +15,17 @@ token without read:notifications gets 403 on notifications, as Mastodon answers.
 faults of POSTs that have an in_reply_to_id (server.faults is then left to posts).
 
 audience: an Audience (below) that favourites, boosts and replies to the account's statuses;
-statuses then carry its counts as of the audience's clock (GET /api/v1/statuses/:id too)."""
+statuses then carry its counts as of the audience's clock (GET /api/v1/statuses/:id too).
+count_overrides (status id -> fields) replace what a status says about its counts, as a drifting
+counter or a broken proxy would (negative, absurdly large, not a number).
+
+Reads of one status: hidden (status id -> code) answers GETs of that status and of its thread with
+the code (a server hiding one post: 403; deleted: 404), whatever the token.
+
+Notifications: add_notification() stores a raw one (without an account or a status, say, as for a
+deleted or suspended sender); hashtags in a status are rendered as Mastodon renders them (links
+with class "mention hashtag"); min_id_oldest=True is a server that answers min_id with the oldest
+page, whatever the id; notification_requests counts GET /api/v1/notifications."""
 from __future__ import annotations
 
 import html
@@ -31,6 +41,7 @@ TOKEN = "test-token-5f1c2b"
 ALL_SCOPES = ("read", "write")
 _MENTION = re.compile(r"(?<![\w@/])@(\w+)(?:@[\w.:-]+\w)?")
 _LINK = re.compile(r"https?://[^\s<]+")
+_TAG = re.compile(r"(?<![\w/#&])#(\w+)")
 
 
 class FakeMastodon:
@@ -62,6 +73,10 @@ class FakeMastodon:
         self.reply_accepted = threading.Event()  # set when a reply is stored
         self.next_id = 100
         self.audience: Audience | None = None
+        self.count_overrides: dict[str, dict] = {}
+        self.hidden: dict[str, int] = {}
+        self.min_id_oldest = False
+        self.notification_requests = 0
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -113,10 +128,28 @@ class FakeMastodon:
         return account_id, token
 
     def post_as(self, account_id: str, text: str, visibility: str = "public", in_reply_to_id: str | None = None,
-                created_at: float | None = None) -> dict:
-        """A status by any account, as if its owner had posted it (a person mentioning the bot)."""
+                created_at: float | None = None, content: str | None = None) -> dict:
+        """A status by any account, as if its owner had posted it (a person mentioning the bot).
+        content: the HTML as another server sent it, instead of this server's rendering of text
+        (mentions and notifications still follow text)."""
         with self.lock:
-            return self._create(account_id, text, visibility, in_reply_to_id, created_at=created_at)
+            status = self._create(account_id, text, visibility, in_reply_to_id, created_at=created_at)
+            if content is not None:
+                status["content"] = content
+                for n in self.notifications:
+                    if (n.get("status") or {}).get("id") == status["id"]:
+                        n["status"] = self.public(status)
+            return status
+
+    def add_notification(self, for_account: str = "1", **fields) -> dict:
+        """A raw notification for the account (type mention unless fields say otherwise); fields
+        may leave out or null the account and the status."""
+        with self.lock:
+            self.next_id += 1
+            n = {"id": str(self.next_id), "type": "mention", "_for": for_account, "created_at": self._time(),
+                 "account": None, "status": None, **fields}
+            self.notifications.append(n)
+            return n
 
     def by(self, account_id: str) -> list[dict]:
         return [s for s in self.statuses if s["account"]["id"] == account_id]
@@ -162,13 +195,16 @@ class FakeMastodon:
     def _html(self, text: str, mentioned: dict[str, dict]) -> str:
         """Mastodon's rendering: mentions as h-card links, URLs as links, the rest escaped."""
         out, last = [], 0
-        for m in re.finditer(f"{_MENTION.pattern}|{_LINK.pattern}", text):
+        for m in re.finditer(f"{_MENTION.pattern}|{_LINK.pattern}|{_TAG.pattern}", text):
             out.append(html.escape(text[last:m.start()]))
             word = m.group(0)
             account = mentioned.get(m.group(1)) if m.group(1) else None
             if account:
                 out.append(f'<span class="h-card" translate="no"><a href="{account["url"]}" class="u-url mention">'
                            f'@<span>{account["username"]}</span></a></span>')
+            elif word.startswith("#"):
+                tag = html.escape(word[1:])
+                out.append(f'<a href="{self.url}/tags/{tag}" class="mention hashtag" rel="tag">#<span>{tag}</span></a>')
             elif word.startswith("http"):
                 out.append(f'<a href="{html.escape(word)}" rel="nofollow noopener" target="_blank">'
                            f'<span class="invisible">https://</span><span class="">{html.escape(word[8:])}</span></a>')
@@ -218,7 +254,12 @@ class FakeMastodon:
         if not {"read", "read:notifications"} & set(self.token_scopes.get(token, ALL_SCOPES)):  # none kept: all
             return self.reply(h, 403, {"error": "This action is outside the authorized scopes"})
         q = self._query(h)
+        with self.lock:
+            self.notification_requests += 1
         mine = [n for n in self.notifications if n["_for"] == self.token_accounts.get(token, "1")]
+        if self.min_id_oldest and q.get("min_id"):  # the oldest page, whatever min_id says
+            limit = min(int((q.get("limit") or ["40"])[0]), 80)
+            return self.reply(h, 200, [self.public(n) for n in reversed(mine[:limit])])
         types = q.get("types[]") or q.get("types")
         if types:
             mine = [n for n in mine if n["type"] in types]
@@ -288,6 +329,9 @@ class FakeMastodon:
         if method == "GET" and path == "/api/v1/notifications":
             return self._notifications(h)
         m = re.fullmatch(r"/api/v1/statuses/(\w+)(/context)?", path)
+        if method == "GET" and m and m.group(1) in self.hidden:
+            code = self.hidden[m.group(1)]
+            return self.reply(h, code, {"error": "This action is not allowed" if code == 403 else "Record not found"})
         if method == "GET" and m and m.group(2):
             return self._context(h, m.group(1))
         if method == "GET" and m:
@@ -369,7 +413,8 @@ class FakeMastodon:
     def counted(self, status: dict) -> dict:
         """The status with its favourites, boosts and replies so far (by the audience's clock)."""
         counts = self.audience.counts(status["id"]) if self.audience else (0, 0, 0)
-        return {**self.public(status), **dict(zip(("favourites_count", "reblogs_count", "replies_count"), counts))}
+        return {**self.public(status), **dict(zip(("favourites_count", "reblogs_count", "replies_count"), counts)),
+                **self.count_overrides.get(status["id"], {})}
 
 
 class Audience:

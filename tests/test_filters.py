@@ -169,6 +169,32 @@ def test_shipped_novelty_index_knows_folded_titles(training_titles, evidence):
         assert not filters.novelty(fold(title), evidence.novelty).passed, title
 
 
+def test_copies_that_differ_only_in_spaces_and_hyphens_fail_novelty():
+    from bot.curation.evidence import NoveltyIndex
+    from bot.curation.words import compact
+
+    index = NoveltyIndex.from_titles(["FooBar Lab", "Deep Residual-Learning", "Sunday Mornings"])
+    for copy in ["Foo Bar Lab", "Foo-Bar Lab", "foobar-lab", "Deep ResidualLearning", "DeepResidual Learning",
+                 "Sun Day Mornings", "Sun-day Mornings"]:
+        assert filters.novelty(copy, index).reason == "training-title", copy
+    assert filters.novelty("Foo Bar Lab Nights", index).passed
+    assert compact("Foo Bar Lab") == compact("FooBar-Lab") == "foobarlab" != compact("Foo Bar Lap")
+
+
+def test_shipped_novelty_index_knows_titles_with_words_run_together_or_split(training_titles, evidence):
+    rng = random.Random(1)
+    titles = [t for t in training_titles if len(words(t)) >= 3]
+    for title in rng.sample(titles, 200):
+        tokens = words(title)
+        k = rng.randrange(len(tokens) - 1)
+        glued = " ".join(tokens[:k] + [tokens[k] + tokens[k + 1]] + tokens[k + 2:])
+        assert filters.novelty(glued, evidence.novelty).reason == "training-title", (title, glued)
+    long_words = [t for t in titles if any(len(w) >= 8 for w in words(t))]
+    for title in rng.sample(long_words, 100):
+        split = " ".join(w[:4] + " " + w[4:] if len(w) >= 8 else w for w in words(title))
+        assert filters.novelty(split, evidence.novelty).reason == "training-title", (title, split)
+
+
 @pytest.mark.parametrize("title", ["Love Me<song>Down Networks", "Deep <arxiv> Learning Baby", "Baby <s>Networks",
                                    "Attention </arxiv> Is All"])
 def test_the_models_own_tokens_are_never_posted(title):

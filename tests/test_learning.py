@@ -2,6 +2,7 @@
 PostgreSQL, including a database from before the migration), the engagement job over real
 Mastodon.py to the local server's simulated audience, and a short simulated month that can fail."""
 import importlib.util
+import logging
 import random
 import sqlite3
 import sys
@@ -178,11 +179,12 @@ TEXTS = ["Stay Here (feat. Graph Networks)", "Vision Transformers: Hello Again",
 
 
 def tiny_pool_maker():
-    from bot.curation.candidates import Candidate, Pool
+    from bot.curation.candidates import Candidate
+    from bot.curation.pipeline import Pool
 
     def make(posted):
         cands = [Candidate(t, 0.7, {}, 3.0 - i / 10, FEATURES[i % 3]) for i, t in enumerate(TEXTS)]
-        return Pool(len(cands), [c for c in cands if c.text.lower() not in posted])
+        return Pool([c for c in cands if c.text.lower() not in posted])
     return make
 
 
@@ -204,7 +206,7 @@ def test_engagement_is_read_at_24_and_72_hours_and_learned_from(mastodon_server,
     t0 = clock.t
     assert worker.tick() is not None
     post = worker.store.post_features()[0]
-    assert post.features and post.curator_score is not None and post.choice in ("learned", "explore")
+    assert post.features and post.curator_score is not None and post.choice == "curator"  # nothing learned yet
     clock.t = t0 + 23 * H
     assert job.run() == 0 and worker.store.readings() == []  # not matured yet: no request either
     clock.t = t0 + 24 * H
@@ -256,6 +258,98 @@ def test_a_rate_limit_ends_the_pass_and_the_next_one_reads(mastodon_server, data
     assert job.run() == 0 and mastodon_server.read_attempts == attempts  # waits for the window's reset
     job.gateway.client.ratelimit_reset = 0  # the window has passed
     assert job.run() == 1
+    worker.store.close()
+
+
+# -- what real servers send (issue 20): odd counts, hidden posts, failed refits ---------------------
+
+def post_four(worker, clock):
+    """Four posts, 6 h apart; the clock ends 42 h after the first: every first reading is due."""
+    for _ in range(4):
+        assert worker.tick() is not None
+        clock.t += 6 * H
+    clock.t += 18 * H
+    return [p.status_id for p in worker.store.post_features()]
+
+
+def test_odd_counts_are_made_sane_and_one_bad_status_never_stops_the_others(mastodon_server, database_url):
+    from bot.posting.gateway import MAX_COUNT
+
+    clock = Clock()
+    worker, job = start(mastodon_server, database_url, clock)
+    ids = post_four(worker, clock)
+    mastodon_server.count_overrides.update({
+        ids[0]: {"favourites_count": -50},  # a cached counter drifted below zero
+        ids[1]: {"reblogs_count": 10 ** 12},  # past PostgreSQL's INTEGER
+        ids[2]: {"replies_count": "many", "favourites_count": None},  # not numbers
+        ids[3]: {"favourites_count": 7}})
+    assert job.run() == 4
+    read = {r.slot: (r.favourites, r.boosts, r.replies) for r in worker.store.readings()}
+    assert sorted(read.values()) == [(0, 0, 0), (0, 0, 0), (0, MAX_COUNT, 0), (7, 0, 0)]
+    assert len(worker.store.snapshots()) == 1  # learned from them
+    assert worker.tick() is not None  # and posting goes on
+    worker.store.close()
+
+
+def test_a_bad_reading_stored_before_never_stops_posting(mastodon_server, database_url):
+    clock = Clock()
+    worker, job = start(mastodon_server, database_url, clock)
+    post_four(worker, clock)
+    for p in worker.store.post_features():  # as an older version stored them
+        worker.store.record_reading(Reading(p.slot, "first", -50, 0, 0, int(clock.t)))
+    assert [o.first for o in observations(worker.store)] == [0, 0, 0, 0]
+    assert worker.tick() is not None
+    assert worker.learner.refit(int(clock.t)) is not None
+    worker.store.close()
+
+
+def test_a_status_the_server_hides_is_not_readable_not_a_refused_token(mastodon_server, database_url):
+    clock = Clock()
+    worker, job = start(mastodon_server, database_url, clock)
+    ids = post_four(worker, clock)
+    for k in range(45):  # posts made by hand since: the bot's posts need single-status reads
+        mastodon_server.add_status(f"by hand {k}")
+    mastodon_server.hidden[ids[1]] = 403
+    assert job.run() == 4  # no AuthError: the worker goes on
+    read = {r.slot: r.total for r in worker.store.readings()}
+    slots = [p.slot for p in worker.store.post_features()]
+    assert read[slots[1]] is None and all(read[s] == 0 for s in slots if s != slots[1])
+    worker.store.close()
+
+
+def test_a_refit_that_fails_falls_back_to_the_curators_order_and_is_logged_once(mastodon_server, database_url,
+                                                                                 caplog):
+    from bot.curation.candidates import Candidate
+    from bot.curation.pipeline import Pool
+
+    clock = Clock()
+    worker, job = start(mastodon_server, database_url, clock)
+    nan = {"seam=feat": 1.0, "words": float("nan")}  # a feature that is not a number: no fit can use it
+    worker.make_pool = lambda posted: Pool([Candidate(t, 0.7, {}, 3.0 - i / 10, nan if i == 0 else FEATURES[i % 3])
+                                            for i, t in enumerate(TEXTS) if t.lower() not in posted])
+    worker.tick()
+    clock.t += 24 * H
+    with caplog.at_level(logging.INFO, logger="bot"):
+        assert job.run() == 1  # the reading is stored; the refit fails
+        for _ in range(3):
+            clock.t += 6 * H
+            assert worker.tick() is not None
+    assert [p.choice for p in worker.store.post_features()][1:] == ["curator"] * 3
+    assert worker.store.snapshots() == []
+    assert sum("refit failed" in r.message for r in caplog.records) == 1
+    worker.store.close()
+
+
+def test_an_unreachable_server_is_logged_once_while_it_lasts(mastodon_server, database_url, caplog):
+    clock = Clock()
+    worker, job = start(mastodon_server, database_url, clock)
+    worker.tick()
+    clock.t += 24 * H
+    mastodon_server.read_faults = [("status", 502)] * 3
+    with caplog.at_level(logging.INFO, logger="bot"):
+        assert [job.run() for _ in range(4)] == [0, 0, 0, 1]
+    lines = [r.message for r in caplog.records if r.message.startswith("engagement:")]
+    assert sum("reading later" in m for m in lines) == 1 and sum("reading again" in m for m in lines) == 1
     worker.store.close()
 
 

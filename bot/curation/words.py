@@ -42,6 +42,13 @@ def canonical(title: str) -> str:
     return " ".join(words(title))
 
 
+def compact(title: str) -> str:
+    """The title's words with nothing between them: equal for titles that differ only in where
+    spaces and hyphens fall as well ("Foo Bar Lab", "FooBar Lab", "Foo-Bar Lab": "foobarlab").
+    Novelty compares this form beside canonical (bot/curation/evidence.py NoveltyIndex)."""
+    return "".join(words(title))
+
+
 # Letters a reader takes for Latin ones that NFKD does not take apart: stroked Latin letters,
 # ligatures, and Cyrillic and Greek lookalikes.
 _LOOKALIKES = str.maketrans({
