@@ -31,6 +31,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable, Protocol
 
+import httpx
+
 from ..errors import AuthError, RejectedError, ServerError, TemporaryServerError
 from . import richtext, tid
 from .base import Outbound, Published
@@ -297,19 +299,17 @@ class BlueskyOutlet:
         if not isinstance(kept, dict) or kept.get("service") != self.service \
                 or str(kept.get("identifier", "")).lower() != self.identifier.lower():
             return None
-        return kept.get("session") if isinstance(kept.get("session"), str) else None
+        session = kept.get("session")
+        return session if isinstance(session, str) and _usable(session) else None
 
     def _ensure_session(self) -> None:
         if self._ready:
             return
         stored = self._stored()
         if stored:
-            try:
-                self._client.login(session_string=stored, fetch_bsky_profile=False)  # no call
-                self._ready = True
-                return
-            except ValueError:
-                log.warning("bluesky: the stored session is unreadable; logging in again")
+            self._client.login(session_string=stored, fetch_bsky_profile=False)  # no call
+            self._ready = True
+            return
         self._login()
 
     def _login(self) -> None:
@@ -322,6 +322,8 @@ class BlueskyOutlet:
         try:
             self._client.update_base_url(self.service)
             self._client.login(self.identifier, self._password, fetch_bsky_profile=False)
+        except httpx.TransportError as e:
+            raise _sorted_unanswered(e, "logging in") from None
         except RequestErrorBase as e:
             refused = _Refused.of(e, "logging in")
             if refused is not None and refused.status in (400, 401) and refused.error not in ("RateLimitExceeded",):
@@ -352,6 +354,8 @@ class BlueskyOutlet:
                 return
             except KeyError:
                 pass  # an answer without the tokens: log in
+            except httpx.TransportError as e:
+                raise _sorted_unanswered(e, "refreshing the session") from None
             except RequestErrorBase as e:
                 refused = _Refused.of(e, "refreshing the session")
                 if refused is None or refused.status >= 500 or refused.status == 429:
@@ -373,6 +377,8 @@ class BlueskyOutlet:
                 answer = self._invoke(nsid, params, body)
             except (LoginRequiredError, TokenDecodeError):  # no session, or its tokens are unreadable
                 refused = None
+            except httpx.TransportError as e:  # atproto passes on all but timeouts and network errors
+                raise _sorted_unanswered(e, what) from None
             except RequestErrorBase as e:
                 refused = _Refused.of(e, what)
                 if refused is None:
@@ -432,6 +438,19 @@ class _Refused(Exception):
         if status in (401, 403) or error in _SESSION_REFUSED or error in _ACCOUNT_STOPPED:
             return cls(status, error, message, AuthError(text))
         return cls(status, error, message, RejectedError(text))
+
+
+def _usable(text: str) -> bool:
+    """A kept session whose PDS is a URL and whose two tokens are readable JWTs."""
+    from atproto_client.client.session import Session
+    from atproto_core.exceptions import AtProtocolError
+
+    try:
+        session = Session.decode(text)
+        session.access_jwt_payload, session.refresh_jwt_payload  # noqa: B018 (they parse)
+    except (ValueError, AtProtocolError):
+        return False
+    return str(session.pds_endpoint).startswith(("http://", "https://"))
 
 
 def _sorted_unanswered(e, what: str) -> TemporaryServerError:
