@@ -168,6 +168,43 @@ def hashtags(name: str, text: str) -> tuple[str, ...]:
     return tuple(tags)
 
 
+NETWORKS = ("mastodon", "bluesky")
+
+
+def networks(name: str, text: str) -> tuple[str, ...]:
+    """'mastodon', 'bluesky' or 'mastodon,bluesky' -> the networks named, in NETWORKS' order."""
+    names = [n.lower() for n in re.split(r"[\s,]+", text.strip()) if n]
+    if not names or any(n not in NETWORKS for n in names):
+        raise ConfigError(f"{name}={text!r} must name mastodon, bluesky or both, e.g. mastodon,bluesky")
+    return tuple(n for n in NETWORKS if n in names)
+
+
+_HANDLE = re.compile(r"([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?")
+
+
+def bluesky_handle(name: str, text: str) -> str | None:
+    """A handle (mashups.bsky.social; a leading @ is dropped; case does not matter) or a DID."""
+    if not text:
+        return None
+    value = text.strip().removeprefix("@")
+    if re.fullmatch(r"did:[a-z]+:[A-Za-z0-9._:%-]+", value):
+        return value
+    if _HANDLE.fullmatch(value.lower()):
+        return value.lower()
+    raise ConfigError(f"{name}={text!r} is not a Bluesky handle; write it like mashups.bsky.social (without the @)")
+
+
+def app_password(name: str, text: str) -> str | None:
+    """A Bluesky app password: four groups of four base32 characters (abcd-efgh-ijkl-mnop), the
+    form every atproto PDS makes them in (@atproto/pds: account-manager/helpers/password)."""
+    if not text:
+        return None
+    if not re.fullmatch(r"[a-z2-7]{4}(-[a-z2-7]{4}){3}", text, re.IGNORECASE):
+        raise ConfigError(f"{name} is not an app password (like abcd-efgh-ijkl-mnop); make one in Bluesky's "
+                          "Settings > Privacy and security > App passwords: the bot never needs the account's own password")
+    return text
+
+
 @dataclass(frozen=True)
 class QuietHours:
     """A daily window of local time (start <= t < end, wrapping past midnight) with no posts."""
@@ -222,6 +259,10 @@ class Setting:
 SETTINGS: tuple[Setting, ...] = (
     Setting("MASTODON_API_BASE_URL", "", server_url, "the server's URL, e.g. https://mastodon.example (`bot register` sets it)"),
     Setting("MASTODON_ACCESS_TOKEN", "", optional_text, "the bot account's access token (`bot register` sets it)"),
+    Setting("NETWORKS", "mastodon", networks, "where the bot posts: mastodon, bluesky, or mastodon,bluesky"),
+    Setting("BLUESKY_SERVICE", "https://bsky.social", server_url, "the Bluesky account's server: https://bsky.social for accounts made in the app"),
+    Setting("BLUESKY_HANDLE", "", bluesky_handle, "the bot's Bluesky handle, e.g. mashups.bsky.social (`bot register --bluesky` sets it)"),
+    Setting("BLUESKY_APP_PASSWORD", "", app_password, "an app password of that account, never its own password (`bot register --bluesky` sets it)"),
     Setting("POST_INTERVAL", "6h", duration(1), "time between posts: 90s, 15m, 6h, 1d"),
     Setting("POST_JITTER", "0s", duration(), "each slot's post moves later by up to this much (fixed per slot); less than POST_INTERVAL"),
     Setting("POST_VISIBILITY", "unlisted", choice(VISIBILITIES), "public, unlisted, private or direct"),
@@ -263,14 +304,14 @@ FIELD_NAMES = {"MASTODON_API_BASE_URL": "api_base_url", "MASTODON_ACCESS_TOKEN":
                "POST_INTERVAL": "interval", "POST_JITTER": "jitter", "POST_VISIBILITY": "visibility",
                "POST_CONTENT_WARNING": "content_warning", "POST_LANGUAGE": "language",
                "BOT_MODEL_DIR": "model_dir"}
-SECRETS = frozenset({"MASTODON_ACCESS_TOKEN"})
+SECRETS = frozenset({"MASTODON_ACCESS_TOKEN", "BLUESKY_APP_PASSWORD"})
 
 
 def _describe(self) -> str:
-    """The settings for logs: everything but the token."""
-    shown = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "access_token"}
-    shown["access_token"] = "set" if self.access_token else "unset"
-    return ", ".join(f"{k}={v}" for k, v in shown.items())
+    """The settings for logs: the secrets only as set or unset."""
+    hidden = {s.field for s in SETTINGS if s.name in SECRETS}
+    shown = {f.name: getattr(self, f.name) for f in fields(self)}
+    return ", ".join(f"{k}={('set' if v else 'unset') if k in hidden else v}" for k, v in shown.items())
 
 
 def _annotation(setting: Setting):
@@ -382,6 +423,14 @@ def require_server(settings: Settings) -> None:
         raise ConfigError("MASTODON_API_BASE_URL is not set; put your server's URL in .env (see .env.example)")
     if not settings.access_token:
         raise ConfigError("MASTODON_ACCESS_TOKEN is not set; run `bot register` to get one (see README)")
+
+
+def require_bluesky(settings: Settings) -> None:
+    """The Bluesky outlet and `bot check` need a handle and an app password."""
+    if not settings.bluesky_handle:
+        raise ConfigError("BLUESKY_HANDLE is not set; run `bot register --bluesky --handle ...` (see README)")
+    if not settings.bluesky_app_password:
+        raise ConfigError("BLUESKY_APP_PASSWORD is not set; run `bot register --bluesky --handle ...` (see README)")
 
 
 def require_durable_state(settings: Settings, environ=None) -> None:
