@@ -21,8 +21,22 @@ class TrainingError(BotError):
     """Training could not start or continue (missing training extras, bad options)."""
 
 
+class PanelError(BotError):
+    """A blind panel's files or options are missing or malformed (bot panel ...)."""
+
+
 class StateError(BotError):
     """The state database cannot be opened, read or migrated."""
+
+
+class NoStateYetError(StateError):
+    """A read-only command found no state: the SQLite file or the tables do not exist yet (the
+    worker creates them at its first start)."""
+
+
+class SchemaVersionError(StateError):
+    """The database's schema is older than this bot reads (the worker upgrades it at its next
+    start) or newer than it knows (upgrade the bot)."""
 
 
 class DatabaseLostError(StateError):

@@ -8,7 +8,8 @@ import pytest
 
 from bot import cli
 from bot.errors import PanelError
-from bot.training.panel import baseline, sheets
+from bot.training.panel import baseline
+from bot.training.panel import sheets as panel
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 SONGS = DATA / "song_titles.txt"
@@ -86,13 +87,13 @@ def test_baseline_that_cannot_be_drawn_is_an_error():
 
 @pytest.mark.parametrize("spec, seeds", [("1-4", [1, 2, 3, 4]), ("3,1-2,3", [3, 1, 2]), ("7", [7])])
 def test_parse_seeds(spec, seeds):
-    assert sheets.parse_seeds(spec) == seeds
+    assert panel.parse_seeds(spec) == seeds
 
 
 @pytest.mark.parametrize("spec", ["", "a-b", "5-1", "1-"])
 def test_bad_seeds(spec):
     with pytest.raises(PanelError):
-        sheets.parse_seeds(spec)
+        panel.parse_seeds(spec)
 
 
 GROUPS = {
@@ -104,7 +105,7 @@ GROUPS = {
 
 
 def test_sheets_hold_every_item_once_without_groups_and_differ_between_raters():
-    key, sheets, dropped = sheets.assemble(GROUPS, raters=3, seed=7)
+    key, sheets, dropped = panel.assemble(GROUPS, raters=3, seed=7)
     assert dropped == 1  # the second "AlignGAN Without You" (case and spaces differ)
     ids = {r[0] for r in key}
     assert len(ids) == 8
@@ -118,7 +119,7 @@ def test_sheets_hold_every_item_once_without_groups_and_differ_between_raters():
         assert all(re.fullmatch(r"[0-9a-f]{6}", i) for i, _ in sheet)
     orders = [[i for i, _ in s] for s in sheets]
     assert orders[0] != orders[1] and orders[1] != orders[2] and orders[0] != orders[2]
-    assert sheets.assemble(GROUPS, raters=3, seed=7) == (key, sheets, dropped)
+    assert panel.assemble(GROUPS, raters=3, seed=7) == (key, sheets, dropped)
 
 
 def test_draw_from_files_writes_key_and_sheets(tmp_path):
@@ -135,7 +136,7 @@ def test_draw_from_files_writes_key_and_sheets(tmp_path):
     rc = cli.main(["panel", "draw", "--out", str(out), "--bot-file", str(bot), "--group", f"other={other}",
                      "--songs", str(songs), "--arxiv", str(arxiv), "--baseline-n", "3", "--no-best-of"])
     assert rc == 0
-    key = sheets.parse_key((out / "key.tsv").read_text())
+    key = panel.parse_key((out / "key.tsv").read_text())
     assert [sum(r[1] == g for r in key) for g in ("bot", "baseline", "other")] == [3, 3, 1]
     sheets = [(out / f"sheet-rater{i}.tsv").read_text() for i in (1, 2)]
     assert not (out / "sheet-rater3.tsv").exists()
@@ -156,8 +157,8 @@ R2 = "id\tscore\tboth\tsalad\n# comment\nd4\t4\tY\tn\nc3\t5\ty\tn\n\nb2\t1\tn\ty
 
 
 def test_parse_ratings():
-    r = sheets.parse_ratings(R2, IDS, "ratings-b.tsv")
-    assert r["d4"] == sheets.Rating(4, True, False) and r["a1"] == sheets.Rating(2, True, True)
+    r = panel.parse_ratings(R2, IDS, "ratings-b.tsv")
+    assert r["d4"] == panel.Rating(4, True, False) and r["a1"] == panel.Rating(2, True, True)
 
 
 @pytest.mark.parametrize("text, message", [
@@ -173,21 +174,21 @@ def test_parse_ratings():
 ])
 def test_bad_ratings_are_one_line_errors(text, message):
     with pytest.raises(PanelError, match=message) as e:
-        sheets.parse_ratings(text, IDS, "ratings-x.tsv")
+        panel.parse_ratings(text, IDS, "ratings-x.tsv")
     assert "\n" not in str(e.value) and str(e.value).startswith("ratings-x.tsv")
 
 
 def test_pearson():
-    assert sheets.pearson([1, 2, 3], [2, 4, 6]) == pytest.approx(1.0)
-    assert sheets.pearson([1, 2, 3], [3, 2, 1]) == pytest.approx(-1.0)
-    assert sheets.pearson([1, 2, 3, 4], [1, 3, 2, 4]) == pytest.approx(0.8)
-    assert sheets.pearson([3, 3, 3], [1, 2, 3]) is None
-    assert sheets.pearson([1], [1]) is None
+    assert panel.pearson([1, 2, 3], [2, 4, 6]) == pytest.approx(1.0)
+    assert panel.pearson([1, 2, 3], [3, 2, 1]) == pytest.approx(-1.0)
+    assert panel.pearson([1, 2, 3, 4], [1, 3, 2, 4]) == pytest.approx(0.8)
+    assert panel.pearson([3, 3, 3], [1, 2, 3]) is None
+    assert panel.pearson([1], [1]) is None
 
 
 def test_scores_of_a_known_ratings_set():
-    ratings = {"a": sheets.parse_ratings(R1, IDS, "a"), "b": sheets.parse_ratings(R2, IDS, "b")}
-    s = sheets.score_panel(KEY, ratings)
+    ratings = {"a": panel.parse_ratings(R1, IDS, "a"), "b": panel.parse_ratings(R2, IDS, "b")}
+    s = panel.score_panel(KEY, ratings)
     bot, base = s["groups"]["bot"], s["groups"]["baseline"]
     assert (bot["n"], bot["ratings"]) == (2, 4)
     assert bot["mean"] == pytest.approx(1.5) and base["mean"] == pytest.approx(4.5)
@@ -199,19 +200,19 @@ def test_scores_of_a_known_ratings_set():
     assert pair["all"] == pytest.approx(0.8)  # a: 1 2 4 5, b: 2 1 5 4
     assert pair["bot"] == pytest.approx(-1.0)
     assert s["agreement"]["mean_r"] == pytest.approx(0.8)
-    md = sheets.render(s)
+    md = panel.render(s)
     assert "| bot | 2 | 4 | 1.50 | 0% | 25% | 75% | 1.50 | 1.50 |" in md
     assert "| baseline | 2 | 4 | 4.50 | 100% | 100% | 0% | 4.50 | 4.50 |" in md
     assert "Mean r over pairs: 0.80" in md
 
 
 def test_one_rater_panel_is_flagged():
-    s = sheets.score_panel(KEY, {"a": sheets.parse_ratings(R1, IDS, "a")})
-    assert s["agreement"]["mean_r"] is None and "does not count" in sheets.render(s)
+    s = panel.score_panel(KEY, {"a": panel.parse_ratings(R1, IDS, "a")})
+    assert s["agreement"]["mean_r"] is None and "does not count" in panel.render(s)
 
 
 def test_score_command(tmp_path, capsys):
-    sheets.write_tsv(tmp_path / "key.tsv", KEY, ("id", "group", "text"))
+    panel.write_tsv(tmp_path / "key.tsv", KEY, ("id", "group", "text"))
     assert cli.main(["panel", "score", str(tmp_path)]) == 1
     assert "no ratings" in capsys.readouterr().err
     (tmp_path / "ratings-ann.tsv").write_text(R1)
@@ -239,8 +240,8 @@ def test_bot_titles_run_the_command_once_per_seed(tmp_path):
     fake.write_text("import json, sys\nseed = int(sys.argv[sys.argv.index('--seed') + 1])\n"
                     "print(json.dumps({'would_post': None if seed == 2 else f'Title  {seed}'}))\n")
     cmd = f"{sys.executable} {fake} --dry-run --json"
-    assert sheets.bot_titles(cmd, [1, 2, 3]) == ["Title 1", "Title 3"]
+    assert panel.bot_titles(cmd, [1, 2, 3]) == ["Title 1", "Title 3"]
     with pytest.raises(PanelError, match="no JSON"):
-        sheets.bot_titles(f"{sys.executable} -c print(1)", [1])
+        panel.bot_titles(f"{sys.executable} -c print(1)", [1])
     with pytest.raises(PanelError, match=r"failed \(3\)"):
-        sheets.bot_titles(f"{sys.executable} -c 'raise SystemExit(3)'", [1])
+        panel.bot_titles(f"{sys.executable} -c 'raise SystemExit(3)'", [1])

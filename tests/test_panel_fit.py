@@ -1,25 +1,15 @@
-"""Fitting the curator to panels (bench/panel_fit.py): pooled groups, the real titles' level and
-network-only features kept out of the weights, a relation the data holds recovered."""
-import importlib.util
+"""Fitting the curator to panels (bot/training/panel/fit.py, `bot panel fit|rolling`): pooled
+groups, the real titles' level and network-only features kept out of the weights, a relation the
+data holds recovered, and fits tested on the next panel."""
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
-_BENCH = Path(__file__).resolve().parent.parent / "bench"
-
-
-def _load(name):
-    spec = importlib.util.spec_from_file_location(name, _BENCH / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-sys.path.insert(0, str(_BENCH))
-panel_fit = _load("panel_fit")
+from bot import cli
+from bot.curation.curator import Curator
+from bot.training.panel import fit as panel_fit
 
 
 def _panel(folder: Path, items: list[tuple[str, str, dict, list[int]]]) -> Path:
@@ -41,29 +31,31 @@ def test_rows_pool_groups_and_keep_network_only_features_out_of_the_real_titles(
         ("bot", "B", {"song_fluency": -2.0, "rhyme": 0.0}, [1, 1]),
         ("baseline", "C", {"song_fluency": -9.0, "rhyme": 0.0}, [5, 4]),
     ])
-    rows, y, groups = panel_fit.rated_rows([folder], None)
-    assert groups == ["bot", "bot", "baseline"]
-    assert list(y) == [3.0, 1.0, 4.5]
-    assert rows[2]["song_fluency"] == -1.5  # the network items' mean, not the real title's -9
-    assert [r[panel_fit.LEVEL] for r in rows] == [0.0, 0.0, 1.0]
-    rows, y, groups = panel_fit.rated_rows([folder], {"bot"})
-    assert groups == ["bot", "bot"]
+    rows = panel_fit.rated_rows([folder], None)
+    assert rows.groups == ["bot", "bot", "baseline"] and rows.texts == ["A", "B", "C"]
+    assert list(rows.scores) == [3.0, 1.0, 4.5]
+    assert rows.features[2]["song_fluency"] == -1.5  # the network items' mean, not the real title's -9
+    assert [r[panel_fit.LEVEL] for r in rows.features] == [0.0, 0.0, 1.0]
+    assert panel_fit.rated_rows([folder], {"bot"}).groups == ["bot", "bot"]
+
+
+def _linear_items(seed: int, n: int = 60, rhyme_weight: float = 1.0):
+    rng = np.random.default_rng(seed)
+    items = []
+    for k in range(n):
+        real = k % 3 == 0
+        rhyme, words = float(rng.integers(0, 2)), float(rng.integers(2, 8))
+        score = 1.5 + rhyme_weight * rhyme + 0.25 * words + (1.0 if real else 0.0)
+        s = int(round(min(5, max(1, score))))
+        items.append(("baseline" if real else "bot", f"T{seed}-{k}", {"rhyme": rhyme, "words": words,
+                                                                     "song_fluency": -1.0 - rng.random()}, [s, s]))
+    return items
 
 
 def test_fit_recovers_a_linear_relation_and_the_level_is_not_shipped(tmp_path):
-    rng = np.random.default_rng(0)
-    items = []
-    for k in range(60):
-        real = k % 3 == 0
-        rhyme, words = float(rng.integers(0, 2)), float(rng.integers(2, 8))
-        score = 1.5 + 1.0 * rhyme + 0.25 * words + (1.0 if real else 0.0)
-        s = int(round(min(5, score)))
-        items.append(("baseline" if real else "bot", f"T{k}", {"rhyme": rhyme, "words": words,
-                                                              "song_fluency": -1.0 - rng.random()}, [s, s]))
-    folder = _panel(tmp_path / "p", items)
+    folder = _panel(tmp_path / "p", _linear_items(0))
     out = tmp_path / "curator.json"
-    sys.argv = ["panel_fit.py", str(folder), "--out", str(out), "--alpha", "1"]
-    assert panel_fit.main() == 0
+    assert cli.main(["panel", "fit", str(folder), "--out", str(out), "--alpha", "1"]) == 0
     fitted = json.loads(out.read_text())
     assert panel_fit.LEVEL not in fitted["weights"]
     assert 0.6 < fitted["weights"]["rhyme"] < 1.4 and 0.15 < fitted["weights"]["words"] < 0.35
@@ -73,14 +65,31 @@ def test_fit_recovers_a_linear_relation_and_the_level_is_not_shipped(tmp_path):
 
 def test_nothing_to_fit_is_a_one_line_refusal(tmp_path, capsys):
     same = _panel(tmp_path / "same", [("bot", f"T{k}", {"rhyme": float(k % 2)}, [3, 3]) for k in range(12)])
-    sys.argv = ["panel_fit.py", str(same), "--out", str(tmp_path / "c.json")]
-    assert panel_fit.main() == 2 and not (tmp_path / "c.json").exists()
+    out = str(tmp_path / "c.json")
+    assert cli.main(["panel", "fit", str(same), "--out", out]) == 1 and not (tmp_path / "c.json").exists()
     assert "same mean rating" in capsys.readouterr().err
     rare = _panel(tmp_path / "rare", [("bot", f"T{k}", {"rhyme": float(k == 0)}, [1 + k % 5, 2]) for k in range(12)])
-    sys.argv = ["panel_fit.py", str(rare), "--out", str(tmp_path / "c.json")]
-    assert panel_fit.main() == 2 and "no feature is set" in capsys.readouterr().err
+    assert cli.main(["panel", "fit", str(rare), "--out", out]) == 1 and "no feature is set" in capsys.readouterr().err
     (tmp_path / "bare").mkdir()
-    sys.argv = ["panel_fit.py", str(tmp_path / "bare"), "--out", str(tmp_path / "c.json")]
-    assert panel_fit.main() == 2
+    assert cli.main(["panel", "fit", str(tmp_path / "bare"), "--out", out]) == 1
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "panel_features.py" in err
+    assert err.count("\n") == 1 and "bot panel features" in err
+
+
+def test_rolling_fits_on_earlier_panels_and_scores_the_next_beside_the_shipped_curator(tmp_path):
+    folders = [_panel(tmp_path / f"panel-{k}", _linear_items(k)) for k in (1, 2, 3)]
+    backwards = Curator({"rhyme": -1.0, "words": -0.25}, 4.0)  # ranks every panel upside down
+    held = panel_fit.rolling(folders, backwards, alpha=1.0)
+    assert [(h.panel, h.fitted_on) for h in held] == [("panel-2", ("panel-1",)), ("panel-3", ("panel-1", "panel-2"))]
+    assert all(h.items == 40 for h in held)  # the network items only: the curator never ranks real titles
+    for h in held:
+        assert h.refit_rho > 0.8 and h.refit_r > 0.8 and h.shipped_rho < -0.8
+        assert h.refit_ranks_better
+    # a shipped curator that already ranks well is not beaten by one that learned nothing more
+    assert not panel_fit.Held("p", ("q",), 10, 0.5, 0.5, 0.6, 0.6).refit_ranks_better
+
+
+def test_spearman_is_the_rank_correlation():
+    assert panel_fit.spearman([1, 2, 3, 4], [10, 20, 30, 400]) == pytest.approx(1.0)
+    assert panel_fit.spearman([1, 2, 3, 4], [4, 3, 2, 1]) == pytest.approx(-1.0)
+    assert panel_fit.spearman([1, 1, 2], [1, 2, 3]) == pytest.approx(np.corrcoef([1.5, 1.5, 3], [1, 2, 3])[0, 1])

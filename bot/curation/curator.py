@@ -1,8 +1,8 @@
 """The curator: a linear score over a candidate's features, with weights fitted to blind ratings.
 
-The weights ship beside the model (`<name>_curator.json`, written by bench/panel_fit.py from a
-panel's ratings: a ridge regression of the 1-5 score on the features). A feature the file does
-not name counts 0; the intercept is the "bias" entry.
+The weights ship beside the model (`<name>_curator.json`, written by `bot panel fit`,
+bot/training/panel/fit.py, from panels' ratings: a ridge regression of the 1-5 score on the
+features). A feature the file does not name counts 0; the intercept is the "bias" entry.
 """
 from __future__ import annotations
 
@@ -61,7 +61,7 @@ def load(path: Path) -> Curator:
         weights = {str(k): float(v) for k, v in data["weights"].items()}
         bias = float(data.get("bias", 0.0))
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
-        raise ModelFileError(f"curator file {path} is unreadable ({e}); fit it again with bench/panel_fit.py "
+        raise ModelFileError(f"curator file {path} is unreadable ({e}); fit it again with `bot panel fit` "
                              "or delete it to use the prior") from None
     if not all(math.isfinite(v) for v in [bias, *weights.values()]):
         raise ModelFileError(f"curator file {path} has a weight that is not a finite number")

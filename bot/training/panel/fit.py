@@ -1,0 +1,197 @@
+"""Fit the curator's weights to blind panels' ratings (ridge regression of the mean 1-5 score),
+and test a fit out of sample: fitted on earlier panels, scored on the next panel's items.
+
+Each panel folder holds, beside its key and ratings, features-all.jsonl (features.py): one JSON
+object per rated item, {"text", "group", "features"}. Each item's target is the mean of its
+raters' scores; the panels and groups are pooled. The baseline's real titles teach what the
+network's halves rarely show (a long real song title, a specific phrase), but they differ from
+network halves in two ways the fit must not learn from: their level (an indicator
+`group=baseline` absorbs it and is left out of the shipped weights) and their fluency under the
+model and in the index of word pairs (a real phrase the model finds unlikely is specific, a
+network phrase it finds unlikely is salad; a real phrase's "unseen" word pair is one the index's
+cutting at joining words left out, a network phrase's is salad: the baseline's values of these
+are set to the network items' mean, so those weights come from network halves alone). Features
+are standardised before the fit and the weights mapped back, so the penalty treats them alike; a
+feature seen on fewer than MIN_SUPPORT items is left out.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ...curation.curator import Curator
+from ...errors import PanelError
+from .features import FEATURES_FILE
+from .sheets import rated_means
+
+MIN_SUPPORT = 6  # a feature seen on fewer rated items (a rare seam) is left out: too little to go on
+MIN_ITEMS = 10
+REAL = "baseline"  # the group of real titles
+LEVEL = f"group={REAL}"
+NETWORK_ONLY = ("song_fluency", "paper_fluency", "song_unseen_pairs", "paper_unseen_pairs", "paper_commonness")
+
+
+@dataclass(frozen=True)
+class Rows:
+    """Rated items with features: features per item, mean score, group, and the item's text."""
+    features: list[dict[str, float]]
+    scores: np.ndarray
+    groups: list[str]
+    texts: list[str]
+
+    @property
+    def network(self) -> np.ndarray:
+        return np.array([g != REAL for g in self.groups], dtype=bool)
+
+
+def rated_rows(folders: list[Path], groups: set[str] | None) -> Rows:
+    """Every rated item with features in the folders (groups: only these), the real titles'
+    network-only features set to the network items' mean and their level marked by LEVEL.
+    Raises PanelError for a folder without features-all.jsonl."""
+    rows, y, names, texts = [], [], [], []
+    for folder in folders:
+        if not (folder / FEATURES_FILE).exists():
+            raise PanelError(f"{folder} has no {FEATURES_FILE}: run `bot panel features {folder}` first")
+        scores = rated_means(folder)
+        for line in (folder / FEATURES_FILE).read_text(encoding="utf8").splitlines():
+            if not line.strip():
+                continue
+            obj = json.loads(line)
+            key = (obj["group"], obj["text"])
+            if key in scores and (groups is None or obj["group"] in groups):
+                rows.append({**obj["features"], LEVEL: float(obj["group"] == REAL)})
+                y.append(scores[key])
+                names.append(obj["group"])
+                texts.append(obj["text"])
+    network = [r for r, g in zip(rows, names) if g != REAL]
+    for feature in NETWORK_ONLY:
+        mean = float(np.mean([r.get(feature, 0.0) for r in network])) if network else 0.0
+        for r, g in zip(rows, names):
+            if g == REAL:
+                r[feature] = mean
+    return Rows(rows, np.array(y, dtype=float), names, texts)
+
+
+def fit(rows: list[dict[str, float]], y: np.ndarray, alpha: float) -> tuple[dict[str, float], float, list[str]]:
+    """Ridge regression on standardised features; returns (weights on the raw scale, bias, names)."""
+    names = sorted({k for r in rows for k, v in r.items() if v})
+    names = [n for n in names if sum(bool(r.get(n)) for r in rows) >= MIN_SUPPORT]
+    x = np.array([[r.get(n, 0.0) for n in names] for r in rows]).reshape(len(rows), len(names))
+    mean, std = x.mean(axis=0), x.std(axis=0)
+    std[std == 0] = 1.0
+    z = (x - mean) / std
+    yc = y - y.mean()
+    beta = np.linalg.solve(z.T @ z + alpha * np.eye(len(names)), z.T @ yc)
+    weights = beta / std
+    bias = float(y.mean() - weights @ mean)
+    return {n: float(w) for n, w in zip(names, weights)}, bias, names
+
+
+def predict(weights: dict[str, float], bias: float, row: dict[str, float]) -> float:
+    return bias + sum(weights.get(k, 0.0) * v for k, v in row.items())
+
+
+def leave_one_out(rows: list[dict[str, float]], y: np.ndarray, alpha: float) -> np.ndarray:
+    out = []
+    for i in range(len(rows)):
+        w, b, _ = fit(rows[:i] + rows[i + 1:], np.delete(y, i), alpha)
+        out.append(predict(w, b, rows[i]))
+    return np.array(out)
+
+
+def _r(x, y) -> float | None:
+    """Pearson r, None when undefined (fewer than 3 items or a constant side)."""
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    if len(x) < 3 or x.std() == 0 or y.std() == 0:
+        return None
+    return float(np.corrcoef(x, y)[0, 1])
+
+
+def _ranks(x) -> np.ndarray:
+    """Ranks with ties given their mean rank."""
+    x = np.asarray(x, float)
+    order = np.argsort(x, kind="mergesort")
+    ranks = np.empty(len(x))
+    ranks[order] = np.arange(len(x))
+    for value in np.unique(x):
+        tied = x == value
+        ranks[tied] = ranks[tied].mean()
+    return ranks
+
+
+def spearman(x, y) -> float | None:
+    """Spearman's rank correlation (Pearson r of the ranks); None when undefined."""
+    return _r(_ranks(x), _ranks(y)) if len(x) >= 3 else None
+
+
+@dataclass(frozen=True)
+class Fitted:
+    curator: Curator
+    rows: Rows
+    in_sample_r: float
+    leave_one_out_r: float
+    leave_one_out_r_network: float | None
+
+
+def fit_curator(folders: list[Path], groups: set[str] | None, alpha: float) -> Fitted:
+    """The curator fitted to every rated item of the folders, with its in-sample and
+    leave-one-out r. Raises PanelError when there is too little to fit."""
+    rows = rated_rows(folders, groups)
+    if len(rows.features) < MIN_ITEMS:
+        raise PanelError(f"only {len(rows.features)} rated items have features; need at least {MIN_ITEMS}")
+    if rows.scores.std() == 0:
+        raise PanelError(f"all {len(rows.features)} items have the same mean rating; there is nothing to fit")
+    weights, bias, names = fit(rows.features, rows.scores, alpha)
+    if not names:
+        raise PanelError(f"no feature is set on at least {MIN_SUPPORT} items; nothing to fit")
+    inside = _r([predict(weights, bias, r) for r in rows.features], rows.scores)
+    loo = leave_one_out(rows.features, rows.scores, alpha)
+    loo_r = _r(loo, rows.scores)
+    net = rows.network
+    loo_net = _r(loo[net], rows.scores[net]) if net.sum() > 2 else None
+    level = weights.pop(LEVEL, 0.0)
+    counts = {g: rows.groups.count(g) for g in sorted(set(rows.groups))}
+    notes = {"items": len(rows.features), "groups": counts, "alpha": alpha,
+             "in_sample_r": round(inside or 0.0, 3), "leave_one_out_r": round(loo_r or 0.0, 3),
+             "leave_one_out_r_network": None if loo_net is None else round(loo_net, 3),
+             "mean_score": round(float(rows.scores.mean()), 3), "baseline_level": round(level, 3)}
+    curator = Curator(weights, bias, ", ".join(f.name for f in folders), notes)
+    return Fitted(curator, rows, inside or 0.0, loo_r or 0.0, loo_net)
+
+
+@dataclass(frozen=True)
+class Held:
+    """How a curator fitted on earlier panels, and the shipped one, rank the next panel's items."""
+    panel: str
+    fitted_on: tuple[str, ...]
+    items: int  # the next panel's network items with features (the ones a curator must rank)
+    refit_r: float | None  # Pearson r of the refit's scores with the mean ratings
+    refit_rho: float | None  # Spearman rank correlation
+    shipped_r: float | None
+    shipped_rho: float | None
+
+    @property
+    def refit_ranks_better(self) -> bool:
+        return (self.refit_rho is not None
+                and (self.shipped_rho is None or self.refit_rho > self.shipped_rho))
+
+
+def rolling(folders: list[Path], shipped: Curator, alpha: float, groups: set[str] | None = None) -> list[Held]:
+    """For each panel after the first (in the order given): a curator fitted on every earlier
+    panel, and the shipped one, scored on that panel's network items (the baseline's real titles
+    are never ranked by the curator). Scores are the curator's own (clipped to 1-5)."""
+    out = []
+    for k in range(1, len(folders)):
+        fitted = fit_curator(folders[:k], groups, alpha).curator
+        test = rated_rows([folders[k]], groups)
+        net = test.network
+        feats = [f for f, keep in zip(test.features, net) if keep]
+        y = test.scores[net]
+        refit = [fitted.score(f) for f in feats]
+        ship = [shipped.score(f) for f in feats]
+        out.append(Held(folders[k].name, tuple(f.name for f in folders[:k]), len(feats),
+                        _r(refit, y), spearman(refit, y), _r(ship, y), spearman(ship, y)))
+    return out
