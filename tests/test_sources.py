@@ -67,25 +67,6 @@ def test_switch_probability_decides_the_next_words_corpus(source_model, probabil
     assert policy.used[0].tolist() == [True, probability == 1.0]
 
 
-def test_splices_join_the_start_of_one_corpus_title_to_the_end_of_the_other(source_model):
-    import random
-
-    songs = ["Love Me Down Tonight", "Silver Lining"]
-    papers = ["Deep Residual Learning for Image Recognition", "Attention Is All You Need"]
-    for words in sources.splices(songs, papers, 50, random.Random(0)):
-        kinds = [s for _, s in words]
-        assert set(kinds) == {"song", "arxiv"}
-        switch = next(i for i in range(1, len(kinds)) if kinds[i] != kinds[i - 1])
-        assert kinds == [kinds[0]] * switch + [kinds[-1]] * (len(kinds) - switch)  # exactly one change
-        head, tail = " ".join(w for w, _ in words[:switch]), " ".join(w for w, _ in words[switch:])
-        heads = songs if kinds[0] == "song" else papers
-        tails = papers if kinds[0] == "song" else songs
-        assert any(t.startswith(head) for t in heads) and any(t.endswith(tail) for t in tails)
-    v = source_model.vocab
-    tokens = sources.encode_words([("Love", "song"), ("Nets", "arxiv")], v)
-    assert tokens[1] == v["<song>"] and tokens[6] == v["<arxiv>"]
-
-
 def test_a_title_that_would_end_in_one_corpus_switches_instead(source_model):
     meta = source_model.vocab["<s>"]
     policy = _policy(source_model, 2, 0.0, use_both=True)
@@ -178,3 +159,11 @@ def test_a_corpus_counts_as_used_only_once_one_of_its_content_words_is_kept(incr
     redo = policy.review(Step(np.array([0, 1]), boundary, generated, reader))
     assert not redo.any()
     assert policy.used.tolist() == [[False, False], [arxiv == 0, arxiv == 1]]
+
+
+def test_encoding_marks_each_word_with_its_corpus(source_model):
+    v = source_model.vocab
+    tokens = sources.encode_words([("Love", "song"), ("Nets", "arxiv")], v)
+    assert tokens[1] == v["<song>"] and tokens[6] == v["<arxiv>"]
+    assert tokens[0] == tokens[-1] == v["<s>"] and len(tokens) == 1 + 5 + 5 + 1
+    assert sources.encode("Love Nets", "arxiv", v)[1::5][:2] == [v["<arxiv>"], v["<arxiv>"]]

@@ -64,22 +64,6 @@ def encode_words(words: list[tuple[str, str]], vocab: dict[str, int]) -> list[in
     return tokens + [vocab[META_TOKEN]]
 
 
-def splices(song_titles: list[str], arxiv_titles: list[str], count: int, rng) -> list[list[tuple[str, str]]]:
-    """Training examples that change corpus at a word boundary: the start of one title and the end
-    of another, each word marked with its own source. Trained on alongside the real titles, they
-    teach the network to follow a source token whatever came before it."""
-    examples = []
-    for _ in range(count):
-        first, second = ("song", "arxiv") if rng.random() < 0.5 else ("arxiv", "song")
-        pick = {"song": song_titles, "arxiv": arxiv_titles}
-        head = rng.choice(pick[first]).split(" ")
-        tail = rng.choice(pick[second]).split(" ")
-        head = head[: rng.randint(1, max(1, len(head) - 1))]
-        tail = tail[rng.randint(1, len(tail) - 1):] if len(tail) > 1 else tail
-        examples.append([(w, first) for w in head] + [(w, second) for w in tail])
-    return examples
-
-
 def add_source_tokens_to_vocab(vocab: dict[str, int]) -> dict[str, int]:
     """For a model trained from scratch: the tokens appended to its new vocabulary."""
     vocab = dict(vocab)
