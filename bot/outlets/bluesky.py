@@ -409,6 +409,14 @@ class BlueskyOutlet:
         self._client.request.close()
 
 
+def from_settings(settings, sessions: SessionKeeper) -> BlueskyOutlet:
+    """The outlet for these settings (BLUESKY_SERVICE, BLUESKY_HANDLE, BLUESKY_APP_PASSWORD,
+    POST_HASHTAGS, POST_LANGUAGE, REQUEST_TIMEOUT); the caller has checked them with
+    bot.posting.settings.require_bluesky."""
+    return BlueskyOutlet(settings.bluesky_service, settings.bluesky_handle, settings.bluesky_app_password, sessions,
+                         hashtags=settings.post_hashtags, language=settings.language, timeout=settings.request_timeout)
+
+
 class _Refused(Exception):
     """A status the server answered with an XRPC error; .sorted is the bot's error for it."""
 
