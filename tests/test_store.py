@@ -150,3 +150,76 @@ def test_every_schedule_field_has_a_key():
     from bot.store.meta import _SCHEDULE_KEYS
 
     assert list(_SCHEDULE_KEYS) == [f.name for f in fields(Schedule)]
+
+
+# -- the commands that only look never write ----------------------------------------------------
+
+def _tables(database_url: str) -> set[str]:
+    if database_url.startswith("sqlite:///"):
+        with sqlite3.connect(database_url[len("sqlite:///"):]) as c:
+            return {r[0] for r in c.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    import psycopg
+
+    with psycopg.connect(database_url, autocommit=True) as c:
+        return {r[0] for r in c.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
+
+
+def test_read_only_finds_no_state_and_makes_none(database_url, tmp_path):
+    from bot.errors import NoStateYetError
+
+    with pytest.raises(NoStateYetError, match="does not exist yet|has no tables yet"):
+        open_store(database_url, read_only=True)
+    if database_url.startswith("sqlite:///"):
+        assert list(tmp_path.iterdir()) == []
+    else:
+        assert _tables(database_url) == set()
+
+
+def test_read_only_reports_an_old_schema_and_leaves_it_as_it_is(database_url):
+    from bot.errors import SchemaVersionError
+
+    _old_database(database_url, 3)
+    before = _tables(database_url)
+    with pytest.raises(SchemaVersionError, match="schema version 3, this bot reads .*run the worker once to upgrade"):
+        open_store(database_url, read_only=True)
+    assert _tables(database_url) == before and "deliveries" not in before
+
+
+def test_a_read_only_store_reads_and_cannot_write_or_lead(database_url):
+    from bot.errors import StateError
+
+    writer = open_store(database_url)
+    writer.save_schedule(anchor=1700000000)
+    reader = open_store(database_url, read_only=True)
+    assert reader.schedule().anchor == 1700000000 and reader.posts() == []
+    with pytest.raises(StateError, match="read-only|readonly"):
+        reader.save_schedule(anchor=5)
+    with pytest.raises(StateError, match="read-only"):
+        reader.try_lead()
+    reader.close()
+    assert writer.schedule().anchor == 1700000000
+    writer.close()
+
+
+def test_a_schema_newer_than_the_bot_is_refused(database_url):
+    from bot.errors import SchemaVersionError
+
+    open_store(database_url).close()
+    _execute(database_url, [("UPDATE bot_meta SET value = ? WHERE key = 'schema_version'",
+                             (str(len(MIGRATIONS) + 1),))])
+    for read_only in (False, True):
+        with pytest.raises(SchemaVersionError, match="newer than this bot's .*upgrade the bot"):
+            open_store(database_url, read_only=read_only)
+
+
+def test_bot_stats_on_an_old_database_says_run_the_worker_and_changes_nothing(tmp_path, monkeypatch, capsys):
+    from bot import cli
+
+    url = f"sqlite:///{tmp_path / 'old.sqlite3'}"
+    _old_database(url, 3)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", url)
+    assert cli.main(["stats"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("bot: error: ") and "run the worker once to upgrade it" in err and "\n" not in err
+    assert "deliveries" not in _tables(url)

@@ -19,7 +19,7 @@ from .pool import PoolTable
 from .posts import PostsTable
 from .records import Delivery, PooledCandidate, Post, PostFeatures, Reading, Reply, Schedule
 from .replies import RepliesTable
-from .schema import MIGRATIONS, migrate
+from .schema import MIGRATIONS, migrate, require_current
 
 __all__ = ["Store", "open_store", "wait_to_lead", "MIGRATIONS", "Delivery", "PooledCandidate", "Post", "PostFeatures",
            "Reading", "Reply", "Schedule"]
@@ -35,23 +35,35 @@ class Store(MetaTable, PoolTable, PostsTable, RepliesTable, LearningTables, Deli
         return migrate(self)
 
 
-def open_store(database_url: str, stop: threading.Event | None = None) -> Store:
+def open_store(database_url: str, stop: threading.Event | None = None, read_only: bool = False) -> Store:
     """The store for DATABASE_URL, migrated; stop (when given) ends reconnection attempts.
+
+    read_only (the commands that only look: `bot stats`, `bot check`, the dry run): nothing is
+    created or migrated and every transaction only reads; raises NoStateYetError when there is no
+    state yet (an SQLite file that does not exist is not made) and SchemaVersionError for a schema
+    other than this bot's ("run the worker once to upgrade it").
     Raises StateError for an unknown URL scheme, a database that cannot be opened or migrated
     (DatabaseLostError when the connection is lost and not restored in time)."""
     if database_url.startswith("sqlite:///"):
         from .sqlite import SQLiteStore
 
-        store = SQLiteStore(database_url[len("sqlite:///"):])
+        store = SQLiteStore(database_url[len("sqlite:///"):], read_only=read_only)
     elif database_url.startswith(("postgres://", "postgresql://")):
         from .postgres import PostgresStore
 
-        store = PostgresStore(database_url)
+        store = PostgresStore(database_url, read_only=read_only)
     else:
         raise StateError("DATABASE_URL must start with sqlite:///, postgres:// or postgresql://")
     if stop is not None:
         store.stop = stop
-    store.migrate()
+    try:
+        if read_only:
+            require_current(store)
+        else:
+            store.migrate()
+    except BaseException:
+        store.close()
+        raise
     return store
 
 

@@ -26,9 +26,10 @@ class StoreBase:
     lost_errors: tuple = ()  # the driver's "connection lost" errors: reconnect and run again
     reconnect_for = RECONNECT_FOR
 
-    def __init__(self, connection, description: str, stop: threading.Event | None = None):
+    def __init__(self, connection, description: str, stop: threading.Event | None = None, read_only: bool = False):
         self.connection = connection
         self.description = description
+        self.read_only = read_only  # every transaction only reads (the commands that only look)
         self.stop = stop or threading.Event()  # ends reconnection attempts
         self.leader = False  # holds the one-active-worker lock
         self._lock = threading.RLock()  # one connection, shared by the scheduler's threads
@@ -43,6 +44,10 @@ class StoreBase:
 
     def _sql(self, sql: str) -> str:
         return sql
+
+    def has_table(self, name: str) -> bool:
+        """Whether the database has a table of that name (read without touching it)."""
+        raise NotImplementedError
 
     def _run(self, statements: Iterable[tuple[str, tuple]], fetch: bool = False):
         """Run statements in one transaction. A lost connection is reopened and the transaction

@@ -3,6 +3,7 @@ restart); leadership is a session advisory lock."""
 from __future__ import annotations
 
 import logging
+from contextlib import contextmanager
 
 from ..errors import DatabaseLostError, StateError
 from . import Store
@@ -12,7 +13,7 @@ LOCK_NAME = "songs-x-arxiv-bot worker"
 
 
 class PostgresStore(Store):
-    def __init__(self, url: str):
+    def __init__(self, url: str, read_only: bool = False):
         import psycopg
 
         self.url = url
@@ -25,7 +26,7 @@ class PostgresStore(Store):
         except psycopg.Error as e:
             first = (str(e).strip().splitlines() or [type(e).__name__])[0]
             raise StateError(f"cannot connect to PostgreSQL ({first}); check DATABASE_URL") from None
-        super().__init__(connection, "postgresql")
+        super().__init__(connection, "postgresql", read_only=read_only)
 
     def _connect(self):
         import psycopg
@@ -49,6 +50,8 @@ class PostgresStore(Store):
 
     def try_lead(self) -> bool:
         """A session-level advisory lock on this database, released when the connection ends."""
+        if self.read_only:
+            raise StateError(f"database {self.description} was opened read-only: it cannot lead")
         if self.leader:
             return True
         with self._lock:
@@ -59,5 +62,12 @@ class PostgresStore(Store):
     def _sql(self, sql: str) -> str:
         return sql.replace("?", "%s")
 
+    def has_table(self, name: str) -> bool:
+        return self._rows("SELECT to_regclass(?) IS NOT NULL", (name,))[0][0]
+
+    @contextmanager
     def _driver_transaction(self):
-        return self.connection.transaction()
+        with self.connection.transaction():
+            if self.read_only:
+                self.connection.execute("SET TRANSACTION READ ONLY")
+            yield

@@ -1,6 +1,8 @@
 """The schema, as an append-only list of migrations, and the code that applies them."""
 from __future__ import annotations
 
+from ..errors import NoStateYetError, SchemaVersionError
+
 # Each entry migrates from the previous version; never edit a released one, append.
 MIGRATIONS = [
     [
@@ -64,11 +66,40 @@ MIGRATIONS = [
 VERSION = len(MIGRATIONS)
 
 
+def stored_version(store) -> int | None:
+    """The schema version the database holds; None when it has no tables yet. Only reads."""
+    if not store.has_table("bot_meta"):
+        return None
+    row = store._rows("SELECT value FROM bot_meta WHERE key = 'schema_version'")
+    return int(row[0][0]) if row else 0
+
+
+def require_current(store) -> None:
+    """For the commands that only read: the schema must be this bot's. Raises NoStateYetError
+    (no tables yet) or SchemaVersionError (older: the worker upgrades it; newer: upgrade the bot)."""
+    version = stored_version(store)
+    if version is None:
+        raise NoStateYetError(f"{store.description} has no tables yet (the worker creates them at its first start; "
+                              "check DATABASE_URL)")
+    if version < VERSION:
+        raise SchemaVersionError(f"{store.description} has schema version {version}, this bot reads {VERSION}: "
+                                 "run the worker once to upgrade it")
+    _not_newer(store, version)
+
+
+def _not_newer(store, version: int) -> None:
+    if version > VERSION:
+        raise SchemaVersionError(f"{store.description} has schema version {version}, newer than this bot's "
+                                 f"{VERSION}: upgrade the bot (a newer one wrote it)")
+
+
 def migrate(store) -> int:
-    """Bring store's schema to VERSION, one transaction per migration; returns VERSION."""
+    """Bring store's schema to VERSION, one transaction per migration; returns VERSION. Raises
+    SchemaVersionError for a schema newer than this bot's."""
     store._run([(MIGRATIONS[0][0], ())])
     row = store._rows("SELECT value FROM bot_meta WHERE key = 'schema_version'")
     version = int(row[0][0]) if row else 0
+    _not_newer(store, version)
     for number in range(version, len(MIGRATIONS)):
         steps = [(sql, ()) for sql in MIGRATIONS[number]]
         steps.append(("DELETE FROM bot_meta WHERE key = 'schema_version'", ()))

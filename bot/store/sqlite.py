@@ -6,30 +6,44 @@ import fcntl
 import sqlite3
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import quote
 
-from ..errors import StateError
+from ..errors import NoStateYetError, StateError
 from . import Store
 
 
 class SQLiteStore(Store):
     integrity_errors = (sqlite3.IntegrityError,)
 
-    def __init__(self, path: str):
+    def __init__(self, path: str, read_only: bool = False):
+        """read_only: open an existing file only to read it (NoStateYetError if there is none)."""
         self.path = path
         self._lock_file = None
+        if read_only and path != ":memory:" and not Path(path).is_file():
+            raise NoStateYetError(f"sqlite {path} does not exist yet (the worker creates it at its first start; "
+                                  "check DATABASE_URL)")
         try:
-            if path != ":memory:":
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
-            connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
-            connection.execute("PRAGMA journal_mode=WAL")
-            connection.execute("PRAGMA synchronous=FULL")  # an intent must survive a power cut
+            if read_only:
+                connection = sqlite3.connect(f"file:{quote(path)}?mode=ro", uri=True, isolation_level=None,
+                                             check_same_thread=False, timeout=30)
+            else:
+                if path != ":memory:":
+                    Path(path).parent.mkdir(parents=True, exist_ok=True)
+                connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+                connection.execute("PRAGMA journal_mode=WAL")
+                connection.execute("PRAGMA synchronous=FULL")  # an intent must survive a power cut
         except (sqlite3.Error, OSError) as e:
             raise StateError(f"cannot open SQLite database {path}: {e}") from None
-        super().__init__(connection, f"sqlite {path}")
+        super().__init__(connection, f"sqlite {path}", read_only=read_only)
+
+    def has_table(self, name: str) -> bool:
+        return bool(self._rows("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)))
 
     @contextmanager
     def _driver_transaction(self):
-        self.connection.execute("BEGIN IMMEDIATE")
+        # IMMEDIATE: a writer takes the file's write lock at once (two workers' transactions queue
+        # instead of failing at their first write).
+        self.connection.execute("BEGIN" if self.read_only else "BEGIN IMMEDIATE")
         try:
             yield
         except BaseException:
@@ -39,6 +53,8 @@ class SQLiteStore(Store):
 
     def try_lead(self) -> bool:
         """An exclusive flock on <path>.lock, released when the process ends however it ends."""
+        if self.read_only:
+            raise StateError(f"database {self.description} was opened read-only: it cannot lead")
         if self.path == ":memory:" or self.leader:
             self.leader = True
             return True
