@@ -296,6 +296,7 @@ def _logging(settings) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     handler.addFilter(_Redact(settings.access_token))
+    handler.addFilter(_Redact(settings.bluesky_app_password))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.log_level)
@@ -377,20 +378,30 @@ def cmd_check(args) -> int:
     from .posting.gateway import ReplyGateway
 
     settings = _load_settings()
-    settings_module.require_server(settings)
-    gateway = ReplyGateway(settings.api_base_url, settings.access_token, settings.request_timeout)
-    account = gateway.account()
-    limit = gateway.status_limit()
+    mastodon = "mastodon" in settings.networks
+    if mastodon:
+        settings_module.require_server(settings)
+    if "bluesky" in settings.networks:
+        settings_module.require_bluesky(settings)
+    if mastodon:
+        gateway = ReplyGateway(settings.api_base_url, settings.access_token, settings.request_timeout)
+        account = gateway.account()
+        limit = gateway.status_limit()
     state = _state_summary(settings.database_url)
-    print(f"account: @{account.get('acct')} on {settings.api_base_url} ({account.get('url')})")
-    print(f"bot flag: {'set' if account.get('bot') else 'NOT set (mark the account as a bot in its profile settings)'}")
-    print(f"status limit: {limit if limit else 'unknown'} characters")
+    if mastodon:
+        print(f"account: @{account.get('acct')} on {settings.api_base_url} ({account.get('url')})")
+        print(f"bot flag: {'set' if account.get('bot') else 'NOT set (mark the account as a bot in its profile settings)'}")
+        print(f"status limit: {limit if limit else 'unknown'} characters")
+    if "bluesky" in settings.networks:
+        _check_bluesky(settings)
     print(f"state: {state}")
     print(f"posting every {settings.interval:g} s, {settings.visibility}, language {settings.language}")
     print(f"etiquette: hashtags {' '.join(settings.post_hashtags) or 'none'}, quiet hours "
           f"{settings.quiet_hours or 'none'}, at most {settings.max_posts_per_day or 'any number of'} posts a day")
     if not settings.replies:
         print("replies: off (REPLIES=off)")
+    elif not mastodon:
+        print("replies: mentions on Bluesky are not answered yet (Mastodon only)")
     elif gateway.can_read_mentions():
         print(f"replies: on, mentions checked every {settings.reply_check:g} s (the token has read:notifications)")
     else:
@@ -422,6 +433,8 @@ def cmd_reply(args) -> int:
 def cmd_register(args) -> int:
     from .posting import registration
 
+    if args.bluesky:
+        return cmd_register_bluesky(args)
     server = settings_module.server_url("--server", args.server.strip())
     if not server:
         raise BotError("--server is empty; pass your server's URL, e.g. https://mastodon.example")
@@ -603,6 +616,78 @@ def _add_panel_parser(sub) -> None:
     r.set_defaults(handler=cmd_panel_rolling)
 
 
+def _check_bluesky(settings) -> None:
+    """`bot check`'s Bluesky lines: the account, its bot label, the limits. One login (a check
+    keeps no session; the worker keeps its own in the state database)."""
+    from .outlets import bluesky, richtext
+    from .outlets.bluesky import MemorySessions
+
+    outlet = bluesky.from_settings(settings, MemorySessions())
+    try:
+        profile = outlet.profile()
+    finally:
+        outlet.close()
+    name = f" ({profile.display_name})" if profile.display_name else ""
+    print(f"bluesky account: @{profile.handle}{name} on {profile.service}, {profile.did}")
+    print(f"bluesky bot label: {'set' if profile.bot_label else 'NOT set (run `bot register --bluesky` again to add it)'}")
+    print(f"bluesky limits: {richtext.MAX_GRAPHEMES} graphemes a post; writes {bluesky.WRITE_LIMITS}; "
+          f"{bluesky.LOGIN_LIMITS} (the worker logs in once and keeps its session in the state database)")
+
+
+def cmd_register_bluesky(args) -> int:
+    """`bot register --bluesky`: log in once with the app password (checking it), add the `bot`
+    self-label to the profile, and write the account to .env."""
+    import getpass
+
+    from .outlets import bluesky
+    from .outlets.bluesky import BlueskyOutlet, MemorySessions
+    from .posting import registration
+
+    if not args.handle:
+        raise BotError("--handle is missing; pass the bot's Bluesky handle, e.g. --handle mashups.bsky.social")
+    handle = settings_module.bluesky_handle("--handle", args.handle)
+    current = settings_module.read_dotenv(args.env_file)
+    service = settings_module.server_url("--service", (args.service or current.get("BLUESKY_SERVICE") or "").strip())
+    service = service or bluesky.SERVICE
+    registration.check_env_target(args.env_file)
+    password = args.app_password
+    if password is None:  # asked on a terminal without echo; read as a line from a pipe
+        try:
+            if sys.stdin.isatty():
+                password = getpass.getpass("app password (Bluesky: Settings > Privacy and security > App passwords): ")
+            elif not (password := sys.stdin.readline()):
+                raise EOFError
+        except EOFError:
+            raise BotError("no app password was entered (end of input); run `bot register --bluesky` again, "
+                           "or pass it with --app-password") from None
+    password = settings_module.app_password("the app password", password.strip())
+    if not password:
+        raise BotError("no app password was entered; make one in Bluesky's Settings > Privacy and security > "
+                       "App passwords and run `bot register --bluesky` again")
+    outlet = BlueskyOutlet(service, handle, password, MemorySessions())
+    try:
+        profile = outlet.profile()  # the one login: the credentials work
+        print(f"logged in as @{profile.handle} ({profile.did}) on {profile.service}")
+        networks = ("mastodon", "bluesky") if current.get("MASTODON_ACCESS_TOKEN") else ("bluesky",)
+        try:
+            registration.write_env(args.env_file, {"BLUESKY_SERVICE": service, "BLUESKY_HANDLE": handle,
+                                                   "BLUESKY_APP_PASSWORD": password, "NETWORKS": ",".join(networks)})
+        except OSError as e:
+            raise BotError(f"cannot write {args.env_file} ({e.strerror}); pass another --env-file") from None
+        print(f"wrote BLUESKY_SERVICE, BLUESKY_HANDLE, BLUESKY_APP_PASSWORD and NETWORKS={','.join(networks)} "
+              f"to {args.env_file} (mode 0600); `bot check` verifies them")
+        if args.bot_flag:
+            try:
+                added = outlet.mark_as_bot()
+                print("labelled the profile as a bot (self-label \"bot\")" if added
+                      else "the profile already carries the bot label")
+            except BotError as e:
+                print(f"warning: {e}; the profile has no bot label yet (run `bot register --bluesky` again)")
+    finally:
+        outlet.close()
+    return 0
+
+
 class _Parser(argparse.ArgumentParser):
     """Usage mistakes are one line too, with where to look."""
 
@@ -654,9 +739,18 @@ def parser() -> argparse.ArgumentParser:
     st.add_argument("--plot", type=Path, default=None, help="also write a PNG picture here (needs matplotlib)")
     st.set_defaults(handler=cmd_stats)
 
-    r = sub.add_parser("register", help="get an access token (OAuth code flow) and write it to .env")
-    r.add_argument("--server", required=True,
-                   help="your server's URL, e.g. https://mastodon.example (one that allows bots: see README)")
+    r = sub.add_parser("register", help="get an access token (OAuth code flow) and write it to .env; "
+                                        "with --bluesky, check a Bluesky app password and write it")
+    where = r.add_mutually_exclusive_group(required=True)
+    where.add_argument("--server",
+                       help="your server's URL, e.g. https://mastodon.example (one that allows bots: see README)")
+    where.add_argument("--bluesky", action="store_true",
+                       help="set up the Bluesky account instead (with --handle; the app password is asked for)")
+    r.add_argument("--handle", default=None, help="Bluesky: the bot's handle, e.g. mashups.bsky.social")
+    r.add_argument("--service", default=None,
+                   help="Bluesky: the account's server (default: BLUESKY_SERVICE, else https://bsky.social)")
+    r.add_argument("--app-password", default=None,
+                   help="Bluesky: the app password (asked for when omitted, which keeps it out of shell history)")
     r.add_argument("--code", default=None, help="the authorization code (asked for when omitted)")
     r.add_argument("--env-file", type=Path, default=Path(".env"), help="where to write the token (default: .env)")
     r.add_argument("--no-bot-flag", dest="bot_flag", action="store_false",
