@@ -335,8 +335,10 @@ def _state_summary(database_url: str) -> str:
     """What the state database holds; a check creates nothing (an SQLite file that does not exist
     yet is reported, not made)."""
     from .errors import NoStateYetError, SchemaVersionError
+    from .posting.health import require_writable_state
     from .store import open_store
 
+    require_writable_state(database_url)  # a check that passes means the worker can keep its state there
     try:
         store = open_store(database_url, read_only=True)
     except (NoStateYetError, SchemaVersionError) as e:
@@ -407,6 +409,16 @@ def cmd_check(args) -> int:
     else:
         print("replies: the token lacks read:notifications, so mentions go unanswered; run `bot register` again")
     return 0
+
+
+def cmd_health(args) -> int:
+    """Exit 0 when a worker is running on the state database (it holds the database's lock), else
+    1; either way, when it last posted. For container health checks and monitors."""
+    from .posting import health
+
+    report = health.probe(_load_settings().database_url)
+    print("\n".join(report.lines(time.time())))
+    return 0 if report.running else 1
 
 
 def cmd_reply(args) -> int:
@@ -733,6 +745,9 @@ def parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("check", help="verify the credentials; print the account, its bot flag and the server's limits")
     c.set_defaults(handler=cmd_check)
+    h = sub.add_parser("health", help="is a worker running on the state database, and when did it last post "
+                       "(exit status 1: none is running)")
+    h.set_defaults(handler=cmd_health)
 
     st = sub.add_parser("stats", help="posts and engagement by seam, tag, length and temperature; what the bot "
                                       "has learned from its audience")

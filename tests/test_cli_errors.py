@@ -121,16 +121,29 @@ def test_version(capsys):
     assert e.value.code == 0 and capsys.readouterr().out.strip() == "bot 0.1.0"
 
 
-def test_check_creates_no_directory_for_the_state(capsys, monkeypatch, mastodon_server, tmp_path):
+def test_a_missing_state_directory_is_named_not_created(capsys, monkeypatch, mastodon_server, tmp_path):
     from fake_mastodon import TOKEN
 
     target = tmp_path / "not" / "yet" / "state.sqlite3"
     monkeypatch.setenv("MASTODON_API_BASE_URL", mastodon_server.url)
     monkeypatch.setenv("MASTODON_ACCESS_TOKEN", TOKEN)
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{target}")
-    assert cli.main(["check"]) == 0
-    assert f"state: sqlite {target} does not exist yet" in capsys.readouterr().out
+    for command in (["check"], ["health"], []):  # [] is the worker
+        assert cli.main(command) == 1
+        assert capsys.readouterr().err == (f"bot: error: DATABASE_URL=sqlite:///{target} is the file {target}, and "
+                                           f"its directory {target.parent} does not exist (create it; the bot does not)\n")
     assert not (tmp_path / "not").exists()
+
+
+def test_a_relative_sqlite_url_is_resolved_and_the_four_slash_form_suggested(capsys, monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", "sqlite:///var/lib/bot/state.sqlite3")
+    assert cli.main(["health"]) == 1
+    assert capsys.readouterr().err == (
+        f"bot: error: DATABASE_URL=sqlite:///var/lib/bot/state.sqlite3 is the file {tmp_path}/var/lib/bot/state.sqlite3, "
+        f"and its directory {tmp_path}/var/lib/bot does not exist (create it; the bot does not); a path after three "
+        "slashes is relative to the working directory: for /var/lib/bot/state.sqlite3 write "
+        "sqlite:////var/lib/bot/state.sqlite3\n")
 
 
 def test_unreachable_server_is_one_line_with_a_hint(capsys, monkeypatch):

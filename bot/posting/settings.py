@@ -116,9 +116,28 @@ def language(name: str, text: str) -> str:
     return text
 
 
+def sqlite_path(url: str) -> Path | None:
+    """The absolute path of an SQLite URL's file, None for other URLs and sqlite:///:memory:.
+    After `sqlite:///` comes the file's path: sqlite:///bot.sqlite3 is relative to the working
+    directory, sqlite:////var/lib/bot/bot.sqlite3 (four slashes) is absolute."""
+    if not url.startswith("sqlite:///") or url == "sqlite:///:memory:":
+        return None
+    return Path(os.path.abspath(url[len("sqlite:///"):]))
+
+
 def database_url(name: str, text: str) -> str:
+    """An SQLite URL whose directory exists (the bot creates the file, never directories), or a
+    PostgreSQL URL."""
     if not text.startswith(("sqlite:///", "postgres://", "postgresql://")):
         raise ConfigError(f"{name} must start with sqlite:///, postgres:// or postgresql://")
+    path = sqlite_path(text)
+    if path is not None and not path.parent.is_dir():
+        written = text[len("sqlite:///"):]
+        relative = "" if written.startswith("/") else (
+            f"; a path after three slashes is relative to the working directory: for /{written} write "
+            f"sqlite:////{written}")
+        raise ConfigError(f"{name}={text} is the file {path}, and its directory {path.parent} does not exist "
+                          f"(create it; the bot does not){relative}")
     return text
 
 
