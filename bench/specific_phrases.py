@@ -17,7 +17,7 @@ Both sides use the shipped evidence (model_weights): word statistics and known h
 the corpora, not the network. Real phrases (a random 150 per seed, through the same guards)
 are shown for scale.
 
-Run: python bench/specific_phrases.py trained_model/2x384 [--seeds 0,1,2] [--pool-size 300]
+Run: python bench/specific_phrases.py trained_model/2x384 [--seeds 0-9] [--pool-size 300]
      python bench/specific_phrases.py .train-checkpoints/2x384/epoch_5
 """
 from __future__ import annotations
@@ -42,6 +42,7 @@ from bot.model.modelfile import ModelPaths, load_model
 from bot.model.sampler import Sampler
 from bot.model.threads import limit_blas
 from bot.training import corpus, halves
+from bot.training.panel.sheets import parse_seeds
 
 COMMON_WORDS = 300  # a specific phrase has a word outside the corpus phrases' 300 most frequent
 
@@ -113,7 +114,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("model_dir", type=Path, help="the model to measure (a trained_model folder or an epoch checkpoint)")
     ap.add_argument("--baseline", type=Path, default=ROOT / "model_weights", help="default: the shipped model")
-    ap.add_argument("--seeds", default="0,1,2", help="comma-separated seeds, the same for both models")
+    ap.add_argument("--seeds", default="0-9", help="seeds, the same for both models, e.g. 0-9 or 1,3,7-9 "
+                    "(the shipped model writes about one specific phrase per pool: few seeds make noisy ratios)")
     ap.add_argument("--samples", type=int, default=1000, help="paper phrases sampled per seed for the generator count")
     ap.add_argument("--pool-size", type=int, default=300, help="the measured model's pool size (the worker's POOL_SIZE)")
     ap.add_argument("--baseline-pool-size", type=int, default=300, help="the baseline's pool size")
@@ -121,7 +123,7 @@ def main() -> None:
     ap.add_argument("--json", type=Path, help="also write the figures here")
     args = ap.parse_args()
     limit_blas(1)  # one core: the machine is shared with training
-    seeds = [int(s) for s in args.seeds.split(",")]
+    seeds = parse_seeds(args.seeds)
     temperatures = tuple(float(t) for t in args.temperatures.split(","))
     evidence = Evidence.load(ROOT / "model_weights", "mashup")
     reference = Reference.from_titles(corpus.clean_titles(corpus.read_titles(ARXIV), max_chars=10**6))
