@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from bot.curation import seams as seams_module, variety  # noqa: E402
-from bot.curation.candidates import Pool, build_pool  # noqa: E402
+from bot.curation.pipeline import Pool, build_pool  # noqa: E402
 from bot.curation.features import length_band  # noqa: E402
 from bot.curation.words import canonical  # noqa: E402
 
@@ -64,13 +64,9 @@ def no_preference(text: str) -> float:
 
 def bank(model_dir: Path, size: int, seed: int = 0) -> list:
     """Real passing candidates of the model in model_dir (one pool of `size` samples)."""
-    from bot.curation.evidence import Evidence
-    from bot.model.modelfile import ModelPaths, load_model
-    from bot.model.sampler import Sampler
+    from bot.runtime import Runtime
 
-    paths = ModelPaths.in_directory(model_dir)
-    sampler, evidence = Sampler(load_model(paths)), Evidence.load(model_dir, paths.name)
-    return build_pool(sampler, evidence, size, (0.5, 0.7, 0.9), seed=seed).passing
+    return build_pool(Runtime.load(model_dir), size, (0.5, 0.7, 0.9), seed=seed).passing
 
 
 class Clock:
@@ -124,7 +120,7 @@ def simulate(candidates: list, preference, learning: bool, days: int, seed: int,
     def make_pool(posted: frozenset[str]) -> Pool:
         drawn = pool_rng.sample(candidates, min(pool_size, len(candidates)))
         drawn = sorted((c for c in drawn if canonical(c.text) not in posted), key=lambda c: (-c.score, c.text))
-        return Pool(len(drawn), drawn)
+        return Pool(drawn)
 
     with FakeMastodon() as server:
         server.audience = Audience(clock, preference, seed=seed)

@@ -16,13 +16,10 @@ from common import REFERENCE, ROOT, run_measured, table
 
 POOL = """
 import sys
-from bot.curation.candidates import build_pool
-from bot.curation.evidence import Evidence
-from bot.model.modelfile import ModelPaths, load_model
-from bot.model.sampler import Sampler
+from bot.curation.pipeline import build_pool
+from bot.runtime import Runtime
 n, directory = int(sys.argv[1]), sys.argv[2]
-paths = ModelPaths.in_directory(directory)
-pool = build_pool(Sampler(load_model(paths)), Evidence.load(directory, paths.name), n, [0.5, 0.7, 0.9], seed=0)
+pool = build_pool(Runtime.load(directory), n, [0.5, 0.7, 0.9], seed=0)
 assert pool.sampled == n and pool.passing
 print(len(pool.candidates), len(pool.passing))
 """

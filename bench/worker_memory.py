@@ -21,6 +21,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from fake_mastodon import TOKEN, FakeMastodon  # noqa: E402
 
 from bot.posting.daemon import pool_maker  # noqa: E402
+from bot.runtime import Runtime  # noqa: E402
 from bot.posting.gateway import Gateway  # noqa: E402
 from bot.posting.settings import load  # noqa: E402
 from bot.store import open_store  # noqa: E402
@@ -44,7 +45,8 @@ def main():
                          "POOL_SIZE": str(args.pool_size), "BOT_MODEL_DIR": str(ROOT / "model_weights")})
         clock = [1_800_000_000.0]
         worker = Worker(settings, open_store(settings.database_url), Gateway(server.url, TOKEN, 5), "1",
-                        pool_maker(settings, 100), threading.Event(), clock=lambda: clock[0])
+                        pool_maker(settings, Runtime.load(settings.model_dir), 100), threading.Event(),
+                        clock=lambda: clock[0])
         for cycle in range(args.cycles):
             worker.refill()
             worker.tick()

@@ -98,7 +98,10 @@ def test_sigterm_during_retries_exits_cleanly_and_the_restart_posts_once(mastodo
     _wait_for(lambda: _posted(database_url), proc=second)
     _stop(second)
     assert mastodon_server.texts() == [intent.text]
-    assert set(mastodon_server.keys_seen) == {intent.idempotency_key}
+    store = open_store(database_url)
+    delivery = store.delivery("post", str(intent.slot), "mastodon")
+    store.close()
+    assert set(mastodon_server.keys_seen) == {delivery.key} and delivery.state == "sent"
 
 
 def test_bad_token_stops_with_one_clear_line(mastodon_server, database_url, tmp_path):
@@ -131,7 +134,8 @@ def test_logs_one_line_per_event_and_never_the_token(mastodon_server, database_u
     _stop(proc)
     out = _output(proc)
     assert TOKEN not in out
-    assert "pool regenerated:" in out and "passed (" in out
+    assert "pool regenerated in" in out and "candidates passed every filter" in out
+    assert "song halves: " in out and "paper phrases: " in out  # each stage's counts
     assert "server error 503; retry 1" in out
     posted = [line for line in out.splitlines() if " posted " in line]
     assert len(posted) == 1 and mastodon_server.statuses[0]["url"] in posted[0]

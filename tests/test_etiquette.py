@@ -114,4 +114,5 @@ def test_dry_run_shows_the_status_with_its_hashtags(capsys, monkeypatch, tmp_pat
     monkeypatch.setenv("POST_HASHTAGS", "#bot")
     assert cli.main(["--dry-run", "--seed", "1", "--pool-size", "30"]) == 0
     [line] = [x for x in capsys.readouterr().out.splitlines() if x.startswith("would post: ")]
-    assert line.endswith(" #bot")
+    status = line.removeprefix("would post: ").split("    (")[0]  # then how it was chosen
+    assert status.endswith(" #bot") and status.count("#bot") == 1

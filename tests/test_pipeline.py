@@ -78,15 +78,17 @@ def test_no_module_but_the_pipeline_calls_its_stages():
 # -- the choice: always one of the curator's top few --------------------------------------------
 
 def test_every_choice_is_in_the_curators_shortlist_whatever_the_weights_or_exploration():
-    texts = [f"Song{i} (Term{i} {'Remix' if i % 2 else 'Edit'})" for i in range(40)]
-    features = [{"x": float(i)} for i in range(40)]  # weights on x favour the curator's worst
+    texts = [f"Song{i} (Term{i} {'Remix' if i % 2 else 'Edit'})" for i in range(100)]
+    features = [{"x": float(i)} for i in range(100)]  # weights on x favour the curator's worst
     rng = random.Random(0)
-    for explore in (False, True):
-        for _ in range(50):
+    for explore, size in ((True, learning.SHORTLIST), (False, learning.LEARNED_SHORTLIST)):
+        picked = set()
+        for _ in range(60):
             weights = {"x": rng.uniform(-5, 5)}
             c = learning.choose(texts, features, [], weights, explore=explore, rng=rng)
-            assert c.index in variety.shortlist(texts, [], learning.SHORTLIST)
-            assert c.index < learning.SHORTLIST
+            assert c.index in variety.shortlist(texts, [], size) and c.index < size
+            picked.add(c.index)
+        assert len(picked) > 1  # the weights (or the draw) do choose within the shortlist
 
 
 def test_the_shortlist_skips_what_variety_refuses():

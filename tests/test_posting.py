@@ -9,7 +9,7 @@ from bot.curation.pipeline import build_pool
 from bot.errors import AuthError
 from bot.posting.gateway import Gateway
 from bot.posting.settings import load
-from bot.store import open_store
+from bot.store import Delivery, open_store
 from bot.curation.words import canonical
 from bot.posting.worker import Worker
 from fake_mastodon import TOKEN
@@ -125,11 +125,15 @@ def test_crash_after_the_server_accepted_is_reconciled_not_reposted(mastodon_ser
 def test_crash_before_the_server_answered_retries_with_the_same_key(mastodon_server, database_url, make_pool):
     clock = Clock()
     worker = start_worker(mastodon_server, database_url, make_pool, clock)
-    best = worker._candidates()[0]
-    assert worker.store.record_intent(worker.due_slot(), best.text, best.canonical, "key-1", int(clock.t))
+    best, slot = worker._candidates()[0], worker.due_slot()
+    # The crashed process had stored its intent and the delivery's key, and died before sending.
+    assert worker.store.record_intent(slot, best.text, best.canonical, "post-1", int(clock.t))
+    assert worker.store.record_delivery(Delivery("post", str(slot), "mastodon", best.text, "key-1", None, "pending",
+                                                 created_at=int(clock.t)))
     restarted = start_worker(mastodon_server, database_url, make_pool, clock)
     restarted.tick()
     assert mastodon_server.texts() == [best.text] and mastodon_server.keys_seen == ["key-1"]
+    assert restarted.store.delivery("post", str(slot), "mastodon").state == "sent"
 
 
 def test_a_text_is_never_posted_twice(mastodon_server, database_url, make_pool):

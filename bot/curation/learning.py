@@ -141,7 +141,8 @@ def explores(posts: int, explored: int, share: float) -> bool:
     return explored < math.floor((posts + 1) * share + 1e-9)
 
 
-SHORTLIST = 5  # every post is among the curator's top few that the variety rule allows
+SHORTLIST = 5  # an exploring post is one of the curator's top few that the variety rule allows
+LEARNED_SHORTLIST = 30  # a learned pick is one of the curator's top 30 (of about 200 in a pool)
 
 
 @dataclass(frozen=True)
@@ -154,11 +155,11 @@ class Choice:
 def choose(texts: Sequence[str], features: Sequence[dict[str, float]], recent: Sequence[str],
            weights: dict[str, float], how: str = "learned", explore: bool = False,
            rng: random.Random | None = None) -> Choice | None:
-    """The post among the candidates (given best first by the curator), always one of the
-    shortlist: the SHORTLIST best the variety rule allows after recent (variety.shortlist). With
-    explore, a random one of them; else the best of them under weights (ties keep the given
-    order). None for no candidates."""
-    short = variety.shortlist(texts, recent, SHORTLIST)
+    """The post among the candidates (given best first by the curator), always one the curator
+    ranks high among those the variety rule allows after recent (variety.shortlist): with
+    explore, a random one of the SHORTLIST best; else the best of the LEARNED_SHORTLIST best under
+    weights (ties keep the given order). None for no candidates."""
+    short = variety.shortlist(texts, recent, SHORTLIST if explore else LEARNED_SHORTLIST)
     if not short:
         return None
     if explore:

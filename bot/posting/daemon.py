@@ -25,6 +25,7 @@ from .settings import Settings, require_durable_state, require_server, with_hash
 from ..store import open_store, wait_to_lead
 from .worker import Worker
 from .learner import EngagementJob, Learner
+from .publisher import Publisher, mastodon_outlet
 
 log = logging.getLogger("bot")
 SHUTDOWN_GRACE = 7.0  # seconds running jobs get after a stop request (systemd's unit: 20, Heroku: 30)
@@ -55,14 +56,14 @@ def post_budget(settings: Settings, status_limit: int | None) -> int:
 
 
 def replier_for(settings: Settings, runtime: Runtime, store, gateway, account: dict, limit: int | None,
-                stop: threading.Event):
+                stop: threading.Event, publisher: Publisher):
     """The reply job's object (REPLIES=on). It shares the runtime (the model's weights are read
     only) but has its own sampler state: the jobs run in parallel threads."""
     from .replier import Replier
     from .replies import Composer
 
     composer = Composer(runtime, settings.temperatures)
-    return Replier(settings, store, gateway, account["id"], composer, stop, status_limit=limit)
+    return Replier(settings, store, gateway, account["id"], composer, stop, status_limit=limit, publisher=publisher)
 
 
 def connect(settings: Settings, stop: threading.Event):
@@ -89,9 +90,11 @@ def run(settings: Settings, stop: threading.Event) -> bool:
         if connected is None:
             return True
         gateway, account, limit = connected
+        publisher = Publisher(store, [mastodon_outlet(settings, gateway, account["id"], limit)],
+                              RetryPolicy(settings.retry_base, settings.retry_max, stop), time.time)
         worker = Worker(settings, store, gateway, account["id"],
                         pool_maker(settings, runtime, post_budget(settings, limit), stop), stop,
-                        learner=learner_for(settings, store, runtime))
+                        learner=learner_for(settings, store, runtime), publisher=publisher)
         worker.adopt_history()
         engagement = EngagementJob(settings, store, gateway, account["id"], worker.learner, time.time)
         if stop.is_set():
@@ -99,7 +102,7 @@ def run(settings: Settings, stop: threading.Event) -> bool:
         log.info("started as @%s on %s (bot account: %s, status limit %s); state in %s; next post at %s",
                  account.get("acct"), settings.api_base_url, "yes" if account.get("bot") else "no", limit,
                  store.description, _when(worker.next_post_time()))
-        replier = replier_for(settings, runtime, store, gateway, account, limit, stop) if settings.replies else None
+        replier = replier_for(settings, runtime, store, gateway, account, limit, stop, publisher) if settings.replies else None
         finished = _schedule(settings, worker, stop, replier, engagement)
         return finished
     finally:

@@ -143,3 +143,21 @@ def mastodon_outlet(settings, gateway, account_id, status_limit: int | None = No
 
     return MastodonOutlet(gateway, account_id, status_limit or DEFAULT_STATUS_LIMIT, settings.visibility,
                           settings.content_warning, settings.language)
+
+
+def outlets_for(settings, store, gateway, account_id, status_limit: int | None = None) -> list[Outlet]:
+    """The outlets NETWORKS names, in its order: Mastodon through gateway (mastodon_outlet);
+    Bluesky (bot/outlets/bluesky.py) with its session kept in store's bot_meta, so that a restart
+    reuses it instead of logging in (30 logins per 5 minutes). Raises ConfigError when Bluesky is
+    named but its handle or app password is not set."""
+    from .settings import require_bluesky
+
+    outlets: list[Outlet] = []
+    if "mastodon" in settings.networks:
+        outlets.append(mastodon_outlet(settings, gateway, account_id, status_limit))
+    if "bluesky" in settings.networks:
+        from ..outlets.bluesky import StoreSessions, from_settings
+
+        require_bluesky(settings)
+        outlets.append(from_settings(settings, StoreSessions(store)))
+    return outlets

@@ -17,8 +17,10 @@ from typing import Callable
 from . import replies
 from ..curation import filters
 from ..curation.words import canonical
-from ..errors import AuthError, MissingScopeError, RejectedError
-from .gateway import Mention, Published, ReplyGateway
+from ..errors import AuthError, MissingScopeError, NotReadableError, RejectedError
+from .gateway import Mention, ReplyGateway
+from .publisher import Publisher, mastodon_outlet
+from ..outlets.base import Outbound, Published
 from .retry import RetryPolicy
 from .settings import Settings
 from ..store import Store
@@ -30,12 +32,17 @@ AFTER_KEY = "replies_after"  # bot_meta: the last handled notification id
 class Replier:
     def __init__(self, settings: Settings, store: Store, gateway: ReplyGateway, account_id: str,
                  composer: replies.Composer, stop: threading.Event, status_limit: int | None = None,
-                 clock: Callable[[], float] = time.time, rng: random.Random | None = None):
+                 clock: Callable[[], float] = time.time, rng: random.Random | None = None,
+                 publisher: Publisher | None = None):
+        """publisher: the one door (default: Mastodon through gateway); replies never wait in it:
+        one attempt per check, a reply that fails for now stays pending for the next check."""
         self.settings, self.store, self.gateway, self.account_id = settings, store, gateway, str(account_id)
         self.composer, self.stop, self.clock = composer, stop, clock
         self.status_limit = status_limit
         self.limits = replies.Limits.of(settings)
         self.retry = RetryPolicy(settings.retry_base, settings.retry_max, stop, rng)
+        self.publisher = publisher or Publisher(store, [mastodon_outlet(settings, gateway, account_id, status_limit)],
+                                                self.retry, clock)
         self.disabled = False
         self.timings: list[float] = []  # seconds spent composing each reply (bench/reply_latency.py)
 
@@ -51,15 +58,33 @@ class Replier:
             self.disabled = True
             return []
         sent = []
+        answered = self._answered(mentions)
         for mention in mentions:
             if self.stop.is_set():
                 break
-            published = self.handle(mention)
+            if mention.status_id in answered and self.store.reply(mention.status_id) is None:
+                # Answered by an earlier state (a lost or restored database, an unclear failure).
+                self.store.record_reply(mention, "posted", int(self.clock()), text=answered[mention.status_id].text)
+                self.store.mark_reply_posted(mention.status_id, answered[mention.status_id].status_id,
+                                             answered[mention.status_id].url, int(self.clock()))
+                log.info("mention %s from @%s was answered before (%s); not again", mention.status_id, mention.acct,
+                         answered[mention.status_id].url)
+                self.store.set_meta({AFTER_KEY: mention.notification_id})
+                continue
+            try:
+                published = self.handle(mention)
+            except NotReadableError as e:  # its thread is hidden or gone: no depth to check, no reply
+                published = None
+                if self.store.record_reply(mention, "skipped", int(self.clock()), reason=replies.UNREADABLE):
+                    log.info("skipped mention %s from @%s: %s", mention.status_id, mention.acct, e)
             if published is None and self.stop.is_set() and self.store.reply(mention.status_id) is None:
                 break  # undecided: the next check sees it again
             if published:
                 sent.append(published)
             self.store.set_meta({AFTER_KEY: mention.notification_id})
+        else:  # all decided: past the notifications that were no answerable mention too (never backwards)
+            if getattr(mentions, "newest", None) is not None:
+                self.store.set_meta({AFTER_KEY: mentions.newest})
         return sent
 
     def handle(self, mention: Mention) -> Published | None:
@@ -92,6 +117,14 @@ class Replier:
         self.timings.append(composed.seconds)
         return request, composed
 
+    def _answered(self, mentions) -> dict[str, Published]:
+        """The account's own recent replies to these mentions (one read, only when some mention is
+        undecided): a mention answered by an earlier state is not answered again."""
+        if not any(self.store.reply(m.status_id) is None for m in mentions):
+            return {}
+        found = self.retry.retry(lambda: self.gateway.recent_replies(self.account_id))
+        return found or {}
+
     def _answer(self, mention: Mention, now: float) -> Published | None:
         request, composed = self.compose(mention)
         if composed.mashup is None:
@@ -101,22 +134,14 @@ class Replier:
             return None
         text = replies.reply_text(mention.acct, composed.mashup)
         visibility = replies.reply_visibility(mention.visibility, self.settings.visibility)
-        key = replies.idempotency_key(self.account_id, mention.status_id)
+        outbound = Outbound("reply", mention.status_id, text, reply_to=mention.status_id, visibility=visibility)
+        key = self.publisher.outlets[0].key(outbound)
         if not self.store.record_reply(mention, "pending", int(now), text=text, canonical=canonical(composed.mashup),
                                        visibility=visibility, key=key):
             return None
-        try:
-            published = self._publish(text, key, mention.status_id, visibility)
-        except RejectedError as e:
-            self.store.mark_reply_skipped(mention.status_id, "rejected")
-            log.warning("skipped mention %s from @%s: %s", mention.status_id, mention.acct, e)
+        published = self._send(mention.status_id, outbound)
+        if published is None:
             return None
-        except AuthError:
-            self.store.drop_reply(mention.status_id)  # nothing was published
-            raise
-        if published is None:  # stopping: the intent stays, the next start settles it
-            return None
-        self.store.mark_reply_posted(mention.status_id, published.status_id, published.url, int(self.clock()))
         steer = f"steered by {composed.steered_by!r}" if composed.steered_by else (
             "fresh: request refused" if request.refused else "fresh: no request word worked" if request.words
             else "fresh: no request")
@@ -124,33 +149,35 @@ class Replier:
                  steer, composed.seconds, text, published.url)
         return published
 
+    def _send(self, mention_id: str, outbound: Outbound, settling: bool = False) -> Published | None:
+        """The reply through the publisher: one attempt (None: pending, the next check goes on);
+        refused is a skip; refused credentials drop the intent when nothing went out."""
+        try:
+            results = self.publisher.publish(outbound, patient=False, settling=settling)
+        except RejectedError as e:
+            self.store.mark_reply_skipped(mention_id, "rejected")
+            log.warning("skipped mention %s: %s", mention_id, e)
+            return None
+        except AuthError:
+            if not self.publisher.deliveries(outbound):
+                self.store.drop_reply(mention_id)  # nothing was published
+            raise
+        sent = [r for r in results.values() if r is not None]
+        if not sent:
+            return None
+        self.store.mark_reply_posted(mention_id, sent[0].status_id, sent[0].url, int(self.clock()))
+        return sent[0]
+
     # -- exactly once -----------------------------------------------------------------------------
     def reconcile(self) -> bool:
-        """Settle reply intents left by a crash. False if one is still unsettled (stopping)."""
-        pending = self.store.pending_replies()
-        if not pending:
-            return True
-        found = self._own_replies()
-        if found is None:
-            return False
-        for intent in pending:
-            try:
-                published = found.get(intent.mention_id) or self._publish(
-                    intent.text, intent.idempotency_key, intent.mention_id, intent.visibility)
-            except RejectedError as e:
-                self.store.mark_reply_skipped(intent.mention_id, "rejected")
-                log.warning("unfinished reply to mention %s: %s", intent.mention_id, e)
-                continue
-            if published is None:
+        """Settle replies left unfinished (a crash, a stop, a failure for now): the publisher asks
+        the server for the account's reply before sending again. False only when stopping."""
+        for intent in self.store.pending_replies():
+            if self.stop.is_set():
                 return False
-            self.store.mark_reply_posted(intent.mention_id, published.status_id, published.url, int(self.clock()))
-            log.info("settled unfinished reply to mention %s: %s", intent.mention_id, published.url)
-        return True
-
-    def _own_replies(self) -> dict[str, Published] | None:
-        return self.retry.retry(lambda: self.gateway.recent_replies(self.account_id))
-
-    def _publish(self, text: str, key: str, in_reply_to_id: str, visibility: str) -> Published | None:
-        """Send the reply, retrying temporary failures with the same key until it works or we stop."""
-        return self.retry.retry(lambda: self.gateway.reply(text, key, in_reply_to_id, visibility,
-                                                           self.settings.content_warning, self.settings.language))
+            outbound = Outbound("reply", intent.mention_id, intent.text, reply_to=intent.mention_id,
+                                visibility=intent.visibility)
+            published = self._send(intent.mention_id, outbound, settling=True)
+            if published is not None:
+                log.info("settled unfinished reply to mention %s: %s", intent.mention_id, published.url)
+        return not self.stop.is_set()
