@@ -214,8 +214,8 @@ class EngagementJob:
                 stored += 1
         if stored and self.settings.learning:
             posterior = self.learner.refit(int(now))
-            log.info("engagement: %d readings stored; %s", stored,
-                     f"learned from {posterior.observations} posts" if posterior else "the learned weights stay as they were")
+            learned = f"learned from {posterior.observations} posts" if posterior else "the weights stay as they were"
+            log.info("engagement: %d readings stored; %s", stored, learned)
         return stored
 
     def _store(self, r: Reading, status_id: str) -> bool:
