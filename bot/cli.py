@@ -308,9 +308,6 @@ def _logging(settings) -> None:
 def cmd_run(args) -> int:
     from .posting import daemon
 
-    settings = _load_settings()
-    _logging(settings)
-    _pin_blas(settings.blas_threads)
     stop = threading.Event()
 
     def on_signal(signum, frame):
@@ -323,6 +320,11 @@ def cmd_run(args) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    settings = _load_settings()
+    _logging(settings)
+    if _EARLY_SIGNALS:  # a stop request before the handler above was in place: stop before starting
+        on_signal(_EARLY_SIGNALS[0], None)
+    _pin_blas(settings.blas_threads)
     finished = daemon.run(settings, stop)
     logging.getLogger("bot").info("stopped")
     if not finished:  # a job is stuck in a call: do not wait for it (its post is settled at the next start)
@@ -830,11 +832,33 @@ def _settings_as_defaults(args) -> None:
     args.hashtags = current.post_hashtags
 
 
+_EARLY_SIGNALS: list[int] = []  # SIGTERM/SIGINT received before the command was known
+
+
+def _hold_signals() -> None:
+    """From the first moment: a stop request during start-up is kept, not fatal (a supervisor's
+    SIGTERM in the first half second must still exit 0 for the worker)."""
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda n, frame: _EARLY_SIGNALS.append(n))
+
+
+def _release_signals() -> None:
+    """Not the worker: signals act as usual again, and one that came early acts now."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    if _EARLY_SIGNALS:
+        signal.raise_signal(_EARLY_SIGNALS[0])
+
+
 def main(argv: list[str] | None = None) -> int:
+    if argv is None:  # the `bot` process itself (tests call main() with arguments, in their own process)
+        _hold_signals()
     ap = parser()
     args = ap.parse_args(argv)
     if not args.dry_run and args.command is None and (given := _preview_options_given(args)):
         ap.error(f"{', '.join(given)} only apply to a preview: add --dry-run (without it, `bot` runs the live worker)")
+    if argv is None and (args.dry_run or args.command is not None):
+        _release_signals()
     try:
         if args.dry_run or args.command in ("evaluate", "derive", "reply"):
             _settings_as_defaults(args)

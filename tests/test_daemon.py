@@ -187,3 +187,33 @@ def test_unreachable_server_is_waited_out_not_fatal(database_url, tmp_path):
     _stop(proc)
     assert proc.returncode == 0
     assert "retry" in _output(proc) and "Traceback" not in _output(proc)
+
+
+def _catches_sigterm(pid: int) -> bool:
+    """Whether the process has a SIGTERM handler in place (SigCgt in /proc/<pid>/status)."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            mask = next(line.split()[1] for line in f if line.startswith("SigCgt:"))
+    except (OSError, StopIteration):
+        return False
+    return bool(int(mask, 16) & (1 << (signal.SIGTERM - 1)))
+
+
+def _loaded(pid: int, library: str) -> bool:
+    try:
+        with open(f"/proc/{pid}/maps") as f:
+            return library in f.read()
+    except OSError:
+        return False
+
+
+def test_sigterm_during_start_up_exits_0_and_posts_nothing(mastodon_server, database_url, tmp_path):
+    proc = _start(mastodon_server, database_url, tmp_path)
+    # The worker is still importing its heavy modules (numpy comes first): a supervisor's stop
+    # request now must not kill it with 143.
+    _wait_for(lambda: _loaded(proc.pid, "numpy"), proc=proc)
+    assert _catches_sigterm(proc.pid)
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(60)
+    assert proc.returncode == 0, _output(proc)
+    assert mastodon_server.post_attempts == 0 and "Traceback" not in _output(proc)
