@@ -13,6 +13,9 @@ LOCK_NAME = "songs-x-arxiv-bot worker"
 
 
 class PostgresStore(Store):
+    # Workers starting together queue here; held until the migration's transaction ends.
+    migration_lock = "SELECT pg_advisory_xact_lock(hashtext('songs-x-arxiv-bot schema'))"
+
     def __init__(self, url: str, read_only: bool = False):
         import psycopg
 
@@ -42,7 +45,6 @@ class PostgresStore(Store):
         except psycopg.Error:
             return
         self.connection = connection
-        log.info("reconnected to the database")
         if self.leader:  # a session's advisory lock ends with the session: take it again
             self.leader = False
             if not self.try_lead():

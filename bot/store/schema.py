@@ -94,15 +94,25 @@ def _not_newer(store, version: int) -> None:
 
 
 def migrate(store) -> int:
-    """Bring store's schema to VERSION, one transaction per migration; returns VERSION. Raises
-    SchemaVersionError for a schema newer than this bot's."""
-    store._run([(MIGRATIONS[0][0], ())])
-    row = store._rows("SELECT value FROM bot_meta WHERE key = 'schema_version'")
-    version = int(row[0][0]) if row else 0
-    _not_newer(store, version)
-    for number in range(version, len(MIGRATIONS)):
-        steps = [(sql, ()) for sql in MIGRATIONS[number]]
-        steps.append(("DELETE FROM bot_meta WHERE key = 'schema_version'", ()))
-        steps.append(("INSERT INTO bot_meta (key, value) VALUES ('schema_version', ?)", (str(number + 1),)))
-        store._run(steps)
-    return VERSION
+    """Bring store's schema to VERSION in one transaction; returns VERSION. Workers starting
+    together queue on the backend's migration lock (PostgreSQL: a transaction-level advisory
+    lock; SQLite: the write lock BEGIN IMMEDIATE takes), so the later one finds the schema
+    current. Raises SchemaVersionError for a schema newer than this bot's."""
+    def work(cursor):
+        if store.migration_lock:
+            cursor.execute(store.migration_lock)
+        cursor.execute(MIGRATIONS[0][0])
+        cursor.execute("SELECT value FROM bot_meta WHERE key = 'schema_version'")
+        row = cursor.fetchone()
+        version = int(row[0]) if row else 0
+        _not_newer(store, version)
+        for number in range(version, VERSION):
+            for sql in MIGRATIONS[number]:
+                cursor.execute(sql)
+        if version < VERSION:
+            cursor.execute("DELETE FROM bot_meta WHERE key = 'schema_version'")
+            cursor.execute(store._sql("INSERT INTO bot_meta (key, value) VALUES ('schema_version', ?)"),
+                           (str(VERSION),))
+        return VERSION
+
+    return store._transact(work)
