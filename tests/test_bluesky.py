@@ -141,6 +141,7 @@ def test_replies_thread_under_the_post_they_answer(pds, account, make_outlet):
     key = outlet.key(second)
     deeper = outlet.send(second, key)
     assert outlet.send(second, key).status_id == deeper.status_id  # a re-send is the same record
+    assert outlet.find(second, key).in_reply_to == reply.status_id == deeper.in_reply_to
     by_uri = {r["uri"]: r for r in pds.records(account.did)}
     assert len(by_uri) == 3
     ref = by_uri[deeper.status_id]["value"]["reply"]

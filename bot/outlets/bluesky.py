@@ -187,7 +187,7 @@ class BlueskyOutlet:
         uri = answer.get("uri")
         if not isinstance(uri, str):
             raise TemporaryServerError("Bluesky answered putRecord without the record's URI")
-        return Published(uri, web_url(uri), record["text"], _epoch(record["createdAt"]))
+        return Published(uri, web_url(uri), record["text"], _epoch(record["createdAt"]), outbound.reply_to)
 
     def find(self, outbound: Outbound, key: str) -> Published | None:
         """getRecord on the key: the post as the PDS holds it, or None."""
@@ -195,8 +195,9 @@ class BlueskyOutlet:
         if held is None:
             return None
         value = held.get("value") or {}
+        parent = ((value.get("reply") or {}).get("parent") or {}).get("uri")
         return Published(held["uri"], web_url(held["uri"]), str(value.get("text", "")),
-                         _epoch(value.get("createdAt")))
+                         _epoch(value.get("createdAt")), parent)
 
     # --- records ---------------------------------------------------------------------------------
 

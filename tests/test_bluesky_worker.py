@@ -1,0 +1,145 @@
+"""The worker on two networks: Mastodon (the local server) and Bluesky (the reference PDS), through
+the one publisher, on SQLite and PostgreSQL: each slot once on each network, through restarts and
+crashes, and one network's outage never delays the other."""
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from bot.outlets import tid
+from bot.outlets.bluesky import POST_CLOCK_ID, SESSION_KEY
+from bot.posting.gateway import Gateway
+from bot.posting.publisher import Publisher, outlets_for
+from bot.posting.retry import RetryPolicy
+from bot.posting.settings import load
+from bot.posting.worker import Worker
+from bot.store import Delivery, open_store
+from bot.curation.pipeline import build_pool
+from fake_mastodon import TOKEN
+
+H = 3600
+
+
+@pytest.fixture(scope="module")
+def make_pool(runtime):
+    seeds = iter(range(10**6))
+    return lambda posted: build_pool(runtime, 60, (0.5, 0.7, 0.9), seed=next(seeds), posted=posted)
+
+
+class Clock:
+    def __init__(self, t=1_800_000_000.0):
+        self.t = t
+
+    def __call__(self):
+        return self.t
+
+
+def start_worker(mastodon, pds, account, database_url, make_pool, clock, service=None, **env):
+    """A fresh process's worth of objects, posting to both networks."""
+    settings = load({"MASTODON_API_BASE_URL": mastodon.url, "MASTODON_ACCESS_TOKEN": TOKEN,
+                     "NETWORKS": "mastodon,bluesky", "BLUESKY_SERVICE": service or pds.url,
+                     "BLUESKY_HANDLE": account.handle, "BLUESKY_APP_PASSWORD": account.app_password,
+                     "POST_HASHTAGS": "#bots", "REQUEST_TIMEOUT": "5s",
+                     "DATABASE_URL": database_url, "RETRY_BASE": "0.01s", "RETRY_MAX": "0.05s", **env})
+    gateway = Gateway(settings.api_base_url, settings.access_token, 5)
+    store = open_store(database_url)
+    stop = threading.Event()
+    publisher = Publisher(store, outlets_for(settings, store, gateway, "1"),
+                          RetryPolicy(settings.retry_base, settings.retry_max, stop), clock)
+    return Worker(settings, store, gateway, "1", make_pool, stop, clock=clock, publisher=publisher)
+
+
+def bluesky_texts(pds, account) -> list[str]:
+    return sorted(r["value"]["text"] for r in pds.records(account.did))
+
+
+def test_each_slot_is_posted_once_on_each_network_across_restarts(mastodon_server, pds, database_url, make_pool):
+    account = pds.create_account()
+    clock = Clock()
+    start = clock.t
+    for hour in range(4):
+        worker = start_worker(mastodon_server, pds, account, database_url, make_pool, clock, POST_INTERVAL="1h")
+        for minute in (0, 20, 40):
+            clock.t = start + hour * H + minute * 60
+            worker.tick()
+        worker.store.close()
+    store = open_store(database_url)
+    posts = store.posts()
+    assert [p.state for p in posts] == ["posted"] * 4
+    assert sorted(mastodon_server.texts()) == bluesky_texts(pds, account) == sorted(f"{p.text} #bots" for p in posts)
+    keys = sorted(r["uri"].rsplit("/", 1)[1] for r in pds.records(account.did))
+    assert keys == [tid.from_time(p.slot, POST_CLOCK_ID) for p in posts]
+    assert store.get_meta(SESSION_KEY)  # the session is kept in the state database
+    store.close()
+
+
+def test_one_login_for_many_restarts(mastodon_server, pds, database_url, make_pool):
+    account = pds.create_account()
+    clock = Clock()
+    logins = []
+    for hour in range(3):
+        clock.t += H
+        worker = start_worker(mastodon_server, pds, account, database_url, make_pool, clock, POST_INTERVAL="1h")
+        worker.tick()
+        logins.append(worker.publisher.outlet("bluesky").logins)
+        worker.store.close()
+    assert logins == [1, 0, 0] and len(pds.records(account.did)) == 3
+
+
+def test_crash_before_the_call_posts_once_on_each(mastodon_server, pds, database_url, make_pool):
+    account = pds.create_account()
+    clock = Clock()
+    worker = start_worker(mastodon_server, pds, account, database_url, make_pool, clock)
+    best = worker._candidates()[0]
+    assert worker.store.record_intent(worker.due_slot(), best.text, best.canonical, "key-1", int(clock.t))
+    worker.store.close()  # the process died here
+    restarted = start_worker(mastodon_server, pds, account, database_url, make_pool, clock)
+    restarted.tick()
+    assert mastodon_server.texts() == [f"{best.text} #bots"] == bluesky_texts(pds, account)
+    assert restarted.store.last_post().state == "posted"
+
+
+def test_crash_after_the_pds_accepted_is_settled_not_reposted(mastodon_server, pds, database_url, make_pool):
+    account = pds.create_account()
+    clock = Clock()
+    worker = start_worker(mastodon_server, pds, account, database_url, make_pool, clock)
+    best = worker._candidates()[0]
+    slot = worker.due_slot()
+    assert worker.store.record_intent(slot, best.text, best.canonical, "key-1", int(clock.t))
+    post = worker.store.pending()[0]
+    outbound = worker.outbound(post)
+    bluesky = worker.publisher.outlet("bluesky")
+    key = bluesky.key(outbound)
+    # As the publisher does: the delivery before the attempt; the PDS accepted; then the process died.
+    worker.store.record_delivery(Delivery("post", outbound.ref, "bluesky", outbound.text, key, None, "pending",
+                                          created_at=int(clock.t)))
+    bluesky.send(outbound, key)
+    worker.store.close()
+
+    restarted = start_worker(mastodon_server, pds, account, database_url, make_pool, clock)
+    assert restarted.tick() is not None or restarted.store.last_post().state == "posted"
+    assert bluesky_texts(pds, account) == [outbound.text] == mastodon_server.texts()
+    delivered = restarted.store.delivery("post", outbound.ref, "bluesky")
+    assert delivered.state == "sent" and delivered.remote_id.endswith(key)
+
+
+def test_bluesky_down_does_not_delay_mastodon_and_is_settled_once_back(mastodon_server, pds, database_url,
+                                                                        make_pool):
+    account = pds.create_account()
+    clock = Clock()
+    down = start_worker(mastodon_server, pds, account, database_url, make_pool, clock,
+                        service="http://127.0.0.1:9")  # nothing listens there
+    published = down.tick()
+    assert published is not None and mastodon_server.texts() == [published.text]  # Mastodon on time
+    assert bluesky_texts(pds, account) == []
+    [pending] = down.store.pending_deliveries()
+    assert pending.network == "bluesky"
+    down.store.close()
+
+    clock.t += 600  # Bluesky is back, and the worker restarted
+    back = start_worker(mastodon_server, pds, account, database_url, make_pool, clock)
+    back.tick()
+    back.tick()
+    assert bluesky_texts(pds, account) == [published.text] and len(mastodon_server.statuses) == 1
+    assert back.store.pending_deliveries() == []
