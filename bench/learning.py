@@ -28,7 +28,6 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from bot.curation import seams as seams_module, variety  # noqa: E402
 from bot.curation.pipeline import Pool, build_pool  # noqa: E402
-from bot.curation.features import length_band  # noqa: E402
 from bot.curation.words import canonical  # noqa: E402
 
 H = 3600

@@ -39,16 +39,6 @@ _positive = _whole(1)
 _seed = _whole(0)
 
 
-def _probability(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError(f"must be a probability from 0 to 1, not {text!r}")
-    return value
-
-
 def _version() -> str:
     from importlib import metadata
 
@@ -158,10 +148,8 @@ def cmd_dry_run(args) -> int:
     from dataclasses import replace
 
     from .posting import daemon
-    from .posting.learner import History
     from .curation.pipeline import Pool
     from .posting.worker import current_pool, pooled
-    from .curation.words import canonical
     from .curation import variety
 
     settings = replace(args.settings, seed=args.seed, pool_size=args.pool_size,
@@ -245,8 +233,7 @@ def cmd_evaluate(args) -> int:
         _check_plot_target(args.plot)
     runtime = _load(args.model_dir)
     paths = runtime.paths
-    rows = evaluation.evaluate(runtime.sampler, runtime.evidence, args.eval_temperatures, args.samples, args.eval_seed,
-                               args.switch_probability)
+    rows = evaluation.evaluate(runtime, args.eval_temperatures, args.samples, args.eval_seed)
     print(evaluation.markdown(rows))
     if args.plot:
         evaluation.plot(rows, args.plot, f"{paths.config.name}: {args.samples} raw samples per temperature")
@@ -740,8 +727,6 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--samples", type=_positive, default=1000, help="samples per temperature")
     e.add_argument("--seed", dest="eval_seed", type=_seed, default=0)
     e.add_argument("--plot", type=Path, default=None, help="also write a PNG plot here (needs matplotlib)")
-    e.add_argument("--switch-probability", type=_probability, default=None,
-                   help="source-conditioned models: override the config's chance of switching corpus per word")
     e.add_argument("--model-dir", type=Path, default=argparse.SUPPRESS, help="model directory")
     e.set_defaults(handler=cmd_evaluate)
 

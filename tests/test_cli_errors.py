@@ -74,10 +74,9 @@ def test_jitter_longer_than_the_interval(capsys, monkeypatch):
         "bot: error: POST_JITTER (25200 s) must be shorter than POST_INTERVAL (21600 s)")
 
 
-def test_switch_probability_out_of_range(capsys):
-    assert one_line(capsys, ["evaluate", "--switch-probability", "7"], 2) == (
-        "bot evaluate: error: argument --switch-probability: must be a probability from 0 to 1, not '7' "
-        "(see bot evaluate --help)")
+def test_a_retired_evaluate_option_is_a_usage_error(capsys):
+    assert one_line(capsys, ["evaluate", "--switch-probability", "0.5"], 2).startswith(
+        "bot: error: unrecognized arguments: --switch-probability")
 
 
 def test_truncated_novelty_index(capsys, model_copy):
@@ -179,7 +178,6 @@ sys.exit(code)
     (["--song-titles", "nowhere/songs.txt"],
      "bot: error: corpus file nowhere/songs.txt is missing; pass its path (see bot train --help)"),
     (["--dropout", "2"], "bot: error: --dropout must be from 0 up to (not including) 1, not 2"),
-    (["--switch-probability", "7"], "bot: error: --switch-probability must be from 0 to 1, not 7"),
 ])
 def test_train_mistakes_are_reported_before_tensorflow_starts(tmp_path, args, message, corpora):
     import subprocess

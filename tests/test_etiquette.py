@@ -5,6 +5,8 @@ from datetime import datetime, timezone
 
 import pytest
 
+from bot.outlets.base import Outbound
+
 from bot.curation.words import canonical
 from bot.posting import schedule
 from bot.posting.gateway import Gateway
@@ -50,7 +52,8 @@ def test_an_unfinished_post_with_hashtags_is_found_not_sent_twice(mastodon_serve
     worker = worker_for(mastodon_server, make_pool, clock, tmp_path, POST_HASHTAGS="#bots")
     best = worker._candidates()[0]
     assert worker.store.record_intent(worker.due_slot(), best.text, best.canonical, "key-1", int(clock.t))
-    worker.gateway.post(best.text + " #bots", "key-1", "unlisted", None, "en")  # then the process died
+    slot = worker.due_slot()
+    worker.publisher.outlets[0].send(Outbound("post", str(slot), best.text + " #bots"), "key-1")  # then it died
     restarted = worker_for(mastodon_server, make_pool, clock, tmp_path, POST_HASHTAGS="#bots")
     restarted.tick()
     assert mastodon_server.texts() == [best.text + " #bots"]

@@ -96,3 +96,11 @@ def test_the_shortlist_skips_what_variety_refuses():
     ranked = ["Closer (Vision Edit)", "Stay (Graph Edit)", "Hello (Image Edit)", "Hello (Vision Remix)"]
     assert variety.shortlist(ranked, recent, 5) == [2]
     assert variety.shortlist([], recent, 5) == []
+
+
+def test_raw_mashups_are_unscreened_halves_joined_at_seams(runtime, evidence):
+    from bot.curation.candidates import screen
+
+    texts = pipeline.raw_mashups(runtime, 40, 1.2, seed=1)
+    assert len(texts) == 40 and texts == pipeline.raw_mashups(runtime, 40, 1.2, seed=1)
+    assert any(not screen(t, 1.2, evidence).passed for t in texts)  # nothing was screened out

@@ -5,6 +5,8 @@ import time
 
 import pytest
 
+from bot.outlets.base import Outbound
+
 from bot.curation.pipeline import build_pool
 from bot.errors import AuthError
 from bot.posting.gateway import Gateway
@@ -112,7 +114,7 @@ def test_crash_after_the_server_accepted_is_reconciled_not_reposted(mastodon_ser
     slot = worker.due_slot()
     # The crashed process had written its intent and the server had published; then it died.
     assert worker.store.record_intent(slot, best.text, best.canonical, "key-before-crash", int(clock.t))
-    worker.gateway.post(best.text, "key-before-crash", "unlisted", None, "en")
+    worker.publisher.outlets[0].send(Outbound("post", str(slot), best.text), "key-before-crash")
     attempts = mastodon_server.post_attempts
 
     restarted = start_worker(mastodon_server, database_url, make_pool, clock)

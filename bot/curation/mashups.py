@@ -10,8 +10,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..model.sampler import Sampler
-from ..model.sources import CorpusTags
 from . import seams as seams_module
 from .evidence import KnownHalves, WordStats
 from .features import commonness, features, shared_share
@@ -32,10 +30,6 @@ HALF_MAX_WORDS = {"song": 4, "arxiv": 3}
 # paper halves with 0, 1, 2 and 3 such pairs 2.57, 2.54, 2.13 and 1.57. Longest allowed count of
 # such runs, by run length in words (a song title's triples too: "Before You The Love").
 UNSEEN_RUNS = {"song": {2: 0, 3: 0}, "arxiv": {2: 1}}
-
-
-def is_halves_model(sampler: Sampler) -> bool:
-    return sampler.model.config.halves
 
 
 @dataclass(frozen=True)
@@ -143,18 +137,3 @@ def pair(songs: list[Half], papers: list[Half], seam_table: list[seams_module.Se
             paper = papers[p]
             out.append(Mashup(seam.join(song.text, paper.text), song, paper, seam))
     return out
-
-
-def raw_mashups(sampler: Sampler, seam_table: list[seams_module.Seam], count: int, temperature: float,
-                seed: int, word_check=None) -> list[str]:
-    """count raw posts for measuring: the i-th sampled song half joined to the i-th sampled paper
-    phrase at a seam drawn by the table's weights, with no half-level screening (a half that ran
-    into the length limit stays cut), so filters can be measured on what the network writes."""
-    texts = {}
-    for source, offset in (("song", 0), ("arxiv", 500)):
-        texts[source] = sampler.generate(count, temperature=temperature, seed=seed * 1_000 + offset,
-                                         max_gen_length=HALF_MAX_CHARS[source] + 2,
-                                         policy=CorpusTags(0.0, False, word_check, None, source))
-    rng = np.random.default_rng(seed)
-    picks = rng.choice(len(seam_table), size=count, p=seams_module.weights(seam_table))
-    return [seam_table[k].join(song, paper) for k, song, paper in zip(picks, texts["song"], texts["arxiv"])]

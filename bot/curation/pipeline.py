@@ -14,7 +14,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from . import filters, mashups
+from . import filters, mashups, seams as seams_module
 from .candidates import Candidate, screen
 from .evidence import Evidence
 from .mashups import Half, Mashup
@@ -192,3 +192,15 @@ def build_pool(runtime, size: int, temperatures: Sequence[float], seed: int | No
     screened, stage = screen_candidates(joined, evidence, max_chars, posted)
     stages.append(stage)
     return Pool(rank(with_features(screened, joined, evidence), evidence), tuple(stages))
+
+
+def raw_mashups(runtime, count: int, temperature: float, seed: int) -> list[str]:
+    """count raw posts, for measuring the filters on what the network writes (`bot evaluate`):
+    the i-th sampled song half joined to the i-th sampled paper phrase at a seam drawn by the
+    seam table's weights, with no screening of the halves (a half cut at the length limit stays
+    cut)."""
+    check = WordCheck(runtime.evidence.stats)
+    songs, papers = (sample_halves(runtime.sampler, source, count, [temperature], seed, check) for source in SOURCES)
+    table = list(runtime.evidence.seams)
+    picks = np.random.default_rng(seed).choice(len(table), size=count, p=seams_module.weights(table))
+    return [table[k].join(song, paper) for k, (song, _), (paper, _) in zip(picks, songs, papers)]

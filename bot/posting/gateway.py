@@ -111,14 +111,6 @@ class Gateway:
                 continue
         return DEFAULT_STATUS_LIMIT
 
-    def post(self, text: str, idempotency_key: str, visibility: str, spoiler_text: str | None,
-             language: str) -> Published:
-        status = self._call("post status", self.client.status_post, text, visibility=visibility,
-                            spoiler_text=spoiler_text, language=language, idempotency_key=idempotency_key)
-        if not isinstance(status, dict) or not status.get("id"):
-            raise TemporaryServerError("post status: the server's answer has no status id (outcome unknown)")
-        return Published(str(status["id"]), status.get("url"), text)
-
     def recent_statuses(self, account_id, limit: int = 40) -> list[Published]:
         """The account's latest statuses, replies included, newest first (reblogs left out)."""
         statuses = self._call("read own statuses", self.client.account_statuses, account_id, limit=limit)
@@ -308,13 +300,6 @@ class ReplyGateway(Gateway):
         context = self._read_one("read thread", self.client.status_context, status_id)
         return [str(s["account"]["id"]) for s in context.get("ancestors") or []
                 if isinstance(s, dict) and isinstance(s.get("account"), dict) and s["account"].get("id") is not None]
-
-    def reply(self, text: str, idempotency_key: str, in_reply_to_id: str, visibility: str,
-              spoiler_text: str | None, language: str) -> Published:
-        status = self._call("post reply", self.client.status_post, text, in_reply_to_id=in_reply_to_id,
-                            visibility=visibility, spoiler_text=spoiler_text, language=language,
-                            idempotency_key=idempotency_key)
-        return Published(str(status["id"]), status.get("url"), text)
 
     def recent_replies(self, account_id, limit: int = 40) -> dict[str, Published]:
         """The account's recent statuses that are replies, by the id of the status they answer."""

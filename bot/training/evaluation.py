@@ -5,11 +5,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from ..curation import filters, mashups
+from ..curation import filters
 from ..curation.candidates import screen
-from ..curation.evidence import Evidence
-from ..curation.wordcheck import word_check
-from ..model.sampler import Sampler
+from ..curation.pipeline import raw_mashups
 
 
 @dataclass(frozen=True)
@@ -34,20 +32,14 @@ class Row:
                 f"{self.mean_length:.1f}"]
 
 
-def evaluate(sampler: Sampler, evidence: Evidence, temperatures: Sequence[float], samples: int,
-             seed: int = 0, switch_probability: float | None = None, use_both: bool | None = None,
-             rewrite_words: bool = True) -> list[Row]:
-    """As the bot samples: for source models, with the word check of curation.wordcheck
-    unless rewrite_words is False; for halves models a raw sample is one song half and one paper
-    phrase joined at a seam (curation.mashups.raw_mashups)."""
+def evaluate(runtime, temperatures: Sequence[float], samples: int, seed: int = 0) -> list[Row]:
+    """Per temperature, the shares of raw samples (curation.pipeline.raw_mashups: a song half and
+    a paper phrase at a seam, before any screening) that pass each filter. runtime:
+    bot.runtime.Runtime."""
     rows = []
-    check = word_check(sampler, evidence) if rewrite_words else None
+    evidence = runtime.evidence
     for i, temperature in enumerate(temperatures):
-        if mashups.is_halves_model(sampler):  # a raw sample is a song half and a paper phrase at a seam
-            titles = mashups.raw_mashups(sampler, list(evidence.seams), samples, temperature, seed * 1_000 + i, check)
-        else:
-            titles = sampler.generate(samples, temperature=temperature, seed=seed * 1_000 + i,
-                                      switch_probability=switch_probability, use_both=use_both, word_check=check)
+        titles = raw_mashups(runtime, samples, temperature, seed * 1_000 + i)
         screened = [screen(t, temperature, evidence) for t in titles]
         share = lambda test: sum(map(test, screened)) / len(screened)  # noqa: E731
         passed = lambda c, name: c.verdicts[name].passed  # noqa: E731
