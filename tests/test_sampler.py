@@ -84,3 +84,95 @@ def test_low_temperature_sharpens_high_temperature_flattens():
 def test_negative_temperature_is_rejected(pretrained):
     with pytest.raises(ValueError):
         Sampler(pretrained).generate(1, temperature=-1)
+
+
+# --- halves: sample_halves, the pipeline's one entry point ------------------------------------
+
+@pytest.fixture(scope="module")
+def halves(shipped_model_dir) -> Sampler:
+    from bot.model.modelfile import ModelPaths, load_model
+
+    return Sampler(load_model(ModelPaths.in_directory(shipped_model_dir)))
+
+
+def _halves(sampler, seed, **options):
+    options = {"source": "arxiv", "count": 40, "temperatures": [0.5, 0.9], "max_chars": 50, **options}
+    return sampler.sample_halves(rng=np.random.default_rng(seed), **options)
+
+
+def test_halves_are_reproducible_per_seed_and_split_across_temperatures(halves):
+    a = _halves(halves, 1, count=41)
+    assert a == _halves(halves, 1, count=41)
+    assert [t for _, t in a] == [0.5] * 21 + [0.9] * 20  # the first temperature gets the odd one
+    assert [t for t, _ in a] != [t for t, _ in _halves(halves, 2, count=41)]
+    assert len({t for t, _ in a}) > 30
+
+
+def test_halves_are_whole_or_longer_than_max_chars_and_spaced_once(halves):
+    for source, limit in (("song", 20), ("arxiv", 50)):
+        written = [t for t, _ in _halves(halves, 3, source=source, count=120, max_chars=limit, temperatures=[1.2])]
+        cut = [t for t in written if len(t) > limit]
+        assert all(len(t) == limit + 1 for t in cut)  # stopped as soon as it ran past the limit
+        assert 0 < len(cut) < len(written)
+        whole = [t for t in written if len(t) <= limit]
+        assert all(t and t == t.strip(" ") and "  " not in t for t in whole)
+        assert not any("<" in t for t in written)
+
+
+def test_a_batch_narrower_than_the_count_refills_its_rows(halves):
+    written = _halves(halves, 4, count=50, width=7)
+    assert len(written) == 50 and len({t for t, _ in written}) > 35
+
+
+def test_temperature_zero_rows_write_the_likeliest_half(halves):
+    written = _halves(halves, 5, count=12, temperatures=[0.0, 1.0])
+    greedy, hot = [t for t, _ in written[:6]], [t for t, _ in written[6:]]
+    assert len(set(greedy)) == 1 and len(set(hot)) > 3
+    # The likeliest half, one character at a time ("the word ends" is either corpus token).
+    model, text = halves.model, ""
+    arxiv, song = model.vocab["<arxiv>"], model.vocab["<song>"]
+    tokens = model.tokens()
+    while len(text) <= 50:
+        probs = halves.next_probabilities(text, "arxiv")
+        probs[arxiv] += probs[song]
+        probs[[0, song]] = 0
+        if not text or text.endswith(" "):  # no empty word
+            probs[arxiv] = 0
+        index = int(np.argmax(probs))
+        if index == model.vocab["<s>"]:
+            break
+        text += " " if index == arxiv else tokens[index]
+    assert greedy[0] == text.rstrip(" ")
+
+
+def test_a_prefix_starts_every_half_and_its_open_word_goes_on(halves):
+    for prefix in ("Deep", "Love Me "):
+        written = [t for t, _ in _halves(halves, 6, prefix=prefix, count=30, source="song", max_chars=40)]
+        assert all(t.startswith(prefix.rstrip(" ")) for t in written)
+        assert "  " not in "".join(written)
+    assert any(t.startswith("Deep ") for t, _ in _halves(halves, 6, prefix="Deep", count=30))
+
+
+def test_refused_words_are_written_again_and_a_hopeless_check_still_ends(halves):
+    no_e = lambda word, corpus: "e" not in word.lower()  # noqa: E731
+    share = lambda halves: sum(t.lower().count("e") for t, _ in halves) / sum(len(t) for t, _ in halves)  # noqa: E731
+    free = _halves(halves, 7, count=100)
+    checked = _halves(halves, 7, count=100, word_check=no_e)
+    assert share(checked) < 0.5 * share(free)
+    asked = []
+    hopeless = _halves(halves, 7, count=10, word_check=lambda w, c: asked.append((w, c)) or False)
+    assert len(hopeless) == 10 and {c for _, c in asked} == {"arxiv"}
+
+
+def test_stop_ends_sampling_with_the_halves_finished_so_far(halves):
+    calls = []
+    written = _halves(halves, 8, count=300, width=50, stop=lambda: len(calls) > 20 or calls.append(1))
+    assert 0 < len(written) < 300
+    assert set(written) <= set(_halves(halves, 8, count=300, width=50))
+
+
+@pytest.mark.parametrize("options", [dict(source="lyrics"), dict(temperatures=[]), dict(temperatures=[-1]),
+                                     dict(count=-1), dict(prefix="x" * 51)])
+def test_bad_halves_requests_are_value_errors(halves, options):
+    with pytest.raises(ValueError):
+        _halves(halves, 0, **options)
