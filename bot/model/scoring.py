@@ -1,6 +1,6 @@
 """How likely the model finds a given text: its fluency, for ranking candidates.
 
-The texts are read the way the sampler writes them (incremental semantics: one LSTM step per
+The texts are read the way the sampler writes halves (incremental semantics: one LSTM step per
 token, attention over the last max_length positions), all rows of a batch at once.
 """
 from __future__ import annotations
@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from .modelfile import META_TOKEN, CharModel
+from .network import Rows
 from .sampler import Sampler
 
 
@@ -26,35 +27,33 @@ def encode(model: CharModel, text: str, source: str | None) -> list[int]:
 
 
 def mean_log_likelihood(sampler: Sampler, texts: list[str], source: str | None = None,
-                        batch_size: int = 64) -> np.ndarray:
+                        batch_size: int = 256) -> np.ndarray:
     """Mean natural-log probability per token of each text, end token included (shape (n,),
     values <= 0; higher is more fluent). source: the corpus name every word is written under,
     for source-conditioned models ("song" or "arxiv"); None for plain models.
     Raises KeyError for a source the model does not know."""
-    if source is not None and source not in (sampler.model.config.get("sources") or {source: None}):
+    model = sampler.model
+    if source is not None and source not in (model.config.sources or {source: None}):
         raise KeyError(source)
-    net, window = sampler._net, sampler.model.max_length
-    tags = sampler.model.config.get("sources") or {}
-    markers = np.array([sampler.model.vocab[t] for t in tags.values()], np.int64) if tags else None
+    tags = model.config.sources or {}
+    markers = np.array([model.vocab[t] for t in tags.values()], np.int64) if tags else None
     out = np.zeros(len(texts))
     for start in range(0, len(texts), batch_size):
-        rows = [encode(sampler.model, t, source) for t in texts[start:start + batch_size]]
+        rows = [encode(model, t, source) for t in texts[start:start + batch_size]]
         steps = max(map(len, rows))
         tokens = np.zeros((len(rows), steps), np.int64)
         for i, r in enumerate(rows):
             tokens[i, : len(r)] = r
-        features, _ = net.run(tokens, net.zero_states(len(rows)))
-        logits = features @ net.attention
+        reader = Rows(sampler._net, len(rows), steps)
         total = np.zeros(len(rows))
         for t in range(steps - 1):
-            lo = max(0, t + 1 - window)
-            probs = net.probabilities(features[:, lo:t + 1], logits[:, lo:t + 1])
+            reader.read(tokens[:, t])
+            probs = reader.probabilities()
             target = tokens[:, t + 1]
             if markers is not None:  # every corpus token means "a word ends": merged, as sampled
-                probs = probs.copy()
                 probs[:, markers[0]] = probs[:, markers].sum(axis=1)
                 target = np.where(np.isin(target, markers), markers[0], target)
-            real = target > 0
-            total[real] += np.log(probs[real, target[real]] + 1e-12)
+            real = np.flatnonzero(target > 0)
+            total[real] += np.log(probs[real, target[real]].astype(np.float64) + 1e-12)
         out[start:start + len(rows)] = total / np.array([len(r) - 1 for r in rows])
     return out
