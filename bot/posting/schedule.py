@@ -1,5 +1,10 @@
 """When posts are due: fixed slots every interval from an anchor kept in the database, so a
-restart neither posts early nor resets the schedule. Pure functions of time and state."""
+restart neither posts early nor resets the schedule. Pure functions of time and state.
+
+After downtime the worker posts in the slot it wakes up in (late, once) and never in the slots it
+missed; and no post follows the previous one sooner than MIN_GAP intervals, so the slot after a
+late post waits for the gap to pass (its start plus jitter, or the gap's end, whichever is later).
+"""
 from __future__ import annotations
 
 import math
@@ -7,6 +12,8 @@ import random
 from datetime import datetime, timedelta
 
 from ..curation.evidence import hash64
+
+MIN_GAP = 0.5  # of the interval: the least time between two posts, whatever restarts happen
 
 
 def slot_of(t: float, anchor: int, interval: float) -> int:
@@ -21,8 +28,10 @@ def jitter_for(slot: int, jitter: float) -> float:
 
 def due_slot(now: float, anchor: int, interval: float, jitter: float,
              last_slot: int | None, last_posted_at: int | None) -> int | None:
-    """The slot to post for now, or None: one post per slot, and none in a slot that already saw
-    a post (a post delayed by an outage into a later slot counts for that slot too)."""
+    """The slot to post for now, or None: only the slot now falls in (missed ones are never caught
+    up), one post per slot, none in a slot that already saw a post (a post delayed by an outage
+    into a later slot counts for that slot too), and none sooner than MIN_GAP * interval after the
+    last post. Times in epoch seconds, interval and jitter in seconds."""
     if now < anchor:
         return None
     slot = slot_of(now, anchor, interval)
@@ -31,16 +40,27 @@ def due_slot(now: float, anchor: int, interval: float, jitter: float,
         return None
     if now < slot + jitter_for(slot, jitter):
         return None
+    if last_posted_at is not None and now < gap_end(last_posted_at, interval):
+        return None
     return slot
+
+
+def gap_end(last_posted_at: float, interval: float) -> float:
+    """The earliest time the post after one made at last_posted_at may go out."""
+    return last_posted_at + MIN_GAP * interval
 
 
 def next_post_time(now: float, anchor: int, interval: float, jitter: float,
                    last_slot: int | None, last_posted_at: int | None) -> float:
-    """When the next post will be due (for logs and `bot check`)."""
+    """When the next post will be due (for logs and `bot check`): the first slot from now's on
+    whose post time (its start plus jitter, not before now nor before the gap's end) still falls
+    in it and finds it free."""
     slot = max(slot_of(now, anchor, interval), anchor)
+    earliest = max(now, gap_end(last_posted_at, interval) if last_posted_at is not None else now)
     while True:
-        at = max(slot + jitter_for(slot, jitter), now)
-        if due_slot(at, anchor, interval, jitter, last_slot, last_posted_at) is not None:
+        at = max(slot + jitter_for(slot, jitter), earliest)
+        if slot_of(at, anchor, interval) == slot and \
+                due_slot(at, anchor, interval, jitter, last_slot, last_posted_at) is not None:
             return at
         slot = int(slot + interval)
 
