@@ -3,7 +3,12 @@ the one publisher, on SQLite and PostgreSQL: each slot once on each network, thr
 crashes, and one network's outage never delays the other."""
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import threading
+import time
 
 import pytest
 
@@ -143,3 +148,67 @@ def test_bluesky_down_does_not_delay_mastodon_and_is_settled_once_back(mastodon_
     back.tick()
     assert bluesky_texts(pds, account) == [published.text] and len(mastodon_server.statuses) == 1
     assert back.store.pending_deliveries() == []
+
+
+# --- the worker as a real process --------------------------------------------------------------------
+
+def _daemon(mastodon, pds, account, database_url, tmp_path, **extra):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MASTODON_", "BLUESKY_", "NETWORKS", "POST_",
+                                                                   "DATABASE_URL"))}
+    env.update({"MASTODON_API_BASE_URL": mastodon.url, "MASTODON_ACCESS_TOKEN": TOKEN, "NETWORKS": "mastodon,bluesky",
+                "BLUESKY_SERVICE": pds.url, "BLUESKY_HANDLE": account.handle,
+                "BLUESKY_APP_PASSWORD": account.app_password, "DATABASE_URL": database_url, "POST_INTERVAL": "1h",
+                "CHECK_EVERY": "0.2s", "RETRY_BASE": "0.1s", "RETRY_MAX": "0.3s", "POOL_SIZE": "60",
+                "REPLIES": "off", "PYTHONUNBUFFERED": "1", **extra})
+    log = open(tmp_path / f"bot-{time.monotonic_ns()}.log", "w+")
+    proc = subprocess.Popen([sys.executable, "-m", "bot"], cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT)
+    proc.log = log
+    return proc
+
+
+def _output(proc) -> str:
+    proc.log.seek(0)
+    return proc.log.read()
+
+
+def _wait_for(condition, proc, timeout=300.0):
+    """A guard against a hang, not a time budget: start-up takes what the machine's load makes it take."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        if proc.poll() is not None:
+            pytest.fail(f"bot exited early with {proc.returncode}:\n{_output(proc)}")
+        time.sleep(0.05)
+    pytest.fail(f"timed out:\n{_output(proc)}")
+
+
+def test_the_worker_killed_mid_post_and_restarted_posts_once_on_each(mastodon_server, pds, database_url, tmp_path):
+    account = pds.create_account()
+    mastodon_server.faults = [("stall", 60)]
+    first = _daemon(mastodon_server, pds, account, database_url, tmp_path)
+    _wait_for(mastodon_server.accepted.is_set, first)
+    first.kill()  # SIGKILL: Mastodon has the status, the bot never heard back; Bluesky was not reached
+    first.wait(10)
+    mastodon_server.release.set()
+
+    second = _daemon(mastodon_server, pds, account, database_url, tmp_path)
+    _wait_for(lambda: len(pds.records(account.did)) == 1, second)
+    _wait_for(lambda: "posting to mastodon and bluesky" in _output(second), second)
+    second.send_signal(signal.SIGTERM)
+    assert second.wait(60) == 0, _output(second)
+    assert len(mastodon_server.statuses) == 1
+    assert bluesky_texts(pds, account) == mastodon_server.texts()
+    store = open_store(database_url)
+    assert [p.state for p in store.posts()] == ["posted"] and store.pending_deliveries() == []
+    assert store.get_meta(SESSION_KEY)
+    store.close()
+
+
+def test_bluesky_alone_is_one_line_saying_what_to_set(mastodon_server, pds, tmp_path):
+    account = pds.create_account()
+    proc = _daemon(mastodon_server, pds, account, f"sqlite:///{tmp_path / 's.db'}", tmp_path, NETWORKS="bluesky")
+    assert proc.wait(120) == 1
+    assert _output(proc).strip().splitlines()[-1] == (
+        "bot: error: NETWORKS=bluesky: the worker needs Mastodon too for now (it reads its history, engagement "
+        "and mentions there); set NETWORKS=mastodon,bluesky")

@@ -17,15 +17,15 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from ..curation import filters
 from ..curation.pipeline import build_pool
-from ..errors import AuthError, BotError, DatabaseLostError
+from ..errors import AuthError, BotError, ConfigError, DatabaseLostError
 from .gateway import ReplyGateway
 from ..runtime import Runtime
 from .retry import RetryPolicy
-from .settings import Settings, require_durable_state, require_server, with_hashtags
+from .settings import Settings, require_bluesky, require_durable_state, require_server, with_hashtags
 from ..store import open_store, wait_to_lead
 from .worker import Worker
 from .learner import EngagementJob, Learner
-from .publisher import Publisher, mastodon_outlet
+from .publisher import Publisher, outlets_for
 
 log = logging.getLogger("bot")
 SHUTDOWN_GRACE = 7.0  # seconds running jobs get after a stop request (systemd's unit: 20, Heroku: 30)
@@ -44,8 +44,13 @@ def pool_maker(settings: Settings, runtime: Runtime, max_chars: int, stop: threa
 
 
 def learner_for(settings: Settings, store, runtime: Runtime) -> Learner:
-    """The worker's learner: the runtime's curator as its prior; with SEED, reproducible draws."""
-    return Learner(settings, store, prior=runtime.evidence.curator, rng=random.Random(settings.seed))
+    """The worker's learner: the runtime's curator as its prior (or its refit from the owner's
+    answers in approval mode, where that is used: approval.adopted_curator); with SEED,
+    reproducible draws."""
+    from .approval import adopted_curator
+
+    return Learner(settings, store, prior=adopted_curator(store, runtime.evidence.curator),
+                   rng=random.Random(settings.seed))
 
 
 def post_budget(settings: Settings, status_limit: int | None) -> int:
@@ -77,7 +82,12 @@ def run(settings: Settings, stop: threading.Event) -> bool:
     """Run until stop is set; raises AuthError (and other BotErrors) that need a person.
     Returns False if a job was still running when it gave up waiting (the store is left open
     for it: the caller should exit the process at once)."""
+    if "mastodon" not in settings.networks:
+        raise ConfigError(f"NETWORKS={','.join(settings.networks)}: the worker needs Mastodon too for now (it reads "
+                          "its history, engagement and mentions there); set NETWORKS=mastodon,bluesky")
     require_server(settings)
+    if "bluesky" in settings.networks:
+        require_bluesky(settings)
     require_durable_state(settings)
     log.debug("settings: %s", settings.describe())
     runtime = Runtime.load(settings.model_dir)  # once: the pool and the replier share it
@@ -90,7 +100,7 @@ def run(settings: Settings, stop: threading.Event) -> bool:
         if connected is None:
             return True
         gateway, account, limit = connected
-        publisher = Publisher(store, [mastodon_outlet(settings, gateway, account["id"], limit)],
+        publisher = Publisher(store, outlets_for(settings, store, gateway, account["id"], limit),
                               RetryPolicy(settings.retry_base, settings.retry_max, stop), time.time)
         worker = Worker(settings, store, gateway, account["id"],
                         pool_maker(settings, runtime, post_budget(settings, limit), stop), stop,
@@ -102,12 +112,30 @@ def run(settings: Settings, stop: threading.Event) -> bool:
         log.info("started as @%s on %s (bot account: %s, status limit %s); state in %s; next post at %s",
                  account.get("acct"), settings.api_base_url, "yes" if account.get("bot") else "no", limit,
                  store.description, _when(worker.next_post_time()))
-        replier = replier_for(settings, runtime, store, gateway, account, limit, stop, publisher) if settings.replies else None
+        if len(publisher.networks) > 1:
+            log.info("posting to %s", " and ".join(publisher.networks))
+        # Replies answer Mastodon mentions, so they leave through Mastodon only (Bluesky's mentions
+        # need an AppView: not read yet).
+        on_mastodon = Publisher(store, [o for o in publisher.outlets if o.network == "mastodon"], publisher.retry,
+                                time.time)
+        replier = replier_for(settings, runtime, store, gateway, account, limit, stop, on_mastodon) if settings.replies else None
+        if settings.approval:  # the owner's messages are Mastodon direct messages
+            from .approval import queue_for
+
+            worker.approval = queue_for(settings, store, gateway, on_mastodon, worker, runtime,
+                                        post_budget(settings, limit), worker.retry)
+            log.info("approval mode: @%s picks each post, asked %s before its slot; no answer: %s",
+                     worker.approval.owner.acct, _duration(settings.approval_ahead),
+                     "the worker's pick is posted" if settings.approval_timeout_action == "post" else "the slot is skipped")
         finished = _schedule(settings, worker, stop, replier, engagement)
         return finished
     finally:
         if finished:
             store.close()
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds / 3600:g} h" if seconds >= 3600 else f"{seconds / 60:g} min" if seconds >= 60 else f"{seconds:g} s"
 
 
 def _when(t: float) -> str:
@@ -151,6 +179,9 @@ def _schedule(settings: Settings, worker: Worker, stop: threading.Event, replier
     if replier is not None:
         scheduler.add_job(guarded(replier.check), "interval", seconds=settings.reply_check, id="replies",
                           name="answer mentions", next_run_time=now)
+    if worker.approval is not None:
+        scheduler.add_job(guarded(worker.approval.run_queue), "interval", seconds=settings.check_every, id="approval",
+                          name="approval queue", next_run_time=now)
     if engagement is not None:
         scheduler.add_job(guarded(engagement.run), "interval", seconds=settings.engagement_check, id="engagement",
                           name="read engagement", next_run_time=now)
