@@ -279,3 +279,259 @@ def fresh_database(request, tmp_path):
         return f"postgresql://postgres@/{name}?host={sockets}"
 
     return make
+
+
+# -- leadership: the lease (PostgreSQL), directly and through a transaction-mode pooler ----------
+
+@pytest.fixture(scope="module")
+def pgbouncer(postgres_cluster):
+    """A private PgBouncer in transaction mode in front of the test cluster, on a Unix socket:
+    two server connections handed out in turn (server_round_robin), so consecutive transactions
+    of one client land on different sessions, as on a busy managed pooler. Yields a function:
+    database name -> URL through the pooler."""
+    import os
+    import shutil
+    import subprocess
+    import tempfile
+    import time
+    from pathlib import Path
+
+    import psycopg
+
+    binary = shutil.which("pgbouncer") or next((p for p in ("/usr/sbin/pgbouncer",) if os.path.exists(p)), None)
+    if binary is None:
+        pytest.skip("PgBouncer not found (Debian package pgbouncer); .ci/run installs it")
+    root = Path(tempfile.mkdtemp(prefix="bot-test-pgbouncer-"))
+    port = 6543
+    (root / "users.txt").write_text('"postgres" ""\n')
+    (root / "pgbouncer.ini").write_text(f"""[databases]
+* = host={postgres_cluster} user=postgres
+
+[pgbouncer]
+unix_socket_dir = {root}
+listen_port = {port}
+auth_type = trust
+auth_file = {root / 'users.txt'}
+pool_mode = transaction
+default_pool_size = 2
+server_round_robin = 1
+max_client_conn = 200
+logfile = {root / 'pgbouncer.log'}
+pidfile = {root / 'pgbouncer.pid'}
+""")
+    as_user = []
+    if os.geteuid() == 0:  # PgBouncer refuses to run as root
+        for path in [root, *root.iterdir()]:
+            shutil.chown(path, "postgres")
+        as_user = ["runuser", "-u", "postgres", "--"]
+    proc = subprocess.Popen([*as_user, binary, str(root / "pgbouncer.ini")], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.STDOUT)
+    url = lambda name: f"postgresql://postgres@/{name}?host={root}&port={port}"  # noqa: E731
+    deadline = time.monotonic() + 120  # a guard against a hang, not a time budget
+    while True:
+        try:
+            psycopg.connect(url("postgres"), connect_timeout=5).close()
+            break
+        except psycopg.OperationalError:
+            log = (root / "pgbouncer.log").read_text() if (root / "pgbouncer.log").exists() else ""
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                pytest.fail(f"PgBouncer did not start (exit {proc.poll()}):\n{log}")
+            time.sleep(0.05)
+    yield url
+    proc.terminate()
+    proc.wait(30)
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def _database(postgres_cluster) -> str:
+    import uuid
+
+    import psycopg
+
+    name = "bot_" + uuid.uuid4().hex[:12]
+    with psycopg.connect(f"postgresql://postgres@/postgres?host={postgres_cluster}", autocommit=True) as c:
+        c.execute(f"CREATE DATABASE {name}")
+    return name
+
+
+@pytest.fixture(params=["direct", "pgbouncer"])
+def lease_url(request, postgres_cluster):
+    """A fresh PostgreSQL database, reached directly or through the transaction-mode pooler."""
+    name = _database(postgres_cluster)
+    if request.param == "direct":
+        return f"postgresql://postgres@/{name}?host={postgres_cluster}"
+    return request.getfixturevalue("pgbouncer")(name)
+
+
+def _postgres(url: str, lease_for: float = 600.0):
+    """A migrated PostgresStore with the given lease length (seconds)."""
+    from bot.store.postgres import PostgresStore
+
+    store = PostgresStore(url, lease_for=lease_for)
+    store.migrate()
+    return store
+
+
+def test_statements_run_again_and_again_through_a_transaction_pooler(lease_url):
+    a, b = _postgres(lease_url), _postgres(lease_url)
+    for i in range(12):  # psycopg would prepare a statement from its 5th run on; the pooler then loses it
+        a.save_schedule(anchor=i)
+        assert b.schedule().anchor == i and a.posts() == [] and b.pending() == []
+    a.close()
+    b.close()
+
+
+def test_a_standby_never_takes_a_live_lease_and_takes_a_released_one_at_once(lease_url):
+    a, b = _postgres(lease_url), _postgres(lease_url)
+    assert a.try_lead()
+    for _ in range(12):  # the pooler hands b's statements to a's former sessions too
+        assert a.posts() == []
+        assert not b.try_lead()
+    assert a.lease.holder in b.active_worker()
+    a.close()
+    assert b.active_worker() is None
+    assert b.try_lead() and b.active_worker().startswith(b.lease.holder)
+    b.close()
+
+
+def test_a_stale_lease_is_taken_over_and_its_old_holder_stops(lease_url):
+    import time
+
+    from bot.errors import DatabaseLostError
+
+    crashed = _postgres(lease_url, lease_for=1.0)
+    assert crashed.try_lead()
+    crashed._heartbeat_stop.set()  # frozen: no heartbeat, no release (a crash, a long pause)
+    standby = _postgres(lease_url)
+    assert not standby.try_lead()
+    deadline = time.monotonic() + 120  # a guard against a hang: the lease ends after 1 s
+    while not standby.try_lead():
+        assert time.monotonic() < deadline, "the stale lease was never taken over"
+        time.sleep(0.05)
+    with pytest.raises(DatabaseLostError, match="another worker took over"):
+        crashed.posts()  # back from its pause: it must not act as a leader any more
+    with pytest.raises(DatabaseLostError):
+        crashed.save_schedule(anchor=1)
+    assert standby.save_schedule(anchor=2).anchor == 2
+    crashed.close()
+    assert standby.active_worker().startswith(standby.lease.holder)  # closing the old one released nothing
+    standby.close()
+
+
+def test_the_heartbeat_keeps_the_lease_of_a_leader_that_does_nothing(lease_url):
+    import time
+
+    a = _postgres(lease_url, lease_for=1.5)
+    assert a.try_lead()
+    b = _postgres(lease_url)
+
+    def renewed_at():
+        return b._rows("SELECT renewed_at FROM leader_lease")[0][0]
+
+    seen = [renewed_at()]
+    deadline = time.monotonic() + 120  # a guard against a hang: a beat comes every 0.5 s
+    while len(seen) < 3:
+        assert time.monotonic() < deadline, "the heartbeat never renewed the lease"
+        if renewed_at() != seen[-1]:
+            seen.append(renewed_at())
+        time.sleep(0.05)
+    assert b.active_worker().startswith(a.lease.holder)
+    a.close()
+    b.close()
+
+
+def test_a_lease_that_ran_out_but_was_not_taken_is_kept(lease_url):
+    import time
+
+    a = _postgres(lease_url, lease_for=0.5)
+    assert a.try_lead()
+    a._heartbeat_stop.set()
+    b = _postgres(lease_url)
+    deadline = time.monotonic() + 120
+    while b.active_worker() is not None:  # ran out ...
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert a.save_schedule(anchor=7).anchor == 7  # ... and nobody took it: the leader renews and goes on
+    assert b.active_worker().startswith(a.lease.holder)
+    a.close()
+    b.close()
+
+
+def test_sqlite_names_the_active_worker_without_taking_the_lock(tmp_path):
+    url = f"sqlite:///{tmp_path / 'state.sqlite3'}"
+    a, b = open_store(url), open_store(url)
+    assert b.active_worker() is None
+    assert a.try_lead()
+    assert a.active_worker() == "this process" and "state.sqlite3.lock" in b.active_worker()
+    assert not b.try_lead()
+    a.close()
+    assert b.active_worker() is None and b.try_lead()
+    b.close()
+
+
+def test_two_workers_through_a_transaction_pooler_one_stands_by_then_takes_over(mastodon_server, postgres_cluster,
+                                                                                 pgbouncer, tmp_path):
+    from test_daemon import _output, _posted, _start, _stop, _wait_for
+
+    url = pgbouncer(_database(postgres_cluster))
+    first = _start(mastodon_server, url, tmp_path)
+    _wait_for(lambda: _posted(url), proc=first)
+    second = _start(mastodon_server, url, tmp_path)
+    _wait_for(lambda: "standing by" in _output(second), proc=second)
+    assert "pid " in [line for line in _output(second).splitlines() if "standing by" in line][0]  # who leads
+    _stop(first)
+    _wait_for(lambda: "started as" in _output(second), proc=second)
+    _stop(second)
+    assert first.returncode == 0 and second.returncode == 0, _output(first) + _output(second)
+    assert len(mastodon_server.statuses) == 1
+    assert "error" not in (_output(first) + _output(second)).lower()
+
+
+# -- a server that closes idle sessions ------------------------------------------------------------
+
+def test_an_idle_session_closed_by_the_server_is_reopened_without_a_log_line(postgres_cluster, caplog):
+    import time
+
+    import psycopg
+
+    name = _database(postgres_cluster)
+    admin = psycopg.connect(f"postgresql://postgres@/postgres?host={postgres_cluster}", autocommit=True)
+    admin.execute(f"ALTER DATABASE {name} SET idle_session_timeout = '100ms'")
+    store = open_store(f"postgresql://postgres@/{name}?host={postgres_cluster}")
+    caplog.set_level("DEBUG", logger="bot")
+    for anchor in range(3):  # a check after every idle spell
+        pid = store.connection.info.backend_pid
+        deadline = time.monotonic() + 120  # a guard against a hang: the server closes it after 0.1 s
+        while admin.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = %s", (pid,)).fetchone()[0]:
+            assert time.monotonic() < deadline, "the server never closed the idle session"
+            time.sleep(0.02)
+        assert store.save_schedule(anchor=anchor).anchor == anchor
+    admin.close()
+    store.close()
+    assert [r.getMessage() for r in caplog.records if r.levelno >= 20] == []
+    assert sum("connection lost" in r.getMessage() for r in caplog.records) == 3  # at debug level
+
+
+def test_a_database_away_for_a_while_is_one_warning_and_one_line_when_it_is_back(postgres_cluster, pg_ctl, caplog):
+    import threading
+    import time
+
+    store = open_store(f"postgresql://postgres@/{_database(postgres_cluster)}?host={postgres_cluster}")
+    caplog.set_level("INFO", logger="bot")
+    pg_ctl("stop", "-m", "fast")
+    done = []
+    reader = threading.Thread(target=lambda: done.append(store.schedule()))
+    reader.start()
+    deadline = time.monotonic() + 120
+    while not any(r.levelname == "WARNING" for r in caplog.records):
+        assert time.monotonic() < deadline, "no warning while the database was away"
+        time.sleep(0.05)
+    time.sleep(1)  # several reconnection attempts while it stays away
+    pg_ctl("start")
+    reader.join(120)
+    store.close()
+    assert done == [Schedule()]
+    lines = [(r.levelname, r.getMessage()) for r in caplog.records]
+    assert [level for level, _ in lines] == ["WARNING", "INFO"], lines
+    assert "connection lost" in lines[0][1] and "reconnected" in lines[1][1]

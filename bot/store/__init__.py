@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 
-from ..errors import StateError
+from ..errors import DatabaseLostError, StateError
 from .deliveries import DeliveriesTable
 from .learning import LearningTables
 from .meta import MetaTable
@@ -72,7 +72,12 @@ def wait_to_lead(store: Store, stop: threading.Event, poll: float) -> bool:
     False if stopped first."""
     if _try_lead(store):
         return True
-    log.info("another worker is active on this database (%s); standing by until it stops", store.description)
+    try:
+        active = store.active_worker()
+    except StateError:
+        active = None
+    log.info("another worker is active on this database (%s%s); standing by until it stops", store.description,
+             f": {active}" if active else "")
     while not stop.wait(poll):
         if _try_lead(store):
             log.info("the other worker stopped; taking over")
@@ -83,9 +88,5 @@ def wait_to_lead(store: Store, stop: threading.Event, poll: float) -> bool:
 def _try_lead(store: Store) -> bool:
     try:
         return store.try_lead()
-    except Exception as e:  # a lost connection while standing by: the next poll tries again
-        if isinstance(e, store.lost_errors):
-            with store._lock:
-                store._reconnect()
-            return False
-        raise
+    except DatabaseLostError:  # the database is away while standing by (logged): the next poll tries again
+        return False

@@ -125,6 +125,10 @@ class StoreBase:
         """Become the database's one active worker if no other is; held until close."""
         raise NotImplementedError
 
+    def active_worker(self) -> str | None:
+        """Who is the database's active worker now, in words; None if none is. Takes nothing."""
+        raise NotImplementedError
+
     def close(self) -> None:
         self.connection.close()
         self.leader = False

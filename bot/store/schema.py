@@ -62,6 +62,13 @@ MIGRATIONS = [
                   CASE state WHEN 'posted' THEN 'sent' ELSE 'pending' END, status_id, url, created_at, posted_at
            FROM replies WHERE state IN ('pending', 'posted') AND text IS NOT NULL AND idempotency_key IS NOT NULL""",
     ],
+    [
+        # PostgreSQL's one-active-worker lease (bot/store/lease.py); times are the database's
+        # clock in epoch seconds. SQLite leads by an flock and leaves this table empty.
+        """CREATE TABLE IF NOT EXISTS leader_lease (
+            name TEXT PRIMARY KEY, holder TEXT NOT NULL, renewed_at DOUBLE PRECISION NOT NULL,
+            expires_at DOUBLE PRECISION NOT NULL)""",
+    ],
 ]
 VERSION = len(MIGRATIONS)
 

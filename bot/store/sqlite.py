@@ -67,6 +67,23 @@ class SQLiteStore(Store):
         self.leader = True
         return True
 
+    def active_worker(self) -> str | None:
+        """"this process" or "the process holding <path>.lock" (the lock asked for without
+        waiting, and let go at once), None if no worker holds it. Creates nothing."""
+        if self.leader:
+            return "this process"
+        try:
+            probe = open(self.path + ".lock", "r")
+        except FileNotFoundError:
+            return None
+        with probe:
+            try:
+                fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return f"the process holding {self.path}.lock"
+            fcntl.flock(probe, fcntl.LOCK_UN)
+        return None
+
     def close(self) -> None:
         super().close()
         if self._lock_file is not None:
