@@ -139,7 +139,12 @@ def test_a_schedule_value_that_does_not_parse_is_one_clear_error(database_url):
 
     store = open_store(database_url)
     store.set_meta({"interval": "three hours"})
-    with pytest.raises(StateError, match="bot_meta interval='three hours' is not a float; delete the row"):
+    with pytest.raises(StateError, match="bot_meta interval='three hours' is not a number of seconds; delete the row"):
+        store.schedule()
+    store.set_meta({"interval": "3600", "anchor": "1700000000.0"})  # as older writers left them
+    assert store.schedule() == Schedule(1700000000, 3600.0)
+    store.set_meta({"anchor": "1700000000.5"})
+    with pytest.raises(StateError, match="bot_meta anchor='1700000000.5' is not a whole number of seconds"):
         store.schedule()
     store.close()
 

@@ -6,14 +6,28 @@ from ..errors import StateError
 from .base import StoreBase
 from .records import Schedule
 
-# Schedule field -> (parse the stored text, write the value as text)
+
+
+def _whole(text: str) -> int:
+    """An integer as stored: "1700000000", or "1700000000.0" as some writers left it."""
+    value = float(text)
+    if not value.is_integer():
+        raise ValueError(text)
+    return int(value)
+
+
+# Schedule field -> (parse the stored text, what it must be, in words)
 _SCHEDULE_KEYS = {
-    "anchor": (int, lambda v: str(int(v))),
-    "interval": (float, lambda v: repr(float(v))),
-    "pool_built_at": (int, lambda v: str(int(v))),
-    "refused_slots": (int, lambda v: str(int(v))),
-    "resume_at": (int, lambda v: str(int(v))),
+    "anchor": (_whole, "a whole number of seconds"),
+    "interval": (float, "a number of seconds"),
+    "pool_built_at": (_whole, "a whole number of seconds"),
+    "refused_slots": (_whole, "a whole number"),
+    "resume_at": (_whole, "a whole number of seconds"),
 }
+
+
+def _text(key: str, value) -> str:
+    return repr(float(value)) if key == "interval" else str(int(value))
 
 
 class MetaTable(StoreBase):
@@ -38,8 +52,8 @@ class MetaTable(StoreBase):
             try:
                 values[key] = _SCHEDULE_KEYS[key][0](text)
             except ValueError:
-                raise StateError(f"database {self.description}: bot_meta {key}={text!r} is not a "
-                                 f"{_SCHEDULE_KEYS[key][0].__name__}; delete the row to reset it") from None
+                raise StateError(f"database {self.description}: bot_meta {key}={text!r} is not "
+                                 f"{_SCHEDULE_KEYS[key][1]}; delete the row to reset it") from None
         return Schedule(**values)
 
     def save_schedule(self, **changes) -> Schedule:
@@ -53,6 +67,6 @@ class MetaTable(StoreBase):
         for key, value in changes.items():
             steps.append(("DELETE FROM bot_meta WHERE key = ?", (key,)))
             if value is not None:
-                steps.append(("INSERT INTO bot_meta (key, value) VALUES (?, ?)", (key, _SCHEDULE_KEYS[key][1](value))))
+                steps.append(("INSERT INTO bot_meta (key, value) VALUES (?, ?)", (key, _text(key, value))))
         self._run(steps)
         return self.schedule()
