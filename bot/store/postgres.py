@@ -138,8 +138,9 @@ class PostgresStore(Store):
             self._heartbeat.join(5)
         if self.leader and not self._lost:
             sql, params = self.lease.release_sql()
-            try:  # once, without waiting for the database: an unreleased lease ends by itself
-                self._attempt(lambda cursor: cursor.execute(self._sql(sql), params))
+            try:  # once, on this connection (no reconnecting): an unreleased lease ends by itself
+                with self._lock, self._driver_transaction():
+                    self.connection.execute(self._sql(sql), params)
             except Exception as e:
                 log.debug("lease not released (%s); it ends in %g s", e, self.lease.lease_for)
         super().close()
