@@ -103,7 +103,7 @@ def test_save_leaves_no_temporary_files(saved, tmp_path):
     ("rnn_size", "abc", "rnn_size must be a whole number of at least 1, not 'abc'"),
     ("max_length", -3, "max_length must be a whole number of at least 1, not -3"),
     ("rnn_bidirectional", "no", "rnn_bidirectional must be true or false, not 'no'"),
-    ("switch_probability", 1.5, "switch_probability must be a number from 0 to 1, not 1.5"),
+    ("halves", True, "a halves model has sources and incremental semantics"),
     ("word_retries", -1, "word_retries must be a whole number of at least 0, not -1"),
     ("semantics", "sideways", "semantics must be one of textgenrnn, incremental"),
     ("sources", ["<song>"], "sources must map corpus names to tokens"),
@@ -117,10 +117,10 @@ def test_bad_config_values_are_one_line_naming_file_and_key(saved, key, value, m
 
 
 def test_config_is_typed_with_defaults_and_keeps_keys_it_does_not_know(saved, tmp_path):
-    _edit_json(saved.config, some_textgenrnn_key=[1, 2], switch_probability=1)
+    _edit_json(saved.config, some_textgenrnn_key=[1, 2], word_retries=1)
     model = load_model(saved)
     assert model.config.rnn_size == 128 and model.config.semantics == "textgenrnn"
-    assert model.config.switch_probability == 1.0 and model.config.word_retries == 3
+    assert model.config.word_retries == 1 and not model.config.halves
     assert model.config.unknown == {"some_textgenrnn_key": [1, 2]} and model.config["some_textgenrnn_key"] == [1, 2]
     again = load_model(save_model(model, tmp_path / "again", "copy"))
     assert again.config == model.config
@@ -128,6 +128,27 @@ def test_config_is_typed_with_defaults_and_keeps_keys_it_does_not_know(saved, tm
 
 
 def test_sources_tokens_missing_from_the_vocab_are_reported(saved):
-    _edit_json(saved.config, sources={"song": "<song>", "arxiv": "<arxiv>"})
+    _edit_json(saved.config, sources={"song": "<song>", "arxiv": "<arxiv>"}, halves=True, semantics="incremental")
     with pytest.raises(ModelFileError, match=r"the sources' tokens <song>, <arxiv> are not in vocab file"):
         load_model(saved)
+
+
+@pytest.mark.parametrize("changes, strategy", [
+    ({"training": {"strategy": "plain"}}, "plain"),
+    ({"sources": {"song": "<song>", "arxiv": "<arxiv>"}, "semantics": "incremental", "switch_probability": 0.5},
+     "sources"),
+])
+def test_models_of_retired_strategies_name_the_release_that_samples_them(saved, changes, strategy):
+    _edit_json(saved.config, **changes)
+    with pytest.raises(ModelFileError) as caught:
+        load_model(saved)
+    message = str(caught.value)
+    assert f"retired '{strategy}' strategy" in message and "songs-x-arxiv-bot 0.1.0 (commit 0334321)" in message
+    assert message.startswith(f"config file {saved.config}") and "\n" not in message
+
+
+def test_the_shipped_halves_model_and_textgenrnns_own_files_load(shipped_model_dir, saved):
+    shipped = load_model(ModelPaths.in_directory(shipped_model_dir))
+    assert shipped.config.halves and shipped.config.sources and shipped.config.word_retries == 3
+    assert "switch_probability" in shipped.config.unknown  # a retired option, kept as written
+    assert load_model(saved).config.training is None

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from bot.model.modelfile import CharModel
-from bot.model.sampler import Sampler, sample_indices
+from bot.model.sampler import Halves, Sampler, sample_indices
 
 
 def _greedy_one_by_one(sampler: Sampler, prefix: str, max_gen_length: int) -> str:
@@ -95,9 +95,9 @@ def halves(shipped_model_dir) -> Sampler:
     return Sampler(load_model(ModelPaths.in_directory(shipped_model_dir)))
 
 
-def _halves(sampler, seed, **options):
-    options = {"source": "arxiv", "count": 40, "temperatures": [0.5, 0.9], "max_chars": 50, **options}
-    return sampler.sample_halves(rng=np.random.default_rng(seed), **options)
+def _halves(sampler, seed, source="arxiv", count=40, max_chars=50, prefix="", temperatures=(0.5, 0.9), **options):
+    wanted = [Halves(source, count, max_chars, prefix)]
+    return sampler.sample_halves(wanted, temperatures, np.random.default_rng(seed), **options)[0]
 
 
 def test_halves_are_reproducible_per_seed_and_split_across_temperatures(halves):
@@ -171,8 +171,27 @@ def test_stop_ends_sampling_with_the_halves_finished_so_far(halves):
     assert set(written) <= set(_halves(halves, 8, count=300, width=50))
 
 
+def test_both_corpora_in_one_batch_each_with_its_limit_prefix_and_token(halves):
+    asked = set()
+    check = lambda word, corpus: asked.add((word, corpus)) or True  # noqa: E731
+    songs, papers = halves.sample_halves([Halves("song", 30, 12, "Love"), Halves("arxiv", 20, 50)], [0.9],
+                                         np.random.default_rng(9), check, width=16)
+    assert len(songs) == 30 and len(papers) == 20
+    assert all(t.startswith("Love") and len(t) <= 13 for t, _ in songs) and any(len(t) == 13 for t, _ in songs)
+    assert not any(t.startswith("Love") for t, _ in papers) and max(len(t) for t, _ in papers) > 13
+    # Each row's words are written (and checked) under its own corpus' token.
+    for written, corpus, limit in ((songs, "song", 12), (papers, "arxiv", 50)):
+        last_words = {t.split(" ")[-1] for t, _ in written if len(t) <= limit and " " in t}
+        assert last_words and all((w, corpus) in asked for w in last_words)
+
+
 @pytest.mark.parametrize("options", [dict(source="lyrics"), dict(temperatures=[]), dict(temperatures=[-1]),
-                                     dict(count=-1), dict(prefix="x" * 51)])
+                                     dict(count=-1), dict(max_chars=0), dict(prefix="x" * 51)])
 def test_bad_halves_requests_are_value_errors(halves, options):
     with pytest.raises(ValueError):
         _halves(halves, 0, **options)
+
+
+def test_a_halves_model_is_not_sampled_as_whole_titles(halves):
+    with pytest.raises(ValueError, match="sample_halves"):
+        halves.generate(1)

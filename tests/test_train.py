@@ -4,11 +4,12 @@ import hashlib
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from bot.errors import CorpusError, TrainingError
 from bot.model.modelfile import ModelPaths, load_model
-from bot.model.sampler import Sampler
+from bot.model.sampler import Halves, Sampler
 from bot.training.train import TrainOptions, train
 
 
@@ -33,7 +34,8 @@ def test_training_from_scratch_lowers_the_loss_and_writes_a_loadable_model(corpo
     card = (options.output_dir / "MODEL.md").read_text()
     assert "bot train --test" in card and record["data"]["arxiv_titles.txt"] in card
     assert all(sample in card for sample in result.samples)
-    assert len(Sampler(model).generate(5, temperature=1.0, seed=0)) == 5
+    written = Sampler(model).sample_halves([Halves("arxiv", 5, 50)], [1.0], np.random.default_rng(0))
+    assert [len(h) for h in written] == [5]
 
 
 def test_validation_halves_are_held_out_and_measured_every_epoch(corpora, tmp_path):

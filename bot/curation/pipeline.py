@@ -22,10 +22,8 @@ from .relatedness import relatedness_many
 from .wordcheck import WordCheck
 from .words import canonical
 from ..model.scoring import mean_log_likelihood
-from ..model.sampler import Sampler
-from ..model.sources import CorpusTags
+from ..model.sampler import Halves, Sampler
 
-SAMPLING_BATCH = 250  # halves sampled together: smaller batches keep the worker's peak memory low
 PAPERS_PER_SONG = 6  # paper phrases tried with each song half
 SOURCES = ("song", "arxiv")
 STAGE_NAMES = {"song": "song halves", "arxiv": "paper phrases"}
@@ -79,22 +77,12 @@ def sample_halves(sampler: Sampler, source: str, count: int, temperatures: Seque
                   ) -> list[tuple[str, float]]:
     """count halves of one corpus ("song" or "arxiv") as the network writes them, as (text,
     temperature), split evenly across temperatures; each starts with prefix (a reply's request
-    word). A word the corpus never used is sampled again (check). Reproducible per seed.
-    stop() is asked between batches; once it says yes, what was written is returned."""
-    limit = mashups.HALF_MAX_CHARS[source]
-    policy = CorpusTags(0.0, False, check, None, source)
-    written: list[tuple[str, float]] = []
-    for i, temperature in enumerate(temperatures):
-        n = count // len(temperatures) + (i < count % len(temperatures))
-        # One generator per temperature, batch after batch: the same halves as one generate() call.
-        rng = np.random.default_rng(None if seed is None else seed * 1_000 + i + (500 if source == "arxiv" else 0))
-        for start in range(0, n, SAMPLING_BATCH):
-            if stop is not None and stop():
-                return written
-            texts = sampler.generate(min(SAMPLING_BATCH, n - start), temperature=temperature, seed=rng,
-                                     max_gen_length=limit + 2, batch_size=SAMPLING_BATCH, policy=policy, prefix=prefix)
-            written += [(t, temperature) for t in texts]
-    return written
+    word). A word the corpus never used is sampled again (check); a half that ran past
+    mashups.HALF_MAX_CHARS is returned cut, longer than it. Reproducible per seed. stop() is asked
+    before every step of the network; once it says yes, the halves finished so far are returned."""
+    rng = np.random.default_rng(None if seed is None else seed * 1_000 + (500 if source == "arxiv" else 0))
+    wanted = [Halves(source, count, mashups.HALF_MAX_CHARS[source], prefix)]
+    return sampler.sample_halves(wanted, temperatures, rng, check, stop)[0]
 
 
 # -- 2. screen halves ---------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """A model's config (`<name>_config.json`), typed: read and validated once when the model loads.
 
 The JSON keys are textgenrnn's (rnn_layers, rnn_size, max_length, ...) plus this project's
-(semantics, sources and the corpus-tag sampling options, the training record). Keys neither
+(semantics, sources, halves, word_retries and the training record). Keys neither
 knows are kept as they are and written back, so textgenrnn's own files load and save unchanged.
 Every default is stated here, once. A ModelConfig also reads as a read-only mapping of its JSON
 keys (`config["rnn_size"]`, `{**config}`), for code that builds networks from the raw keys.
@@ -36,9 +36,7 @@ class ModelConfig(Mapping):
     semantics: str = "textgenrnn"  # one of SEMANTICS
     name: str | None = None
     sources: dict[str, str] | None = None  # corpus name -> its token (bot/model/sources.py)
-    switch_probability: float = 0.5  # corpus-tag sampling: chance of changing corpus at a word
-    use_both_sources: bool = True  # corpus-tag sampling: a title cannot end before using both
-    word_retries: int = 3  # corpus-tag sampling: rewrites of a word the word check refuses
+    word_retries: int = 3  # halves: rewrites of a word the word check refuses (Sampler.sample_halves)
     halves: bool = False  # trained on whole halves (bot/training/halves.py): posts join two at a seam
     training: dict | None = None  # how `bot train` made the model (bot/training/model_card.py)
     unknown: dict = field(default_factory=dict)  # keys neither textgenrnn nor this project knows
@@ -58,7 +56,7 @@ class ModelConfig(Mapping):
             _whole(where, key, values[key], 1)
         _whole(where, "max_words", values.get("max_words", 1), 1)
         _whole(where, "word_retries", values.get("word_retries", 0), 0)
-        for key in ("rnn_bidirectional", "word_level", "single_text", "use_both_sources", "halves"):
+        for key in ("rnn_bidirectional", "word_level", "single_text", "halves"):
             if key in values and not isinstance(values[key], bool):
                 raise ModelFileError(f"{where}: {key} must be true or false, not {values[key]!r}")
         if values.get("rnn_bidirectional"):
@@ -67,18 +65,16 @@ class ModelConfig(Mapping):
             raise ModelFileError(f"{where}: only character-level, per-title models are supported")
         if values.get("semantics", cls.semantics) not in SEMANTICS:
             raise ModelFileError(f"{where}: semantics must be one of {', '.join(SEMANTICS)}")
-        p = values.get("switch_probability", cls.switch_probability)
-        if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p <= 1:
-            raise ModelFileError(f"{where}: switch_probability must be a number from 0 to 1, not {p!r}")
         sources = values.get("sources")
         if sources is not None and not (isinstance(sources, dict) and all(
                 isinstance(k, str) and isinstance(v, str) for k, v in sources.items())):
             raise ModelFileError(f"{where}: sources must map corpus names to tokens, not {sources!r}")
+        if values.get("halves") and not (sources and values.get("semantics") == "incremental"):
+            raise ModelFileError(f"{where}: a halves model has sources and incremental semantics")
         if values.get("name") is not None and not isinstance(values["name"], str):
             raise ModelFileError(f"{where}: name must be a string, not {values['name']!r}")
         if values.get("training") is not None and not isinstance(values["training"], dict):
             raise ModelFileError(f"{where}: training must be a JSON object, not {values['training']!r}")
-        values["switch_probability"] = float(p)
         return cls(**values, unknown={k: v for k, v in data.items() if k not in known})
 
     def to_dict(self) -> dict:

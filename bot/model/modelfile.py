@@ -153,6 +153,21 @@ def _read_config(path: Path | None) -> tuple[dict, ModelConfig]:
     return raw, ModelConfig.from_dict(raw, f"config file {path}")
 
 
+# The last release that samples the retired strategies' models (bot/runtime.py names it too).
+RETIRED_UP_TO = "songs-x-arxiv-bot 0.1.0 (commit 0334321)"
+
+
+def _check_strategy(config: dict, paths: "ModelPaths") -> None:
+    """Models trained here must be halves models: the whole-title ('plain') and corpus-switching
+    ('sources') strategies are retired. textgenrnn's own files (no training record, no corpus
+    tokens) still load: their weights start training and check the sampler against textgenrnn."""
+    if config.get("halves") is True or not (config.get("sources") or "training" in config):
+        return
+    strategy = (config.get("training") or {}).get("strategy") or ("sources" if config.get("sources") else "plain")
+    raise ModelFileError(f"config file {paths.config}: a model of the retired '{strategy}' strategy; this version "
+                         f"samples halves models only (bot train); {RETIRED_UP_TO} samples it")
+
+
 def _check_tokens(config: dict, vocab: dict[str, int], paths: "ModelPaths") -> None:
     """A config that lost the keys its vocabulary and training need is an error, not a silent
     fall-back: corpus tokens without `sources` would be sampled as text, and a model trained here
@@ -207,6 +222,7 @@ def load_model(paths: ModelPaths) -> CharModel:
     import h5py
 
     raw, config = _read_config(paths.config)
+    _check_strategy(raw, paths)
     vocab = _read_vocab(paths.vocab)
     _check_tokens(raw, vocab, paths)
     num_classes = len(vocab) + 1

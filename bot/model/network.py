@@ -20,6 +20,7 @@ import numpy as np
 from .modelfile import CharModel
 
 EPSILON = 1e-7  # Keras' backend epsilon, which textgenrnn adds in its attention layer and sampling
+COLUMNS = 24  # the output's width is a multiple of this: the sampler draws by blocks of columns
 F32 = np.float32
 
 
@@ -53,8 +54,11 @@ class Network:
         self.stacked = [(np.ascontiguousarray(_gates_ifog(np.vstack([l.kernel, l.recurrent])), dtype=F32),
                          _gates_ifog(l.bias).astype(F32)) for l in model.lstms[1:]]
         self.attention = model.attention.astype(F32)
-        self.output_kernel = np.ascontiguousarray(model.output_kernel, dtype=F32)
-        self.output_bias = model.output_bias.astype(F32)
+        width = -(-self.classes // COLUMNS) * COLUMNS  # columns past V: weight 0
+        self.output_kernel = np.zeros((self.features, width), F32)
+        self.output_kernel[:, :self.classes] = model.output_kernel
+        self.output_bias = np.full(width, -np.inf, F32)
+        self.output_bias[:self.classes] = model.output_bias
         self.max_length = model.max_length
         self._padding = None
 
@@ -105,18 +109,20 @@ class Network:
         np.multiply(z[:, 2 * u:3 * u], tmp, out=state[:, e + layer * u: e + (layer + 1) * u])
 
     def output(self, pooled: np.ndarray) -> np.ndarray:
-        """(B, D) attention-pooled features -> (B, V) float32 weights of the next token: its
-        probabilities times a number per row (exp of the logits less their largest: at most 1)."""
+        """(B, D) attention-pooled features -> (B, W) float32 weights of the next token: its
+        probabilities times a number per row (exp of the logits less their largest: at most 1),
+        W the vocabulary's V columns and zeros up to a multiple of COLUMNS."""
         out = pooled @ self.output_kernel
         out += self.output_bias
         out -= out.max(axis=1, keepdims=True)
         return np.exp(out, out=out)
 
 
-def normalized(weights: np.ndarray) -> np.ndarray:
-    """Rows scaled to sum to 1, in place."""
-    weights /= weights.sum(axis=1, keepdims=True)
-    return weights
+def normalized(weights: np.ndarray, classes: int) -> np.ndarray:
+    """(B, V) probabilities from (B, W) weights (Network.output)."""
+    probs = weights[:, :classes]
+    probs /= probs.sum(axis=1, keepdims=True)
+    return probs
 
 
 class Scratch:
@@ -181,10 +187,10 @@ class Rows:
     def probabilities(self) -> np.ndarray:
         """(B, V) float32 probabilities of each row's next token. Rows that have read nothing
         get those of an empty attention window (zeros)."""
-        return normalized(self.weights())
+        return normalized(self.weights(), self.net.classes)
 
     def weights(self) -> np.ndarray:
-        """(B, V) the next token's probabilities times a number per row (Network.output)."""
+        """(B, W) the next token's probabilities times a number per row (Network.output)."""
         d = self.net.features
         pooled = np.empty((len(self), d), F32)
         np.divide(self.sums[:, :d], self.sums[:, d:d + 1] + EPSILON, out=pooled)
@@ -264,10 +270,10 @@ class Windows:
 
     def probabilities(self) -> np.ndarray:
         """(B, V) float32 probabilities of each row's next token."""
-        return normalized(self.weights())
+        return normalized(self.weights(), self.net.classes)
 
     def weights(self) -> np.ndarray:
-        """(B, V) the next token's probabilities times a number per row (Network.output)."""
+        """(B, W) the next token's probabilities times a number per row (Network.output)."""
         net, w, d = self.net, self.max_length, self.net.features
         batch = len(self)
         filled = np.minimum(self.count, w)

@@ -44,7 +44,7 @@ def mean_log_likelihood(sampler: Sampler, texts: list[str], source: str | None =
         tokens = np.zeros((len(rows), steps), np.int64)
         for i, r in enumerate(rows):
             tokens[i, : len(r)] = r
-        reader = Rows(sampler._net, len(rows), steps)
+        reader = Rows(sampler.network, len(rows), steps)
         total = np.zeros(len(rows))
         for t in range(steps - 1):
             reader.read(tokens[:, t])

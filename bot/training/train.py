@@ -24,13 +24,14 @@ import numpy as np
 
 from . import corpus, halves, model_card
 from .derive import derive_from_files
+from ..curation.mashups import HALF_MAX_CHARS
 from ..files import atomic_write_text
 from .options import TrainOptions  # noqa: F401  (TrainOptions: re-exported)
 from ..model import sources
 from ..errors import CorpusError, TrainingError
 from ..model.config import ModelConfig
 from ..model.modelfile import META_TOKEN, TEXTGENRNN_CONFIG, ModelPaths, load_model, save_model
-from ..model.sampler import Sampler
+from ..model.sampler import Halves, Sampler
 
 
 @dataclass
@@ -243,8 +244,7 @@ def train(options: TrainOptions, report: Callable[[str], None] = print,
             shown = "" if val_loss is None else f", validation loss {val_loss:.4f}"
             report(f"\nepoch {epoch + 1}/{epochs}: loss {logs['loss']:.4f}{shown}, {seconds:.0f} s")
             for t in options.sample_temperatures:
-                titles = sampler.generate(3, temperature=t, seed=options.seed + epoch)
-                report(f"  temperature {t}: " + " | ".join(titles))
+                report(f"  temperature {t}: " + " | ".join(_samples(sampler, 3, t, options.seed + epoch)))
 
     callbacks = [
         keras.callbacks.BackupAndRestore(str(options.checkpoint_dir / "backup")),
@@ -276,7 +276,14 @@ def train(options: TrainOptions, report: Callable[[str], None] = print,
     derive_from_files(options.song_titles, options.arxiv_titles, options.output_dir, options.name)
     shutil.rmtree(options.checkpoint_dir / "backup", ignore_errors=True)
     temperature = options.sample_temperatures[-1]
-    samples = Sampler(char_model).generate(10, temperature=temperature, seed=0)
+    samples = _samples(Sampler(char_model), 5, temperature, 0)
     card = options.output_dir / "MODEL.md"
     card.write_text(model_card.render(char_model.config, samples, temperature), encoding="utf8")
     return TrainResult(paths, seconds, epoch_seconds, losses, validation_losses, len(examples), characters, samples)
+
+
+def _samples(sampler: Sampler, count: int, temperature: float, seed: int) -> list[str]:
+    """count song halves and count paper phrases as the network writes them, unscreened."""
+    wanted = [Halves(source, count, limit) for source, limit in HALF_MAX_CHARS.items()]
+    return [text for half in sampler.sample_halves(wanted, [temperature], np.random.default_rng(seed))
+            for text, _ in half]
