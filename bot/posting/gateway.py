@@ -14,7 +14,7 @@ from mastodon import errors as mastodon_errors
 
 from .settings import redact
 from ..outlets.base import Published
-from ..errors import AuthError, MissingScopeError, NotReadableError, RejectedError, TemporaryServerError
+from ..errors import AuthError, MissingScopeError, NotReadableError, RejectedError, ServerError, TemporaryServerError
 
 SCOPES = ["read:accounts", "read:statuses", "read:notifications", "write:statuses"]  # notifications: replies
 OOB_REDIRECT = "urn:ietf:wg:oauth:2.0:oob"  # the code is shown to the user to paste back
@@ -88,7 +88,17 @@ class Gateway:
         return redact(text, self.token)
 
     def account(self) -> dict:
-        return self._call("verify credentials", self.client.account_verify_credentials)
+        """The account the token belongs to. Raises ServerError when the address has no Mastodon
+        API (404: a website's address), else as _call."""
+        return self._call("verify credentials", self._verify_credentials)
+
+    def _verify_credentials(self) -> dict:
+        try:
+            return self.client.account_verify_credentials()
+        except mastodon_errors.MastodonNotFoundError:
+            raise ServerError(f"{self.client.api_base_url} has no Mastodon API (404 on /api/v1/accounts/"
+                              "verify_credentials); MASTODON_API_BASE_URL must be your server's address, "
+                              "e.g. https://mastodon.social") from None
 
     def _instance(self) -> dict:
         try:
@@ -187,7 +197,10 @@ _NETWORK_PROBLEMS = (  # urllib3/requests wording -> what it means for the perso
     (re.compile(r"NameResolution|Name or service not known|nodename nor servname|getaddrinfo failed"),
      "the name does not resolve"),
     (re.compile(r"Connection refused|ConnectionRefused"), "connection refused"),
-    (re.compile(r"CERTIFICATE_VERIFY_FAILED|SSLError|certificate", re.I), "TLS certificate problem"),
+    (re.compile(r"WRONG_VERSION_NUMBER|wrong version number|record layer failure|unknown protocol", re.I),
+     "it answers plain HTTP, not HTTPS: use http:// or the server's HTTPS port"),
+    (re.compile(r"CERTIFICATE_VERIFY_FAILED|certificate", re.I), "TLS certificate problem"),
+    (re.compile(r"SSLError", re.I), "TLS handshake failed"),
     (re.compile(r"timed out|Timeout", re.I), "timed out"),
     (re.compile(r"Network is unreachable|No route to host"), "network unreachable"),
     (re.compile(r"RemoteDisconnected|Connection aborted|Connection reset"), "connection closed by the other side"),

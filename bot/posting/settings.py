@@ -102,11 +102,16 @@ def optional_text(name: str, text: str) -> str | None:
 
 
 def server_url(name: str, text: str) -> str | None:
+    """A server's address: scheme and host, no path (the API lives under /api at the root; a
+    profile's or a page's address is refused, naming the server's)."""
     if not text:
         return None
     parsed = urlparse(text)
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
         raise ConfigError(f"{name}={text!r} must be a server URL like https://mastodon.example")
+    if parsed.path.strip("/") or parsed.query or parsed.fragment:
+        origin = f"{parsed.scheme}://{parsed.netloc}"
+        raise ConfigError(f"{name}={text} is the address of a page on {origin}, not of the server: use {origin}")
     return text.rstrip("/")
 
 
