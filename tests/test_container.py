@@ -190,7 +190,7 @@ def test_the_dockerfile_steps_in_a_venv_give_a_worker_its_health_check_sees(tmp_
             assert worker.poll() is None, log.read_text()[-3000:]
             assert time.monotonic() < deadline, report.stdout + report.stderr
             time.sleep(0.1)
-        assert report.stdout.startswith(f"worker: running (sqlite {state / 'bot.sqlite3'})")
+        assert report.stdout.startswith("worker: running (") and f"sqlite {state / 'bot.sqlite3'})" in report.stdout
         while "last post: none yet" in (report := healthy()).stdout:  # the slot is due at once
             assert worker.poll() is None and time.monotonic() < deadline, report.stdout + log.read_text()[-3000:]
             time.sleep(0.1)

@@ -2,10 +2,9 @@
 state database alone, so a container health check, a monitor or a person at a shell can ask
 without the worker's help (`bot health`, `bot check`).
 
-A running worker holds its database's one-active-worker lock (an flock on <file>.lock for SQLite,
-a session advisory lock for PostgreSQL; bot/store) for as long as its process lives. The probe
-asks for that lock without waiting: refused means a worker holds it; granted means none does (the
-probe releases it at once, and a worker starting in that instant waits one poll and takes it).
+A running worker holds its database's one-active-worker lock for as long as it lives (an flock on
+<file>.lock for SQLite, a lease row it renews for PostgreSQL; bot/store); the probe asks the store
+who holds it, taking nothing.
 """
 from __future__ import annotations
 
@@ -15,23 +14,31 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from ..errors import StateError
+from ..errors import NoStateYetError, StateError
 from ..store import open_store
 from .settings import sqlite_path
 
 
 @dataclass(frozen=True)
 class Health:
-    running: bool  # a worker holds the database's lock
-    database: str  # the store's description, e.g. "sqlite /state/bot.sqlite3"
+    worker: str | None  # who holds the database's lock, in words (bot/store: active_worker); None: nobody
+    database: str  # the store's description, e.g. "sqlite /state/bot.sqlite3", or why there is no state yet
     last_posted_at: int | None  # epoch seconds of the newest confirmed post
     last_text: str | None
     unfinished: int  # intents not yet confirmed by the server (settled at the worker's next check)
 
+    @property
+    def running(self) -> bool:
+        return self.worker is not None
+
     def lines(self, now: float) -> list[str]:
         """What `bot health` prints: the worker's state, then the last post."""
-        worker = (f"worker: running ({self.database})" if self.running
-                  else f"worker: NOT running (nothing holds the lock on {self.database})")
+        if self.running:
+            worker = f"worker: running ({self.worker}; {self.database})"
+        elif self.database.startswith("no worker has started"):
+            worker = f"worker: NOT running ({self.database})"
+        else:
+            worker = f"worker: NOT running (no worker holds {self.database})"
         if self.last_posted_at is None:
             last = "last post: none yet"
         else:
@@ -43,19 +50,20 @@ class Health:
 
 
 def probe(database_url: str) -> Health:
-    """The worker's health as its database shows it. An SQLite file that does not exist yet is
-    not created: no worker has started. Raises StateError when the database cannot be read."""
-    path = sqlite_path(database_url)
-    if path is not None and not path.exists():
-        return Health(False, f"sqlite {path}, which does not exist yet", None, None, 0)
-    store = open_store(database_url)
+    """The worker's health as its database shows it, read only: a database with no state yet (an
+    SQLite file that does not exist is not made) means no worker has started. Raises StateError
+    when the database cannot be read."""
     try:
-        running = not store.try_lead()
+        store = open_store(database_url, read_only=True)
+    except NoStateYetError as e:
+        return Health(None, f"no worker has started here: {e}", None, None, 0)
+    try:
+        worker = store.active_worker()
         last = max((p for p in store.posts() if p.state == "posted"), key=lambda p: p.slot, default=None)
         unfinished = len(store.pending())
     finally:
         store.close()
-    return Health(running, store.description, last and last.posted_at, last and last.text, unfinished)
+    return Health(worker, store.description, last and last.posted_at, last and last.text, unfinished)
 
 
 def require_writable_state(database_url: str) -> None:
