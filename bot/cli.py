@@ -365,6 +365,44 @@ def cmd_stats(args) -> int:
     return 0
 
 
+def cmd_queue(args) -> int:
+    """`bot queue`: the approval queue's open slots and candidates; approve N, reject, edit TEXT
+    act on the same table as the owner's answers (bot/posting/approval.py)."""
+    from .errors import NoStateYetError
+    from .posting import approval
+    from .store import open_store
+
+    settings = _load_settings()
+    now = time.time()
+    if args.queue_command is None:
+        try:
+            store = open_store(settings.database_url, read_only=True)
+        except NoStateYetError as e:
+            raise NoStateYetError(f"no state yet: {e}") from None
+        try:
+            lines = approval.queue_lines(store, now, settings.interval)
+        finally:
+            store.close()
+        print("\n".join(lines))
+        return 0
+    check = None
+    if args.queue_command == "edit":
+        from .curation.evidence import Evidence
+        from .model.modelfile import ModelPaths
+        from .posting.daemon import post_budget
+
+        evidence = Evidence.load(settings.model_dir, ModelPaths.in_directory(settings.model_dir).name)
+        check = approval.edit_screen(evidence, post_budget(settings, None))
+    store = open_store(settings.database_url)
+    try:
+        said = approval.queue_answer(store, settings, args.queue_command, now, number=getattr(args, "number", None),
+                                     text=getattr(args, "text", None), slot=args.slot, check=check)
+    finally:
+        store.close()
+    print(said)
+    return 0
+
+
 def cmd_check(args) -> int:
     from .posting.gateway import ReplyGateway
 
@@ -740,6 +778,20 @@ def parser() -> argparse.ArgumentParser:
                                       "has learned from its audience")
     st.add_argument("--plot", type=Path, default=None, help="also write a PNG picture here (needs matplotlib)")
     st.set_defaults(handler=cmd_stats)
+
+    q = sub.add_parser("queue", help="approval mode: list the candidates waiting for the owner; approve N, reject "
+                                     "or edit TEXT for the oldest open slot, as the owner's answer would")
+    q.add_argument("--slot", type=int, default=None, help="the slot to answer for (as `bot queue` lists it)")
+    qs = q.add_subparsers(dest="queue_command")
+    qa = qs.add_parser("approve", help="post candidate N in the slot")
+    qa.add_argument("number", type=_positive)
+    qa.add_argument("--slot", type=int, default=argparse.SUPPRESS, help="the slot (default: the oldest open one)")
+    qr = qs.add_parser("reject", help="post none of them: the slot is skipped")
+    qr.add_argument("--slot", type=int, default=argparse.SUPPRESS, help="the slot (default: the oldest open one)")
+    qe = qs.add_parser("edit", help="post this text instead (it must pass every filter a candidate passes)")
+    qe.add_argument("text")
+    qe.add_argument("--slot", type=int, default=argparse.SUPPRESS, help="the slot (default: the oldest open one)")
+    q.set_defaults(handler=cmd_queue)
 
     r = sub.add_parser("register", help="get an access token (OAuth code flow) and write it to .env; "
                                         "with --bluesky, check a Bluesky app password and write it")

@@ -54,6 +54,11 @@ class DatabaseLostError(StateError):
     meanwhile): the worker exits non-zero so that its supervisor restarts it."""
 
 
+class ApprovalError(BotError):
+    """`bot queue` cannot act: no slot waits for an answer, no such candidate, the slot was
+    decided already or is over, or the filters refuse an edit."""
+
+
 class RegistrationError(BotError):
     """The server would not register the app or exchange the authorization code."""
 

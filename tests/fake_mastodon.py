@@ -25,7 +25,14 @@ the code (a server hiding one post: 403; deleted: 404), whatever the token.
 Notifications: add_notification() stores a raw one (without an account or a status, say, as for a
 deleted or suspended sender); hashtags in a status are rendered as Mastodon renders them (links
 with class "mention hashtag"); min_id_oldest=True is a server that answers min_id with the oldest
-page, whatever the id; notification_requests counts GET /api/v1/notifications."""
+page, whatever the id; notification_requests counts GET /api/v1/notifications.
+
+Direct messages, favourites and deletion (the approval queue): any account favourites a status it
+can see with POST /api/v1/statuses/:id/favourite (its author gets a "favourite" notification, once
+per account); GET /api/v1/accounts/lookup finds a local account by its acct; DELETE
+/api/v1/statuses/:id deletes the caller's own status (refuse_delete: a server that answers 403
+instead); a direct status is shown to its author and the accounts it mentions only.
+Notifications filter by types[], exclude_types[] and account_id as Mastodon's v1 API does."""
 from __future__ import annotations
 
 import html
@@ -77,6 +84,9 @@ class FakeMastodon:
         self.hidden: dict[str, int] = {}
         self.min_id_oldest = False
         self.notification_requests = 0
+        self.favourites: dict[str, set[str]] = {}  # status id -> ids of the accounts that favourited it
+        self.refuse_delete = False
+        self.deleted: list[str] = []  # ids of deleted statuses
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -91,6 +101,9 @@ class FakeMastodon:
 
             def do_PATCH(self):
                 server.handle(self, "PATCH")
+
+            def do_DELETE(self):
+                server.handle(self, "DELETE")
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
@@ -263,6 +276,11 @@ class FakeMastodon:
         types = q.get("types[]") or q.get("types")
         if types:
             mine = [n for n in mine if n["type"] in types]
+        excluded = q.get("exclude_types[]") or q.get("exclude_types")
+        if excluded:
+            mine = [n for n in mine if n["type"] not in excluded]
+        if q.get("account_id"):
+            mine = [n for n in mine if (n.get("account") or {}).get("id") == q["account_id"][0]]
         for name, keep in (("since_id", lambda n, v: int(n["id"]) > v), ("min_id", lambda n, v: int(n["id"]) > v),
                            ("max_id", lambda n, v: int(n["id"]) < v)):
             if q.get(name):
@@ -337,6 +355,16 @@ class FakeMastodon:
         if method == "GET" and m:
             status = next((s for s in self.statuses if s["id"] == m.group(1)), None)
             return self.reply(h, 200, self.counted(status)) if status else self.reply(h, 404, {"error": "Record not found"})
+        if method == "GET" and path == "/api/v1/accounts/lookup":
+            wanted = (self._query(h).get("acct") or [""])[0].removeprefix("@").split("@")[0]
+            found = next((a for a in self.accounts.values() if a["username"] == wanted), None)
+            return self.reply(h, 200, self.account(found["id"])) if found else self.reply(h, 404, {"error": "Record not found"})
+        m = re.fullmatch(r"/api/v1/statuses/(\w+)/favourite", path)
+        if method == "POST" and m:
+            return self._favourite(h, m.group(1))
+        m = re.fullmatch(r"/api/v1/statuses/(\w+)", path)
+        if method == "DELETE" and m:
+            return self._delete(h, m.group(1))
         if method == "POST" and path == "/api/v1/statuses":
             return self.post_status(h)
         if method == "PATCH" and path == "/api/v1/accounts/update_credentials":
@@ -348,6 +376,38 @@ class FakeMastodon:
                 self.bot = str(p["bot"]).lower() in ("1", "true")
             return self.reply(h, 200, self.account())
         return self.reply(h, 404, {"error": "Record not found"})
+
+    def _visible(self, status: dict, account_id: str) -> bool:
+        """A direct status is seen by its author and the accounts it mentions only."""
+        return (status["visibility"] != "direct" or status["account"]["id"] == account_id
+                or any(m["id"] == account_id for m in status["mentions"]))
+
+    def _favourite(self, h, status_id: str):
+        who = self.token_accounts.get(self._token(h), "1")
+        with self.lock:
+            status = next((s for s in self.statuses if s["id"] == status_id), None)
+            if status is None or not self._visible(status, who):
+                return self.reply(h, 404, {"error": "Record not found"})
+            fans = self.favourites.setdefault(status_id, set())
+            if who not in fans and status["account"]["id"] != who:
+                self.next_id += 1
+                self.notifications.append({"id": str(self.next_id), "type": "favourite",
+                                           "_for": status["account"]["id"], "created_at": self._time(),
+                                           "account": self.account(who), "status": self.public(status)})
+            fans.add(who)
+            return self.reply(h, 200, {**self.public(status), "favourited": True, "favourites_count": len(fans)})
+
+    def _delete(self, h, status_id: str):
+        who = self.token_accounts.get(self._token(h), "1")
+        with self.lock:
+            status = next((s for s in self.statuses if s["id"] == status_id), None)
+            if status is None:
+                return self.reply(h, 404, {"error": "Record not found"})
+            if status["account"]["id"] != who or self.refuse_delete:
+                return self.reply(h, 403, {"error": "This action is not allowed"})
+            self.statuses.remove(status)
+            self.deleted.append(status_id)
+            return self.reply(h, 200, {**self.public(status), "text": status["_text"]})
 
     def post_status(self, h):
         p = self.params(h)

@@ -44,8 +44,13 @@ def pool_maker(settings: Settings, runtime: Runtime, max_chars: int, stop: threa
 
 
 def learner_for(settings: Settings, store, runtime: Runtime) -> Learner:
-    """The worker's learner: the runtime's curator as its prior; with SEED, reproducible draws."""
-    return Learner(settings, store, prior=runtime.evidence.curator, rng=random.Random(settings.seed))
+    """The worker's learner: the runtime's curator as its prior (or its refit from the owner's
+    answers in approval mode, where that is used: approval.adopted_curator); with SEED,
+    reproducible draws."""
+    from .approval import adopted_curator
+
+    return Learner(settings, store, prior=adopted_curator(store, runtime.evidence.curator),
+                   rng=random.Random(settings.seed))
 
 
 def post_budget(settings: Settings, status_limit: int | None) -> int:
@@ -114,11 +119,23 @@ def run(settings: Settings, stop: threading.Event) -> bool:
         on_mastodon = Publisher(store, [o for o in publisher.outlets if o.network == "mastodon"], publisher.retry,
                                 time.time)
         replier = replier_for(settings, runtime, store, gateway, account, limit, stop, on_mastodon) if settings.replies else None
+        if settings.approval:  # the owner's messages are Mastodon direct messages
+            from .approval import queue_for
+
+            worker.approval = queue_for(settings, store, gateway, on_mastodon, worker, runtime,
+                                        post_budget(settings, limit), worker.retry)
+            log.info("approval mode: @%s picks each post, asked %s before its slot; no answer: %s",
+                     worker.approval.owner.acct, _duration(settings.approval_ahead),
+                     "the worker's pick is posted" if settings.approval_timeout_action == "post" else "the slot is skipped")
         finished = _schedule(settings, worker, stop, replier, engagement)
         return finished
     finally:
         if finished:
             store.close()
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds / 3600:g} h" if seconds >= 3600 else f"{seconds / 60:g} min" if seconds >= 60 else f"{seconds:g} s"
 
 
 def _when(t: float) -> str:
@@ -162,6 +179,9 @@ def _schedule(settings: Settings, worker: Worker, stop: threading.Event, replier
     if replier is not None:
         scheduler.add_job(guarded(replier.check), "interval", seconds=settings.reply_check, id="replies",
                           name="answer mentions", next_run_time=now)
+    if worker.approval is not None:
+        scheduler.add_job(guarded(worker.approval.run_queue), "interval", seconds=settings.check_every, id="approval",
+                          name="approval queue", next_run_time=now)
     if engagement is not None:
         scheduler.add_job(guarded(engagement.run), "interval", seconds=settings.engagement_check, id="engagement",
                           name="read engagement", next_run_time=now)

@@ -15,6 +15,7 @@ import time
 from typing import Callable
 
 from . import replies
+from .approval import ANSWER_REASON, is_answer
 from ..curation import filters
 from ..curation.words import canonical
 from ..errors import AuthError, MissingScopeError, NotReadableError, RejectedError
@@ -91,8 +92,11 @@ class Replier:
         if self.store.reply(mention.status_id) is not None:
             return None  # decided before (a restart between the decision and the pointer's move)
         now = self.clock()
-        reason = replies.skip_reason(mention, self.account_id, now, self.store.replies_since(int(now - replies.DAY)),
-                                     self.limits)
+        if is_answer(self.store, mention.in_reply_to_id):  # an answer to the approval queue, not a request
+            reason = ANSWER_REASON
+        else:
+            reason = replies.skip_reason(mention, self.account_id, now, self.store.replies_since(int(now - replies.DAY)),
+                                         self.limits)
         if reason is None and mention.in_reply_to_id:
             if replies.too_deep(self._ancestors(mention), self.account_id, self.limits.max_depth):
                 reason = replies.THREAD_DEPTH

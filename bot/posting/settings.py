@@ -266,6 +266,20 @@ def quiet_hours(name: str, text: str) -> QuietHours | None:
     return QuietHours(h1 * 60 + m1, h2 * 60 + m2, zone)
 
 
+_OWNER = re.compile(r"@?([A-Za-z0-9_]+(?:@[A-Za-z0-9.-]+\.[A-Za-z]{2,})?)")
+
+
+def owner_handle(name: str, text: str) -> str | None:
+    """A Mastodon handle: alice (an account on the bot's server) or alice@their.server; a leading
+    @ is dropped."""
+    if not text:
+        return None
+    m = _OWNER.fullmatch(text.strip())
+    if not m:
+        raise ConfigError(f"{name}={text!r} is not a Mastodon handle; write it like alice or alice@mastodon.example")
+    return m.group(1)
+
+
 # --- the table ------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -322,6 +336,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("REPLY_PER_HOUR", "30", integer(0), "replies to everyone per hour"),
     Setting("REPLY_BOT_LIMIT", "1", integer(0), "replies per day to an account with the bot flag"),
     Setting("REPLY_MAX_DEPTH", "3", integer(0), "no reply in a thread that holds this many of the bot's own replies"),
+    # The owner's approval queue (bot/posting/approval.py; README "Approval mode").
+    Setting("APPROVAL", "off", switch, "on: before each slot the owner gets the top candidates as direct messages and picks what is posted"),
+    Setting("APPROVAL_OWNER", "", owner_handle, "the owner's handle (alice, or alice@their.server): the only account whose answers count"),
+    Setting("APPROVAL_CANDIDATES", "3", integer(1), "candidates sent to the owner before each slot, one direct message each (at most 9)"),
+    Setting("APPROVAL_AHEAD", "2h", duration(1), "how long before a slot its candidates are sent; shorter than POST_INTERVAL"),
+    Setting("APPROVAL_TIMEOUT_ACTION", "post", choice(("post", "skip")), "no answer by the slot: post the worker's own pick (said in the log and bot stats), or skip the slot"),
 )
 # Fields whose names are not the variable's in lower case.
 FIELD_NAMES = {"MASTODON_API_BASE_URL": "api_base_url", "MASTODON_ACCESS_TOKEN": "access_token",
@@ -354,6 +374,14 @@ def _check_together(s) -> None:
     if s.engagement_final <= s.engagement_after:
         raise ConfigError(f"ENGAGEMENT_FINAL ({s.engagement_final:g} s) must be later than ENGAGEMENT_AFTER "
                           f"({s.engagement_after:g} s)")
+    if s.approval and not s.approval_owner:
+        raise ConfigError("APPROVAL=on needs APPROVAL_OWNER, the handle of the account that picks the posts "
+                          "(e.g. alice or alice@mastodon.example)")
+    if s.approval and s.approval_ahead >= s.interval:
+        raise ConfigError(f"APPROVAL_AHEAD ({s.approval_ahead:g} s) must be shorter than POST_INTERVAL "
+                          f"({s.interval:g} s): the owner is asked about one slot at a time")
+    if s.approval_candidates > 9:
+        raise ConfigError(f"APPROVAL_CANDIDATES={s.approval_candidates} must be at most 9 (one direct message each)")
     if s.retry_base > s.retry_max:
         raise ConfigError(f"RETRY_BASE ({s.retry_base:g} s) must not be longer than RETRY_MAX ({s.retry_max:g} s)")
 

@@ -14,6 +14,7 @@ from ..curation.curator import Curator
 from ..curation.features import length_band
 from ..errors import BotError
 from ..store import PostFeatures, Store
+from .approval import report as approval_report
 
 TOP_WEIGHTS = 12  # weights shown: those that moved most from the curator's
 HISTORY_POINTS = 5  # snapshots shown in the history table
@@ -104,6 +105,8 @@ def report(store: Store, prior: Curator, learning_on: bool) -> str:
     for group in GROUPS:
         parts.append(f"\nby {group}:\n" + markdown([group, "posts", "read", "engagement", "favourites", "boosts",
                                                     "replies"], table(found, group)))
+    if (queue := approval_report(store)) is not None:  # APPROVAL=on: the owner's answers and what they taught
+        parts.append("\n" + queue)
     snapshots = store.snapshots()
     if not snapshots:
         parts.append(f"\nnothing learned yet: posts are ranked by the curator ({prior.source or 'prior'})")

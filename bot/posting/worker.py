@@ -38,8 +38,8 @@ def current_pool(store: Store, now: float, max_age: float) -> list[PooledCandida
     """The stored pool's candidates, best first, if it holds some and was built less than
     max_age seconds before now; None when a new pool is due. The worker and `bot --dry-run`
     decide by this one rule."""
-    built = store.get_meta("pool_built_at")
-    if built is None or now - float(built) >= max_age:
+    built = store.schedule().pool_built_at
+    if built is None or now - built >= max_age:
         return None
     return best_first(store.pool()) or None
 
@@ -58,8 +58,9 @@ class Worker:
     def __init__(self, settings: Settings, store: Store, gateway: Gateway, account_id,
                  make_pool: Callable[[frozenset[str]], Pool], stop: threading.Event,
                  clock: Callable[[], float] = time.time, rng: random.Random | None = None,
-                 learner: Learner | None = None, publisher: Publisher | None = None):
-        """publisher: the one door statuses leave through (default: Mastodon through gateway)."""
+                 learner: Learner | None = None, publisher: Publisher | None = None, approval=None):
+        """publisher: the one door statuses leave through (default: Mastodon through gateway);
+        approval: with APPROVAL=on, the owner's queue (bot/posting/approval.py), asked in pick()."""
         self.settings, self.store, self.gateway = settings, store, gateway
         self.account_id, self.make_pool, self.stop, self.clock = account_id, make_pool, stop, clock
         self.rng = rng or random.Random()
@@ -67,6 +68,7 @@ class Worker:
         self.retry = RetryPolicy(settings.retry_base, settings.retry_max, stop, self.rng)
         self.publisher = publisher or Publisher(store, [mastodon_outlet(settings, gateway, account_id)], self.retry,
                                                 clock)
+        self.approval = approval
         self._pool_lock = threading.Lock()
         self._empty_since: float | None = None  # when the last pool came out empty
 
@@ -92,7 +94,7 @@ class Worker:
                 return 0
             keep = pooled(pool)
             self.store.replace_pool(keep, int(now))
-            self.store.set_meta({"pool_built_at": str(int(now))})
+            self.store.save_schedule(pool_built_at=int(now))
             if not keep:
                 if self._empty_since is None:
                     log.warning("the new pool is empty: no candidate passed every filter (%s); the next try is in "
@@ -121,7 +123,7 @@ class Worker:
                 for s in recent if s.created_at and canonical(s.text) and s.in_reply_to is None]  # replies are not posts
         self.store.import_posts(rows)
         if rows:  # the schedule starts from the newest
-            self.store.set_meta({"anchor": str(max(r[0] for r in rows)), "interval": repr(self.settings.interval)})
+            self.store.save_schedule(anchor=max(r[0] for r in rows), interval=self.settings.interval)
             log.info("empty state: %d earlier statuses of the account count as posted; the newest is from %s",
                      len(rows), time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(max(r[0] for r in rows))))
         return len(rows)
@@ -137,16 +139,26 @@ class Worker:
         (curator's top few, variety, exploration). `bot --dry-run` calls this too."""
         return self.learner.choose(candidates, history)
 
+    def pick(self, slot: int, candidates: list[PooledCandidate]) -> tuple[PooledCandidate, str] | None:
+        """What slot posts, and how it was chosen: the learner's choice; with APPROVAL=on, the
+        owner's answer or the timeout rule (approval.ApprovalQueue.for_slot). None: nothing now."""
+        choice = self.choose(candidates, self.learner.history())
+        if choice is None:
+            return None
+        if self.approval is not None:
+            return self.approval.for_slot(slot, candidates[choice.index], choice.how)
+        return candidates[choice.index], choice.how
+
     # -- schedule -----------------------------------------------------------------------------
     def anchor(self) -> int:
         """Slot zero: kept in the database. Set at the first start, and moved to the last post's
         slot when the interval setting changes."""
-        stored, interval = self.store.get_meta("anchor"), self.store.get_meta("interval")
-        if stored is not None and interval is not None and float(interval) == self.settings.interval:
-            return int(stored)
+        stored = self.store.schedule()
+        if stored.anchor is not None and stored.interval == self.settings.interval:
+            return stored.anchor
         last = self.store.last_post()
         anchor = last.slot if last else int(self.clock())
-        self.store.set_meta({"anchor": str(anchor), "interval": repr(self.settings.interval)})
+        self.store.save_schedule(anchor=anchor, interval=self.settings.interval)
         return anchor
 
     def _schedule_state(self) -> tuple:
@@ -178,6 +190,8 @@ class Worker:
         t = self.clock() if t is None else t
         cap = self.settings.max_posts_per_day
         posted = [p.posted_at for p in self.store.posts() if p.posted_at] if cap else []
+        if cap and self.approval is not None:  # the owner's messages count toward the cap too
+            posted += self.approval.message_times(t - 86400)
         ends = [e for e in (schedule.quiet_until(t, self.settings.quiet_hours),
                             schedule.day_cap_until(t, posted, cap)) if e is not None]
         return max(ends) if ends else None
@@ -190,8 +204,8 @@ class Worker:
         slot = self.due_slot()
         if slot is None or self.stop.is_set():
             return None
-        resume_at = self.store.get_meta("resume_at")
-        if resume_at is not None and slot < int(resume_at):
+        resume_at = self.store.schedule().resume_at
+        if resume_at is not None and slot < resume_at:
             return None  # backing off after slots the server refused
         return self.post_for(slot)
 
@@ -258,10 +272,12 @@ class Worker:
             if not candidates:
                 log.warning("no candidate passed the filters; slot %d waits for the next pool", slot)
                 return None
-            choice = self.choose(candidates, self.learner.history())
-            best = candidates[choice.index]
+            picked = self.pick(slot, candidates)
+            if picked is None:
+                return None
+            best, how = picked
             if not self.store.record_intent(slot, best.text, best.canonical, uuid.uuid4().hex, int(self.clock()),
-                                            best.features, best.score, choice.how):
+                                            best.features, best.score, how):
                 log.info("slot %d is already taken; nothing to do", slot)
                 return None
             post = next(p for p in self.store.pending() if p.slot == slot)
@@ -272,9 +288,9 @@ class Worker:
                 continue
             if published is None:  # pending: the next check (or the next start) settles it
                 return None
-            if self.store.get_meta("refused_slots") not in (None, "0"):
-                self.store.set_meta({"refused_slots": "0"})
-            log.info("posted %r (%s): %s", best.text, choice.how, published.url)
+            if self.store.schedule().refused_slots:
+                self.store.save_schedule(refused_slots=0)
+            log.info("posted %r (%s): %s", best.text, how, published.url)
             return published
         self._skip(slot)
         return None
@@ -282,9 +298,9 @@ class Worker:
     def _skip(self, slot: int) -> None:
         """The server refused MAX_REJECTED candidates for slot: the slot is skipped, and after n
         such slots in a row the next try waits 2^(n-1) slots (at most MAX_SKIP_SLOTS)."""
-        refused = int(self.store.get_meta("refused_slots") or 0) + 1
+        refused = self.store.schedule().refused_slots + 1
         wait = min(2 ** (refused - 1), MAX_SKIP_SLOTS)
         resume_at = int(slot + wait * self.settings.interval)
-        self.store.set_meta({"refused_slots": str(refused), "resume_at": str(resume_at)})
+        self.store.save_schedule(refused_slots=refused, resume_at=resume_at)
         log.warning("the server refused %d candidates in a row; slot %d is skipped (%d in a row), next try "
                     "in the slot at %d", MAX_REJECTED, slot, refused, resume_at)

@@ -3,8 +3,8 @@ replies, what the audience did, and small named values (the schedule).
 
 SQLite by default (sqlite.py); PostgreSQL when DATABASE_URL says so (postgres.py). The same SQL
 runs on both; the schema (schema.py) is created and migrated when a store opens. Each concern's
-methods live in their own module (meta, pool, posts, replies, learning, deliveries); Store
-joins them.
+methods live in their own module (meta, pool, posts, replies, learning, deliveries, approvals);
+Store joins them.
 """
 from __future__ import annotations
 
@@ -12,21 +12,23 @@ import logging
 import threading
 
 from ..errors import DatabaseLostError, StateError
+from .approvals import ApprovalsTable
 from .deliveries import DeliveriesTable
 from .learning import LearningTables
 from .meta import MetaTable
 from .pool import PoolTable
 from .posts import PostsTable
-from .records import Delivery, PooledCandidate, Post, PostFeatures, Reading, Reply, Schedule
+from .records import (Approval, ApprovalCandidate, Delivery, PooledCandidate, Post, PostFeatures, Reading, Reply,
+                      Schedule)
 from .replies import RepliesTable
 from .schema import MIGRATIONS, migrate, require_current
 
-__all__ = ["Store", "open_store", "wait_to_lead", "MIGRATIONS", "Delivery", "PooledCandidate", "Post", "PostFeatures",
-           "Reading", "Reply", "Schedule"]
+__all__ = ["Store", "open_store", "wait_to_lead", "MIGRATIONS", "Approval", "ApprovalCandidate", "Delivery",
+           "PooledCandidate", "Post", "PostFeatures", "Reading", "Reply", "Schedule"]
 log = logging.getLogger("bot")
 
 
-class Store(MetaTable, PoolTable, PostsTable, RepliesTable, LearningTables, DeliveriesTable):
+class Store(MetaTable, PoolTable, PostsTable, RepliesTable, LearningTables, DeliveriesTable, ApprovalsTable):
     """Every table's methods over one connection; every public method is one transaction.
     Errors: StateError (the database refused or broke), DatabaseLostError (the connection was
     lost and not restored within reconnect_for seconds)."""

@@ -100,3 +100,39 @@ class Schedule:
     pool_built_at: int | None = None  # epoch seconds the pool was last built
     refused_slots: int = 0  # slots skipped in a row because the server refused every candidate
     resume_at: int | None = None  # epoch seconds of the first slot to try after such a run
+
+
+@dataclass(frozen=True)
+class Approval:
+    """One slot of the owner's approval queue (bot/posting/approval.py): asked (the candidates are
+    stored, their direct messages sent or being sent), then decided once, first answer wins."""
+
+    slot: int  # epoch seconds of the slot
+    decision: str | None  # None (no answer yet), "pick", "edit", "none", "timeout-post" or "timeout-skip"
+    number: int | None  # the candidate picked, or the one the owner's edit answered
+    text: str | None  # what the slot posts: the pick's text, the edit, the curator's pick on a timeout
+    how: str | None  # "favourite", "reply", "queue" (the CLI) or "timeout"
+    answer: str | None  # the notification that decided it
+    refused: str | None  # the last answer that could not be used (an edit the filters refused), and why
+    asked_at: int
+    decided_at: int | None
+    cleaned_at: int | None  # when the slot's direct messages were deleted (or found undeletable)
+
+    @property
+    def posts(self) -> bool:
+        """The decision posts something (the approved pick or edit, or the curator's pick)."""
+        return self.decision in ("pick", "edit", "timeout-post")
+
+
+@dataclass(frozen=True)
+class ApprovalCandidate:
+    """A candidate sent to the owner for a slot, with what the curator saw (a labelled example
+    once the owner answers)."""
+
+    slot: int
+    number: int  # 1.. in the order sent
+    text: str
+    canonical: str
+    score: float  # the curator's score when it was sent
+    temperature: float
+    features: dict = field(default_factory=dict)

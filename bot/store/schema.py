@@ -69,6 +69,19 @@ MIGRATIONS = [
             name TEXT PRIMARY KEY, holder TEXT NOT NULL, renewed_at DOUBLE PRECISION NOT NULL,
             expires_at DOUBLE PRECISION NOT NULL)""",
     ],
+    [
+        # The owner's approval queue (bot/store/approvals.py): one row per slot asked about or
+        # decided, and the candidates sent for it with what the curator saw (labelled examples
+        # once the owner answers). The messages themselves are deliveries.
+        """CREATE TABLE IF NOT EXISTS approvals (
+            slot BIGINT PRIMARY KEY, decision TEXT, number INTEGER, text TEXT, how TEXT, answer TEXT,
+            refused TEXT, asked_at BIGINT NOT NULL, decided_at BIGINT, cleaned_at BIGINT)""",
+        """CREATE TABLE IF NOT EXISTS approval_candidates (
+            slot BIGINT NOT NULL, number INTEGER NOT NULL, text TEXT NOT NULL, canonical TEXT NOT NULL,
+            score DOUBLE PRECISION NOT NULL, temperature DOUBLE PRECISION NOT NULL, features TEXT NOT NULL,
+            PRIMARY KEY (slot, number))""",
+        "CREATE INDEX IF NOT EXISTS deliveries_by_remote_id ON deliveries (remote_id)",
+    ],
 ]
 VERSION = len(MIGRATIONS)
 
