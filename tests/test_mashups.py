@@ -217,21 +217,21 @@ def test_a_corpus_of_one_word_halves_has_no_runs_and_every_run_is_unseen():
     assert known.knows("closer", "song")
 
 
-def test_whole_half_refuses_words_joined_as_no_real_half_joins_them():
+def test_a_half_joining_words_as_no_real_half_joins_them_is_salad():
     from bot.curation import mashups
     from bot.curation.evidence import KnownHalves
 
     known = KnownHalves.from_halves({"song": ["Stay With Me", "Heat of the Moment"],
                                      "arxiv": ["Semantic Segmentation", "Sparse Coding"]})
-    assert mashups.whole_half("Stay With Me", "song", known=known)
-    assert not mashups.whole_half("Stay With The Moment", "song", known=known)  # an unseen pair and triples
-    assert not mashups.whole_half("Me With Stay", "song", known=known)  # "me with", "with stay": two unseen pairs
-    assert mashups.whole_half("Sparse Semantic Segmentation", "arxiv", known=known)  # one unseen pair allowed
-    assert not mashups.whole_half("Coding Sparse Semantic", "arxiv", known=known)  # two
-    assert mashups.whole_half("Stay With The Moment", "song")  # without an index, no run rule
+    assert mashups.half_rejection("Stay With Me", "song", known=known) is None
+    assert mashups.half_rejection("Stay With The Moment", "song", known=known) == "salad"  # an unseen pair and triples
+    assert mashups.half_rejection("Me With Stay", "song", known=known) == "salad"  # "me with", "with stay": two unseen pairs
+    assert mashups.half_rejection("Sparse Semantic Segmentation", "arxiv", known=known) is None  # one unseen pair allowed
+    assert mashups.half_rejection("Coding Sparse Semantic", "arxiv", known=known) == "salad"  # two
+    assert mashups.half_rejection("Stay With The Moment", "song") is None  # without an index, no run rule
     # a reply's request word is the caller's: runs are counted in what the network wrote after it
-    assert mashups.whole_half("Transformer Stay With Me", "song", known=known, prefix="Transformer ")
-    assert not mashups.whole_half("Transformer Stay With The Moment", "song", known=known, prefix="Transformer ")
+    assert mashups.half_rejection("Transformer Stay With Me", "song", known=known, prefix="Transformer ") is None
+    assert mashups.half_rejection("Transformer Stay With The Moment", "song", known=known, prefix="Transformer ") is not None  # (five words: too long as well)
 
 
 def test_known_traits_reward_long_real_halves():
@@ -240,3 +240,14 @@ def test_known_traits_reward_long_real_halves():
     traits = mashups.known_traits({"song_known": 1.0, "song_words": 3.0, "song_technical": 0.0,
                                    "paper_known": 0.0, "paper_words": 2.0})
     assert traits == {"song_pun": 0.0, "song_known_words": 3.0, "paper_known_words": 0.0}
+
+
+def test_paper_side_seams_are_counted_in_the_corpus_and_parse_back():
+    titles = ["Deep Learning for Visual Tracking"] * 30 + ["Towards Robust Detection"] * 30 + ["Sparse Coding"] * 5
+    table = {s.name: s for s in seams.learn(["Closer (Motez Remix)"] * 20, titles)}
+    assert table["join:for"].count == 30 and table["frame:towards"].count == 30
+    for seam in table.values():
+        text = seam.join("Bad Blood", "Graph Networks")
+        assert seams.parse(text) == (seam.name, "Bad Blood", "Graph Networks"), text
+    assert table["frame:towards"].join("Bad Blood", "Graph Networks") == "Towards Bad Blood with Graph Networks"
+    assert table["join:for"].join("Bad Blood", "graph networks") == "Graph networks for Bad Blood"

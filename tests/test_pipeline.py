@@ -104,3 +104,12 @@ def test_raw_mashups_are_unscreened_halves_joined_at_seams(runtime, evidence):
     texts = pipeline.raw_mashups(runtime, 40, 1.2, seed=1)
     assert len(texts) == 40 and texts == pipeline.raw_mashups(runtime, 40, 1.2, seed=1)
     assert any(not screen(t, 1.2, evidence).passed for t in texts)  # nothing was screened out
+
+
+def test_the_choice_draws_a_shape_then_takes_its_best_so_no_formula_wins_every_pool():
+    texts = [f"Song{i} (Term{i} Remix)" for i in range(8)] + ["Graph Networks for Closer", "Deep Nets for Stay"]
+    features = [{}] * len(texts)
+    picked = [learning.choose(texts, features, [], {}, rng=random.Random(seed)).index for seed in range(40)]
+    assert set(picked) == {0, 8}  # the best of each shape, each drawn about half the time
+    assert 10 <= picked.count(8) <= 30
+    assert variety.shape_of(texts[0]) == "tag+1" and variety.shape_of(texts[8]) == "join+2"

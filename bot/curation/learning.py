@@ -152,18 +152,30 @@ class Choice:
     score: float  # the candidate's score under the weights used (0 for "explore")
 
 
+def one_shape(texts: Sequence[str], indices: list[int], rng: random.Random) -> list[int]:
+    """The indices whose post has one shape (variety.shape_of), the shape drawn uniformly among
+    those present: readers mark down one formula repeated ("Song (Generic Term Mix)" in 30 of 32
+    independent picks, issue 18), and the curator alone would pick the same shape from every pool."""
+    shapes = sorted({variety.shape_of(texts[i]) for i in indices})
+    drawn = rng.choice(shapes)
+    return [i for i in indices if variety.shape_of(texts[i]) == drawn]
+
+
 def choose(texts: Sequence[str], features: Sequence[dict[str, float]], recent: Sequence[str],
            weights: dict[str, float], how: str = "learned", explore: bool = False,
            rng: random.Random | None = None) -> Choice | None:
     """The post among the candidates (given best first by the curator), always one the curator
     ranks high among those the variety rule allows after recent (variety.shortlist): with
-    explore, a random one of the SHORTLIST best; else the best of the LEARNED_SHORTLIST best under
-    weights (ties keep the given order). None for no candidates."""
+    explore, a random one of the SHORTLIST best; else, among the LEARNED_SHORTLIST best, the best
+    under weights (ties keep the given order) of one shape drawn at random (one_shape). rng:
+    the draws (reproducible for a seeded one). None for no candidates."""
     short = variety.shortlist(texts, recent, SHORTLIST if explore else LEARNED_SHORTLIST)
     if not short:
         return None
+    rng = rng or random.Random(0)
     if explore:
-        return Choice((rng or random).choice(short), "explore", 0.0)
+        return Choice(rng.choice(short), "explore", 0.0)
+    short = one_shape(texts, short, rng)
     scores = {i: score(weights, features[i]) for i in short}
     picked = min(short, key=lambda i: (-scores[i], i))
     return Choice(picked, how, scores[picked])

@@ -33,11 +33,21 @@ def kind_of(seam: str) -> str:
 
 
 def post_words(text: str) -> set[str]:
-    """The post's content words, less its seam's own word ("feat", "prod", "remix"...): the seam
-    limits govern seams, so a "feat." post does not block the next twenty "feat." posts."""
+    """The post's content words, less its seam's own words ("feat", "prod", "remix", a frame's
+    "learning"...): the seam limits govern seams, so a "feat." post does not block the next
+    twenty "feat." posts."""
     seam = seam_of(text)
-    own = {"feat", "ft", "prod"} if kind_of(seam) in ("feat", "prod") else {seam.split(":", 1)[-1]}
+    own = {"feat", "ft", "prod"} if kind_of(seam) in ("feat", "prod") else set(seam.split(":", 1)[-1].split())
     return set(content_words(text)) - own
+
+
+def shape_of(text: str) -> str:
+    """The post's shape: its seam kind and how many words its paper half has ("tag+1" is the
+    formula "Song (Term Remix)"), "other" for texts Seam.join did not make."""
+    parsed = parse(text)
+    if not parsed:
+        return "other"
+    return f"{kind_of(parsed[0])}+{min(len(parsed[2].split()), 2)}"
 
 
 def seam_of(text: str) -> str:
@@ -98,6 +108,8 @@ class Report:
     top_tag: tuple[str, float]  # the most used seam that is a tag (feat., prod., remix...)
     top_seam_type: tuple[str, float]  # the most used seam kind (tags grouped as "tag")
     mean_jaccard: float  # mean pairwise Jaccard overlap of the posts' content-word sets
+    top_seam: tuple[str, float] = ("", 0.0)  # the most used seam ("tag:remix", "join:for")
+    top_shape: tuple[str, float] = ("", 0.0)  # the most used shape (shape_of: "tag+1")
 
 
 def _top(counter: Counter, n: int) -> tuple[str, float]:
@@ -117,4 +129,5 @@ def report(texts: Sequence[str]) -> Report:
     kinds = Counter(s.split(":")[0] for s in seams)
     pairs = [len(a & b) / len(a | b) if a | b else 0.0 for a, b in combinations(sets, 2)]
     return Report(n, _top(word_counts, n), _top(tags, n), _top(kinds, n),
-                  sum(pairs) / len(pairs) if pairs else 0.0)
+                  sum(pairs) / len(pairs) if pairs else 0.0, _top(Counter(seams), n),
+                  _top(Counter(shape_of(t) for t in texts), n))

@@ -121,18 +121,21 @@ class Learner:
         if not self.settings.learning or not any(features):
             # Frozen, or a model without features: the shipped order (or the frozen weights).
             weights = self.frozen_weights() if any(features) else {}
-            return learning.choose(texts, features, history.recent, weights, how="curator")
+            return learning.choose(texts, features, history.recent, weights, how="curator", rng=self.rng)
         explore = learning.explores(history.posts, history.explored, self.settings.exploration)
         names = sorted({k for f in features for k in f})
         observed = observations(self.store)  # outside _safely: a lost database is not a failed fit
         posterior = self._safely(lambda: learning.fit(observed, self.prior, names))
         if posterior is None:  # the fit failed (logged once): the curator's order
-            return learning.choose(texts, features, history.recent, dict(self.prior.weights), how="curator")
+            return learning.choose(texts, features, history.recent, dict(self.prior.weights), how="curator",
+                                   rng=self.rng)
         if not posterior.observations and not explore:  # nothing learned yet: a draw would be noise
-            return learning.choose(texts, features, history.recent, dict(self.prior.weights), how="curator")
+            return learning.choose(texts, features, history.recent, dict(self.prior.weights), how="curator",
+                                   rng=self.rng)
         draw = self._safely(lambda: posterior.sample(np.random.default_rng(self.rng.getrandbits(64))))
         if draw is None:
-            return learning.choose(texts, features, history.recent, dict(self.prior.weights), how="curator")
+            return learning.choose(texts, features, history.recent, dict(self.prior.weights), how="curator",
+                                   rng=self.rng)
         return learning.choose(texts, features, history.recent, draw, explore=explore, rng=self.rng)
 
 

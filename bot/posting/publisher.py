@@ -37,6 +37,7 @@ class Publisher:
         self._not_before: dict[str, float] = {}  # network -> when an impatient attempt may go again
         self._failures: dict[str, int] = {}
         self._lock = threading.Lock()  # the worker's and the replier's threads share the gates
+        self.stopped: dict[str, str] = {}  # network -> why: an outlet (not the first) whose credentials were refused
 
     @property
     def networks(self) -> list[str]:
@@ -49,17 +50,25 @@ class Publisher:
         """Deliver outbound on every network: network -> the status, or None (pending: failing for
         now or stopping). settling: outbound was decided by an earlier process, so even a network
         with no delivery record is asked first whether it holds the status. Raises RejectedError
-        when every network refused the text, AuthError when a network refuses the credentials
-        (that network's intent is dropped when nothing went out)."""
-        patient = patient and len(self.outlets) == 1
+        when every network refused the text, AuthError when the first (main) network refuses the
+        credentials (its intent is dropped when nothing went out); another network that does so
+        is stopped (Publisher.stopped) and the others go on."""
+        live = [o for o in self.outlets if o.network not in self.stopped]
+        patient = patient and len(live) == 1
         results: dict[str, Published | None] = {}
         refused: list[RejectedError] = []
-        for outlet in self.outlets:
+        for outlet in live:
             try:
                 results[outlet.network] = self.deliver(outbound, outlet, patient, settling)
             except RejectedError as e:
                 refused.append(e)
-        if refused and len(refused) == len(self.outlets):
+            except AuthError as e:
+                if outlet is self.outlets[0]:  # the main network: the worker stops
+                    raise
+                self.stopped[outlet.network] = str(e)  # only this outlet stops; one line
+                log.error("%s: %s; posting there stops until the worker restarts (the other networks go on)",
+                          outlet.network, e)
+        if refused and len(refused) == len(live):
             raise refused[0]
         return results
 
