@@ -17,7 +17,7 @@ from bot.posting import approval
 from bot.posting.gateway import ReplyGateway
 from bot.posting.settings import load
 from bot.posting.worker import Worker
-from bot.store import open_store
+from bot.store import PooledCandidate, open_store
 from fake_mastodon import TOKEN
 
 H = 3600
@@ -264,6 +264,20 @@ def test_a_crash_between_approval_and_posting_gives_one_post(mastodon_server, da
     restarted.close()
 
 
+def test_an_approved_text_the_server_refuses_falls_to_the_timeout_rule(mastodon_server, database_url, bank,
+                                                                       runtime, owner):
+    clock = Clock()
+    bot = Bot(mastodon_server, database_url, bank, runtime, clock)
+    shown = ask(bot, clock)
+    owner[1].status_favourite(messages(mastodon_server)[0]["id"])
+    mastodon_server.faults = [("status", 422)]  # the next post is refused
+    published = at_slot(bot, clock)
+    assert published is not None and published.text != shown[0].text
+    assert [s["_text"] for s in posts(mastodon_server)] == [published.text]
+    assert mastodon_server.post_attempts == 3 + 2  # the messages, the refused pick, the worker's own
+    bot.close()
+
+
 @pytest.mark.parametrize("action", ["post", "skip"])
 def test_timeout_rule(mastodon_server, database_url, bank, runtime, owner, action, caplog):
     clock = Clock()
@@ -403,6 +417,29 @@ def test_a_server_that_will_not_delete_keeps_the_messages_and_says_so_once(masto
     bot.queue.run_queue()
     assert len(messages(mastodon_server)) == 3 and bot.store.approval(SLOT).cleaned_at is not None
     assert caplog.text.count("will not let the bot delete") == 1
+    bot.close()
+
+
+def test_consistent_answers_refit_the_curator_the_worker_ranks_by(mastodon_server, database_url, bank, runtime,
+                                                                  owner):
+    """Stored answers of an owner who always picks the longest candidate: the refit ranks held-out
+    answers better, so the worker's learner ranks by it (and learns "chars" up)."""
+    clock = Clock()
+    bot = Bot(mastodon_server, database_url, bank, runtime, clock)
+    shipped = runtime.evidence.curator
+    rng = random.Random(1)
+    for k in range(30):
+        shown = rng.sample(bank, 3)
+        bot.store.open_approval(SLOT + k * 6 * H, [PooledCandidate(c.text, canonical(c.text), c.score,
+                                                                             c.temperature, c.features) for c in shown],
+                                T0)
+        longest = max(range(3), key=lambda i: len(shown[i].text))
+        bot.store.decide_approval(SLOT + k * 6 * H, "pick", longest + 1, shown[longest].text, "favourite", str(k), T0)
+    result = bot.queue.refit()
+    assert result.used and result.rank_refit < result.rank_shipped and result.picks == 30
+    assert bot.worker.learner.prior is not shipped
+    assert bot.worker.learner.prior.weights["chars"] > shipped.weights.get("chars", 0.0)
+    assert bot.queue.refit() is None  # nothing new: no refit
     bot.close()
 
 

@@ -53,7 +53,8 @@ def test_a_consistent_taste_is_learned_and_the_refit_is_used():
     found = picks.refit(owner_answers(40, taste, seed=1, none_below=-0.5), PRIOR)
     assert found.picks >= picks.MIN_PICKS and found.answers == 40
     assert found.rank_refit < found.rank_shipped  # held out: the refit puts the owner's pick higher
-    assert found.used and found.curator.weights["name"] > 1.0
+    weights = found.curator.weights  # in proportion: the owner likes a name twice as much as fluency
+    assert found.used and weights["name"] > weights["fluency"] > 0 and PRIOR.weights["name"] == 0
     fresh = owner_answers(200, taste, seed=2)
     before = np.mean([picks.pick_rank(e, PRIOR.weights) for e in fresh])
     after = np.mean([picks.pick_rank(e, found.curator.weights) for e in fresh])

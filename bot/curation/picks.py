@@ -3,7 +3,8 @@
 Each answered slot is one labelled example: the candidates the owner was shown (their features)
 and the one they picked (an edit counts for the candidate it answered), or none (they rejected
 them all). The model is a conditional logit over the curator's features: the owner picks
-candidate j with probability proportional to exp(w . x_j), or none with exp(tau). Its prior is the
+candidate j with probability proportional to exp(s * w . x_j), or none with exp(s * tau), where s
+(the owner's consistency) is the most likely of SCALES. Its prior is the
 shipped curator: each weight's prior mean is the curator's, with the prior spread the engagement
 learner uses (learning.prior_sd: half a panel point per typical change of the feature), so a few
 answers move the ranking a little and many move it far. The posterior mode is found by Newton's
@@ -27,6 +28,7 @@ MIN_PICKS = 8  # picks before a refit may be used (fewer: the shipped curator)
 FOLDS = 10  # held-out folds (by slot) when judging a refit
 NONE_SD = 2.0  # prior spread of the "none of these" utility, in panel points
 MAX_STEPS = 50  # Newton steps (a fit converges in well under 20)
+SCALES = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0)  # the owner's consistency tried: utility units per panel point
 
 
 @dataclass(frozen=True)
@@ -68,8 +70,11 @@ def _names(examples: Sequence[Example], prior: Curator) -> list[str]:
 
 
 def fit(examples: Sequence[Example], prior: Curator) -> Curator:
-    """The posterior mode of the weights after the examples, from the prior curator's. Raises
-    ValueError for a feature that is not a finite number."""
+    """The posterior mode of the weights after the examples, from the prior curator's, at the
+    owner's most likely consistency (SCALES: how many utility units a panel point is worth to the
+    owner's choice; a consistent owner is explained by a larger scale, not by weights blown up
+    out of proportion to the curator's). Raises ValueError for a feature that is not a finite
+    number."""
     names = _names(examples, prior)
     if not examples:
         return Curator(dict(prior.weights), prior.bias, "owner's picks (none yet)")
@@ -90,42 +95,51 @@ def fit(examples: Sequence[Example], prior: Curator) -> Curator:
     if not np.isfinite(z).all():
         raise ValueError("a shown candidate's feature is not a finite number")
     w0 = np.array([prior.weights.get(n, 0.0) for n in names])
-    tau0 = float(np.mean((z[:, :, :d] @ w0)[present[:, :] & (np.arange(width) < width - 1)]))
+    tau0 = float(np.mean((z[:, :, :d] @ w0)[present & (np.arange(width) < width - 1)]))
     theta0 = np.append(w0, tau0)
     precision = np.append([prior_sd(n) ** -2 for n in names], NONE_SD ** -2)
-    picked_z = z[np.arange(len(examples)), chosen]
+    found = [_mode(z, present, chosen, theta0, precision, scale) for scale in SCALES]
+    theta = min(found, key=lambda f: f[1])[0]
+    return Curator(dict(zip(names, theta[:d].tolist())), prior.bias, f"owner's picks ({len(examples)} answers)")
+
+
+def _mode(z: np.ndarray, present: np.ndarray, chosen: np.ndarray, theta0: np.ndarray, precision: np.ndarray,
+          scale: float) -> tuple[np.ndarray, float]:
+    """Newton's method on the negative log posterior with utilities scale * (z . theta): the
+    mode and the objective's value there."""
+    rows = np.arange(len(chosen))
+    picked_z = z[rows, chosen]
 
     def probabilities(t):
-        u = np.where(present, z @ t, -np.inf)
+        u = np.where(present, scale * (z @ t), -np.inf)
         p = np.exp(u - u.max(axis=1, keepdims=True))
-        return u, p / p.sum(axis=1, keepdims=True)
+        return p / p.sum(axis=1, keepdims=True)
 
     def objective(t):
-        u, p = probabilities(t)
-        chosen_p = p[np.arange(len(examples)), chosen]
+        chosen_p = probabilities(t)[rows, chosen]
         return 0.5 * float(np.sum(precision * (t - theta0) ** 2)) - float(np.sum(np.log(np.maximum(chosen_p, 1e-300))))
 
     theta = theta0.copy()
     current = objective(theta)
     for _ in range(MAX_STEPS):
-        _, p = probabilities(theta)
+        p = probabilities(theta)
         mean = np.einsum("ej,ejk->ek", p, z)
-        grad = precision * (theta - theta0) + (mean - picked_z).sum(axis=0)
-        hess = np.diag(precision) + np.einsum("ej,ejk,ejl->kl", p, z, z) - mean.T @ mean
+        grad = precision * (theta - theta0) + scale * (mean - picked_z).sum(axis=0)
+        hess = np.diag(precision) + scale ** 2 * (np.einsum("ej,ejk,ejl->kl", p, z, z) - mean.T @ mean)
         step = np.linalg.solve(hess, grad)
-        scale = 1.0
-        while scale > 1e-4:
-            candidate = theta - scale * step
+        size = 1.0
+        while size > 1e-4:
+            candidate = theta - size * step
             value = objective(candidate)
             if value <= current:
                 break
-            scale /= 2
+            size /= 2
         else:
             break
         theta, improved, current = candidate, current - value, value
-        if improved < 1e-10 or np.abs(scale * step).max() < 1e-8:
+        if improved < 1e-10 or np.abs(size * step).max() < 1e-8:
             break
-    return Curator(dict(zip(names, theta[:d].tolist())), prior.bias, f"owner's picks ({len(examples)} answers)")
+    return theta, current
 
 
 def pick_rank(example: Example, weights: dict[str, float]) -> float | None:

@@ -273,6 +273,7 @@ class ApprovalQueue:
         self._lock = threading.Lock()  # the job's thread and the worker's (for_slot) read answers in turn
         self._said: set = set()  # things logged once (a slot with no room, a refused message)
         self._failing: str | None = None  # why reading answers fails, while it does
+        self._handed: set[int] = set()  # slots whose approved text this process gave the worker
 
     # the job
     def run_queue(self) -> None:
@@ -454,6 +455,15 @@ class ApprovalQueue:
             row = self.store.approval(slot)
         if row is None or row.decision is None:
             row = self.time_out(slot, pick, asked=row is not None)
+        if row.decision in ("pick", "edit") and slot in self._handed:
+            # Asked again for the slot by this process: the server refused the approved text (or
+            # it was posted before). The timeout rule decides instead.
+            log.warning("approval: slot %s: the owner's %s %r could not be posted; %s", when(slot), row.decision,
+                        row.text, "posting the worker's pick instead" if self.settings.approval_timeout_action == "post"
+                        else "skipping the slot")
+            return (pick, how) if self.settings.approval_timeout_action == "post" else None
+        if row.decision in ("pick", "edit"):
+            self._handed.add(slot)
         if row.decision == "pick":
             shown = {c.number: c for c in self.store.approval_candidates(slot)}
             c = shown[row.number]
