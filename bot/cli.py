@@ -328,6 +328,9 @@ def _state_summary(database_url: str) -> str:
     from .store import open_store
 
     require_writable_state(database_url)  # a check that passes means the worker can keep its state there
+    path = settings_module.sqlite_path(database_url)  # absolute: sqlite:///x is relative to the working directory
+    if path is not None and not path.exists():
+        return f"sqlite {path} does not exist yet (the worker creates it at its first start)"
     try:
         store = open_store(database_url, read_only=True)
     except (NoStateYetError, SchemaVersionError) as e:
@@ -336,7 +339,7 @@ def _state_summary(database_url: str) -> str:
         posts = store.posts()
     finally:
         store.close()
-    return (f"{store.description}, {sum(p.state == 'posted' for p in posts)} posts, "
+    return (f"{f'sqlite {path}' if path else store.description}, {sum(p.state == 'posted' for p in posts)} posts, "
             f"{sum(p.state == 'pending' for p in posts)} unfinished")
 
 

@@ -119,3 +119,18 @@ def test_check_passes_where_the_worker_can_write(mastodon_server, monkeypatch, c
     assert cli.main(["check"]) == 0
     assert f"state: sqlite {tmp_path / 'state.sqlite3'} does not exist yet" in capsys.readouterr().out
     assert list(tmp_path.iterdir()) == []
+
+
+def test_check_names_the_absolute_path_of_a_relative_sqlite_url(mastodon_server, monkeypatch, capsys, tmp_path):
+    from fake_mastodon import TOKEN
+
+    (tmp_path / "var").mkdir()
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MASTODON_API_BASE_URL", mastodon_server.url)
+    monkeypatch.setenv("MASTODON_ACCESS_TOKEN", TOKEN)
+    monkeypatch.setenv("DATABASE_URL", "sqlite:///var/state.sqlite3")  # three slashes: relative
+    assert cli.main(["check"]) == 0
+    assert f"state: sqlite {tmp_path}/var/state.sqlite3 does not exist yet" in capsys.readouterr().out
+    open_store("sqlite:///var/state.sqlite3").close()  # as the worker's first start leaves it
+    assert cli.main(["check"]) == 0
+    assert f"state: sqlite {tmp_path}/var/state.sqlite3, 0 posts, 0 unfinished" in capsys.readouterr().out
