@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from bot.curation import filters
+from bot.curation import filters, variety
 from bot.curation.candidates import screen
 from bot.curation.pipeline import build_pool
 from bot.curation.words import canonical
@@ -61,21 +61,27 @@ def _bot(*args, cwd=None):
 
 
 def test_dry_run_json_reports_pool_and_choice(shipped_model_dir):
-    done = _bot("--dry-run", "--seed", "4", "--pool-size", "150", "--show", "3", "--json")
+    done = _bot("--dry-run", "--seed", "4", "--pool-size", "150", "--show", "30", "--json")
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
-    assert report["sampled"] == 150
+    from bot.curation.pipeline import PAPER_VOLUME
+
     stages = {s["name"]: s for s in report["stages"]}
-    assert list(stages) == ["song halves", "paper phrases", "seams", "filters"]
+    assert list(stages) == ["song halves", "paper phrases", "paper choice", "seams", "filters"]
     for stage in stages.values():  # every stage accounts for what it took in
         assert stage["kept"] + sum(stage["dropped"].values()) == stage["in"], stage
-    assert stages["song halves"]["in"] + stages["paper phrases"]["in"] == 150
+    # The worker's volume: PAPER_VOLUME paper phrases sampled for each of the pool's 75.
+    assert stages["song halves"]["in"] == 75 and stages["paper phrases"]["in"] == 75 * PAPER_VOLUME
+    assert report["sampled"] == 75 + 75 * PAPER_VOLUME
+    assert stages["paper choice"]["in"] == stages["paper phrases"]["kept"] and stages["paper choice"]["kept"] <= 75
     assert stages["filters"]["in"] == stages["seams"]["kept"]
     assert report["passed"] == stages["filters"]["kept"]
     assert report["passed"] + sum(report["rejections"].values()) == stages["filters"]["in"]
-    assert len(report["top"]) == min(3, report["passed"])
-    # A new worker (no state, nothing learned): the curator's first choice.
-    assert report["how"] == "curator" and report["would_post"] == report["top"][0]["text"]
+    assert len(report["top"]) == min(30, report["passed"])
+    # A new worker (no state, nothing learned): the curator's best of the shape drawn among its 30 best.
+    shape = variety.shape_of(report["would_post"])
+    assert report["how"] == "curator"
+    assert report["would_post"] == next(c["text"] for c in report["top"] if variety.shape_of(c["text"]) == shape)
     assert _bot("--dry-run", "--seed", "4", "--pool-size", "150", "--json").stdout.count(report["would_post"]) >= 1
 
 

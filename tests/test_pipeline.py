@@ -113,3 +113,16 @@ def test_the_choice_draws_a_shape_then_takes_its_best_so_no_formula_wins_every_p
     assert set(picked) == {0, 8}  # the best of each shape, each drawn about half the time
     assert 10 <= picked.count(8) <= 30
     assert variety.shape_of(texts[0]) == "tag+1" and variety.shape_of(texts[8]) == "join+2"
+
+
+def test_the_paper_choice_keeps_specific_phrases_first(evidence):
+    from bot.curation.features import specific
+
+    papers = [Half(t, "arxiv", 0.7, f) for t, f in (("Neural Networks", -0.5), ("Deep Learning", -0.6),
+                                                    ("Optical Flow Estimation", -1.9), ("Learning", -0.4))]
+    unseen = {h.text: evidence.halves.unseen_runs(h.text, "arxiv", 2) for h in papers}
+    assert specific("Optical Flow Estimation", evidence.stats.arxiv, unseen["Optical Flow Estimation"])
+    assert not specific("Neural Networks", evidence.stats.arxiv, unseen["Neural Networks"])  # common words
+    kept, stage = pipeline.select_papers(papers, 2, evidence)
+    assert [h.text for h in kept] == ["Optical Flow Estimation", "Learning"]  # then the most fluent
+    assert (stage.taken, stage.kept, stage.dropped["surplus"]) == (4, 2, 2)

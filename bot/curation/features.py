@@ -57,6 +57,26 @@ def shared_share(text: str, counts: dict[str, int], least: int) -> float:
     return sum(counts.get(w, 0) >= least for w in found) / len(found) if found else 0.0
 
 
+COMMON_WORDS = 300  # a specific paper phrase has a word outside its corpus' 300 most frequent
+_COMMON: dict[int, frozenset[str]] = {}  # id(counts) -> its most frequent words (one table per process)
+
+
+def common_words(counts: dict[str, int], n: int = COMMON_WORDS) -> frozenset[str]:
+    """The n most frequent words of one corpus' word counts (computed once per table)."""
+    if id(counts) not in _COMMON:
+        _COMMON[id(counts)] = frozenset(sorted(counts, key=lambda w: (-counts[w], w))[:n])
+    return _COMMON[id(counts)]
+
+
+def specific(text: str, counts: dict[str, int], unseen_pairs: int | None) -> bool:
+    """A specific technical phrase (issue 18's proxy; readers rate such phrases 4-5 more often):
+    two or more words, one of them outside the corpus' COMMON_WORDS most frequent, and every
+    neighbouring word pair one some real phrase uses (unseen_pairs == 0, from KnownHalves)."""
+    found = words(text)
+    return (len(found) >= 2 and unseen_pairs == 0
+            and any(w not in common_words(counts) for w in found if w not in STOPWORDS))
+
+
 def length_band(text: str) -> str:
     n = len(words(text))
     return next(name for lo, hi, name in LENGTH_BANDS if lo <= n <= hi)

@@ -12,7 +12,7 @@ import numpy as np
 
 from . import seams as seams_module
 from .evidence import KnownHalves, WordStats
-from .features import commonness, features, shared_share
+from .features import commonness, features, shared_share, specific
 from .filters import DANGLING
 from .words import words
 
@@ -92,6 +92,7 @@ def half_traits(text: str, source: str, stats: WordStats, known: KnownHalves | N
         traits["song_technical"] = shared_share(text, other, 3)
     else:
         traits["paper_everyday"] = shared_share(text, other, 2)
+        traits["paper_specific"] = float(specific(text, own, unseen))
     if cache is not None:
         cache[(text, source)] = traits
     return traits

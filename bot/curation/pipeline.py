@@ -17,6 +17,7 @@ import numpy as np
 from . import filters, mashups, seams as seams_module
 from .candidates import Candidate, screen
 from .evidence import Evidence
+from .features import specific
 from .mashups import Half, Mashup
 from .relatedness import relatedness_many
 from .wordcheck import WordCheck
@@ -25,6 +26,10 @@ from ..model.scoring import mean_log_likelihood
 from ..model.sampler import Halves, Sampler
 
 PAPERS_PER_SONG = 6  # paper phrases tried with each song half
+# The worker samples this many paper phrases for each one its pool keeps, and keeps the specific
+# ones first: the network writes few (about 1 in 150 for the 2x128 model), and readers rate them
+# highest (issue 18). Sampling is cheap next to a slot (bench/README.md, pool refresh).
+PAPER_VOLUME = 4
 SOURCES = ("song", "arxiv")
 STAGE_NAMES = {"song": "song halves", "arxiv": "paper phrases"}
 
@@ -110,6 +115,17 @@ def screen_halves(written: list[tuple[str, float]], source: str, sampler: Sample
     return halves, Stage(STAGE_NAMES[source], len(written), len(halves), dropped)
 
 
+def select_papers(papers: list[Half], keep: int, evidence: Evidence) -> tuple[list[Half], Stage]:
+    """Of a large sample of screened paper phrases, the `keep` a pool uses: the specific ones
+    first (features.specific), then the network's most fluent."""
+    def order(h: Half):
+        unseen = evidence.halves.unseen_runs(h.text, "arxiv", 2)
+        return (not specific(h.text, evidence.stats.arxiv, unseen), -h.fluency, h.text)
+    kept = sorted(papers, key=order)[:keep]
+    dropped = Counter({"surplus": len(papers) - len(kept)}) if len(papers) > len(kept) else Counter()
+    return kept, Stage("paper choice", len(papers), len(kept), dropped)
+
+
 # -- 3. join at seams ---------------------------------------------------------------------------
 def join(songs: list[Half], papers: list[Half], evidence: Evidence, seed: int | None) -> tuple[list[Mashup], Stage]:
     """Each song half joined to PAPERS_PER_SONG paper phrases at seams drawn from the shipped
@@ -156,11 +172,13 @@ def rank(candidates: list[Candidate], evidence: Evidence) -> list[Candidate]:
 
 def build_pool(runtime, size: int, temperatures: Sequence[float], seed: int | None = None,
                max_chars: int = filters.MAX_CHARS, posted: frozenset[str] = frozenset(),
-               stop: Callable[[], bool] | None = None, prefix: str = "", prefix_half: str = "song") -> Pool:
+               stop: Callable[[], bool] | None = None, prefix: str = "", prefix_half: str = "song",
+               paper_volume: int = 1) -> Pool:
     """The pool: size halves (half song titles, half paper phrases) sampled across temperatures
     (the worker's are settings POOL_SIZE and TEMPERATURES), screened, joined, screened again,
     featured and ranked. runtime: bot.runtime.Runtime. Reproducible per seed. With a prefix
     (a reply's request word), every half of prefix_half ("song" or "arxiv") starts with it.
+    paper_volume: paper phrases sampled per one kept (the worker's: PAPER_VOLUME; select_papers).
     Once stop() says yes (asked between sampling batches), an empty pool is returned. Raises
     ValueError for bad temperatures or prefix_half."""
     if prefix_half not in SOURCES:
@@ -168,10 +186,13 @@ def build_pool(runtime, size: int, temperatures: Sequence[float], seed: int | No
     sampler, evidence = runtime.sampler, runtime.evidence
     check = WordCheck(evidence.stats)
     stages, halves = [], {}
-    for source, count in (("song", size - size // 2), ("arxiv", size // 2)):
+    for source, count in (("song", size - size // 2), ("arxiv", size // 2 * paper_volume)):
         start = prefix if source == prefix_half else ""
         written = sample_halves(sampler, source, count, temperatures, seed, check, start, stop)
         halves[source], stage = screen_halves(written, source, sampler, evidence, check, start)
+        stages.append(stage)
+    if paper_volume > 1:
+        halves["arxiv"], stage = select_papers(halves["arxiv"], size // 2, evidence)
         stages.append(stage)
     if stop is not None and stop():
         return Pool([], tuple(stages))

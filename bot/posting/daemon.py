@@ -16,7 +16,7 @@ from apscheduler.events import EVENT_JOB_ERROR
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from ..curation import filters
-from ..curation.pipeline import build_pool
+from ..curation.pipeline import PAPER_VOLUME, build_pool
 from ..errors import AuthError, BotError, ConfigError, DatabaseLostError
 from .gateway import ReplyGateway
 from ..runtime import Runtime
@@ -39,7 +39,7 @@ def pool_maker(settings: Settings, runtime: Runtime, max_chars: int, stop: threa
     def make(posted: frozenset[str]):
         seed = None if settings.seed is None else settings.seed + next(built)
         return build_pool(runtime, settings.pool_size, settings.temperatures, seed=seed, max_chars=max_chars,
-                          posted=posted, stop=stop.is_set if stop is not None else None)
+                          posted=posted, stop=stop.is_set if stop is not None else None, paper_volume=PAPER_VOLUME)
     return make
 
 
