@@ -29,7 +29,8 @@ page, whatever the id; notification_requests counts GET /api/v1/notifications.
 
 Direct messages, favourites and deletion (the approval queue): any account favourites a status it
 can see with POST /api/v1/statuses/:id/favourite (its author gets a "favourite" notification, once
-per account); GET /api/v1/accounts/lookup finds a local account by its acct; DELETE
+per account); GET /api/v1/accounts/lookup finds a local account by its acct (lookups counts them;
+an account on another server is not found, and there is no search); DELETE
 /api/v1/statuses/:id deletes the caller's own status (refuse_delete: a server that answers 403
 instead); a direct status is shown to its author and the accounts it mentions only.
 Notifications filter by types[], exclude_types[] and account_id as Mastodon's v1 API does."""
@@ -87,6 +88,7 @@ class FakeMastodon:
         self.favourites: dict[str, set[str]] = {}  # status id -> ids of the accounts that favourited it
         self.refuse_delete = False
         self.deleted: list[str] = []  # ids of deleted statuses
+        self.lookups = 0  # GET /api/v1/accounts/lookup
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -356,8 +358,11 @@ class FakeMastodon:
             status = next((s for s in self.statuses if s["id"] == m.group(1)), None)
             return self.reply(h, 200, self.counted(status)) if status else self.reply(h, 404, {"error": "Record not found"})
         if method == "GET" and path == "/api/v1/accounts/lookup":
-            wanted = (self._query(h).get("acct") or [""])[0].removeprefix("@").split("@")[0]
-            found = next((a for a in self.accounts.values() if a["username"] == wanted), None)
+            with self.lock:
+                self.lookups += 1
+            name, _, domain = (self._query(h).get("acct") or [""])[0].removeprefix("@").partition("@")
+            local = not domain or domain == urlparse(self.url).hostname  # another server's account is unknown here
+            found = next((a for a in self.accounts.values() if a["username"] == name and local), None)
             return self.reply(h, 200, self.account(found["id"])) if found else self.reply(h, 404, {"error": "Record not found"})
         m = re.fullmatch(r"/api/v1/statuses/(\w+)/favourite", path)
         if method == "POST" and m:

@@ -58,8 +58,12 @@ class Bot:
         self.gateway = ReplyGateway(server.url, TOKEN, 5)
         self.worker = Worker(self.settings, self.store, self.gateway, "1", make_pool, threading.Event(), clock=clock,
                              rng=random.Random(7))
-        self.queue = approval.queue_for(self.settings, self.store, self.gateway, self.worker.publisher, self.worker,
-                                        runtime, 100, self.worker.retry)
+        try:
+            self.queue = approval.queue_for(self.settings, self.store, self.gateway, self.worker.publisher,
+                                            self.worker, runtime, 100, self.worker.retry)
+        except BaseException:
+            self.store.close()
+            raise
         self.worker.approval = self.queue
 
     def close(self):
@@ -99,6 +103,20 @@ def at_slot(bot, clock, t=SLOT):
     clock.t = t
     bot.queue.run_queue()
     return bot.worker.tick()
+
+
+def test_the_owner_is_that_very_account_looked_up_once(mastodon_server, database_url, bank, runtime, owner):
+    from bot.errors import ConfigError
+
+    clock = Clock()
+    for handle in ("nobody", "owner@elsewhere.example"):  # a local "owner" is not owner@elsewhere.example
+        with pytest.raises(ConfigError, match=f"APPROVAL_OWNER={handle}: no such account"):
+            Bot(mastodon_server, database_url, bank, runtime, clock, APPROVAL_OWNER=handle)
+    for _ in range(2):  # a restart keeps the owner it found
+        bot = Bot(mastodon_server, database_url, bank, runtime, clock, APPROVAL_OWNER="@owner")
+        assert bot.queue.owner == approval.Owner(owner[0], "owner")
+        bot.close()
+    assert mastodon_server.lookups == 3
 
 
 def test_owner_approves_by_favourite_and_the_messages_go(mastodon_server, database_url, bank, runtime, owner):

@@ -214,8 +214,8 @@ def resolve_owner(gateway, handle: str) -> Owner:
                                         resolve=True, limit=5)
         except (NotReadableError, RejectedError):
             results = []
-        found = next((a for a in results or [] if str(a.get("acct", "")).lower() in
-                      (handle.lower(), handle.split("@")[0].lower())), None)
+        # Only the very account: a local "alice" is not alice@their.server.
+        found = next((a for a in results or [] if str(a.get("acct", "")).lower() == handle.lower()), None)
     if not isinstance(found, dict) or found.get("id") is None:
         raise ConfigError(f"APPROVAL_OWNER={handle}: no such account seen from {gateway.client.api_base_url}; "
                           "write it as name@their.server")
