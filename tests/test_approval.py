@@ -422,6 +422,18 @@ def test_messages_count_toward_the_days_cap(mastodon_server, database_url, bank,
     bot.close()
 
 
+def test_messages_fit_the_servers_status_budget(mastodon_server, database_url, bank, runtime, owner):
+    from bot.store import Delivery
+
+    clock = Clock()
+    bot = Bot(mastodon_server, database_url, bank, runtime, clock)
+    for k in range(297):  # replies of the last three hours: room for 2 messages and the post
+        bot.store.record_delivery(Delivery("reply", f"m{k}", "mastodon", "@someone hi", f"key{k}", f"m{k}", "pending",
+                                           created_at=SLOT - 3 * H + 60))
+    assert len(ask(bot, clock)) == 2 and len(messages(mastodon_server)) == 2
+    bot.close()
+
+
 def test_a_server_that_will_not_delete_keeps_the_messages_and_says_so_once(mastodon_server, database_url, bank,
                                                                            runtime, owner, caplog):
     mastodon_server.refuse_delete = True
