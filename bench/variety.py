@@ -18,7 +18,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.curation import variety  # noqa: E402
-from bot.curation.pipeline import build_pool  # noqa: E402
 from bot.posting import daemon  # noqa: E402
 from bot.posting.learner import History  # noqa: E402
 from bot.posting.settings import load  # noqa: E402
@@ -39,8 +38,7 @@ def picks(runtime: Runtime, seeds: list[int], pool_size: int, consecutive: bool)
         settings = load({"SEED": str(seed), "POOL_SIZE": str(pool_size)}, dotenv=False)
         if learner is None or not consecutive:
             learner, history = daemon.learner_for(settings, store, runtime), History()
-        pool = build_pool(runtime, pool_size, settings.temperatures, seed=seed,
-                          max_chars=daemon.post_budget(settings, None))
+        pool = daemon.pool_maker(settings, runtime, daemon.post_budget(settings, None))(frozenset())  # seed SEED
         candidates = [c for c in pooled(pool) if c.text not in texts]
         choice = learner.choose(candidates, history)
         if choice is None:

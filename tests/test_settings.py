@@ -185,3 +185,19 @@ def test_reply_settings_defaults_and_errors():
         load({**BASE, "REPLIES": "maybe"})
     with pytest.raises(ConfigError, match="REPLY_PER_HOUR='-1' must be at least 0"):
         load({**BASE, "REPLY_PER_HOUR": "-1"})
+
+
+def test_a_misspelled_setting_is_named_with_the_closest_known_one(tmp_path):
+    import subprocess
+    import sys
+
+    (tmp_path / ".env").write_text("POST_INTERVALL=2h\nPOOL_SIZE=30\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("POST_INTERVAL", "POOL_SIZE")}
+    env["POST_VISIBILTY"] = "public"  # in the environment, a near miss is named too
+    done = subprocess.run([sys.executable, "-m", "bot", "--dry-run", "--seed", "1"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    warnings = [line for line in done.stderr.splitlines() if line.startswith("bot: warning:")]
+    assert "bot: warning: POST_INTERVALL is not a setting; did you mean POST_INTERVAL?" in warnings
+    assert "bot: warning: POST_VISIBILTY is not a setting; did you mean POST_VISIBILITY?" in warnings
+    assert len(warnings) == 2
