@@ -489,3 +489,30 @@ def test_the_refit_from_answers_reaches_the_workers_learner_and_the_dry_run(mast
     assert daemon.learner_for(bot.settings, bot.store, runtime).prior == runtime.evidence.curator
     assert picks.from_summary({"used": True, "weights": {"a": "nan"}}, runtime.evidence.curator) is None
     bot.close()
+
+
+def test_the_bot_process_asks_the_owner_and_reads_the_answer(mastodon_server, database_url, owner, tmp_path):
+    """The worker as a real process (daemon.run) with APPROVAL=on: it asks about the next slot
+    and stores the owner's favourite as the slot's decision; SIGTERM still exits 0."""
+    import time
+
+    from test_daemon import _output, _start, _stop, _wait_for
+
+    store = open_store(database_url)
+    slot = int(time.time()) + H  # the next slot an hour away: inside APPROVAL_AHEAD at once
+    store.set_meta({"anchor": str(slot), "interval": repr(2.0 * H)})
+    store.close()
+    proc = _start(mastodon_server, database_url, tmp_path, POST_INTERVAL="2h", APPROVAL="on",
+                  APPROVAL_OWNER="owner", APPROVAL_AHEAD="90m", REPLIES="off")
+    _wait_for(lambda: len(messages(mastodon_server)) == 3, proc=proc)
+    owner[1].status_favourite(messages(mastodon_server)[1]["id"])
+
+    def decided():
+        store = open_store(database_url, read_only=True)
+        try:
+            return store.approval(slot).decision == "pick"
+        finally:
+            store.close()
+    _wait_for(decided, proc=proc)
+    assert _stop(proc) and proc.returncode == 0
+    assert "approval mode: @owner picks each post" in _output(proc) and posts(mastodon_server) == []
