@@ -98,6 +98,7 @@ def measure(model_dir: Path, evidence: Evidence, reference: Reference, seeds: li
     sampler = Sampler(load_model(ModelPaths.in_directory(model_dir)))
     start = time.perf_counter()
     per_thousand, per_pool, examples = [], [], []
+    real = {p.casefold() for p in reference.phrases}
     for seed in seeds:
         n, found = generator_count(sampler, evidence, reference, samples, temperatures, seed)
         per_thousand.append(n * 1000 / samples)
@@ -106,6 +107,7 @@ def measure(model_dir: Path, evidence: Evidence, reference: Reference, seeds: li
     return {"model": str(model_dir), "size": f"{sampler.model.config.rnn_layers}x{sampler.model.config.rnn_size}",
             "pool_size": pool_size, "per_1000": statistics.mean(per_thousand), "per_pool": statistics.mean(per_pool),
             "per_1000_by_seed": per_thousand, "per_pool_by_seed": per_pool,
+            "copied_share": sum(e.casefold() in real for e in examples) / len(examples) if examples else 0.0,
             "examples": random.Random(0).sample(examples, min(12, len(examples))),
             "seconds": round(time.perf_counter() - start, 1)}
 
@@ -140,7 +142,8 @@ def main() -> None:
     print(table(["model", "pool size", "specific per 1,000 samples", "specific per pool", "seconds"], rows))
     print(f"\nratios to the baseline: per 1,000 samples {ratio('per_1000'):.2f}x (target 5x), "
           f"per pool {ratio('per_pool'):.2f}x (target 20x); seeds {args.seeds}, temperatures {args.temperatures}")
-    print(f"real paper phrases: {real:.1f} specific per 150")
+    print(f"real paper phrases: {real:.1f} specific per 150; specific phrases that are real ones, copied: "
+          f"baseline {100 * baseline['copied_share']:.0f}%, measured {100 * measured['copied_share']:.0f}%")
     print("examples from the measured model: " + " | ".join(measured["examples"]))
     if args.json:
         args.json.write_text(json.dumps({"baseline": baseline, "measured": measured, "real_per_150": real,
