@@ -192,5 +192,5 @@ def from_summary(summary: dict, prior: Curator) -> Curator | None:
         return None
     if not all(np.isfinite(v) for v in [bias, *weights.values()]):
         return None
-    return Curator(weights, bias, f"owner's picks ({summary.get('picks', 0)} picks) over {prior.source or 'the curator'}",
-                   dict(prior.notes))
+    source = f"owner's picks ({summary.get('picks', 0)} picks) over {prior.source or 'the curator'}"
+    return Curator(weights, bias, source, dict(prior.notes))

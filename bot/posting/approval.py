@@ -39,7 +39,8 @@ from ..curation import picks
 from ..curation.candidates import FILTER_ORDER, screen
 from ..curation.curator import Curator
 from ..curation.words import canonical
-from ..errors import ApprovalError, ConfigError, MissingScopeError, NotReadableError, RejectedError, TemporaryServerError
+from ..errors import (ApprovalError, ConfigError, MissingScopeError, NotReadableError, RejectedError,
+                      TemporaryServerError)
 from ..outlets.base import Outbound
 from ..store import Approval, PooledCandidate, Store
 from . import schedule
@@ -475,13 +476,14 @@ class ApprovalQueue:
         return None  # "none", "timeout-skip"
 
     def time_out(self, slot: int, pick: PooledCandidate, asked: bool) -> Approval:
+        """The slot's decision by APPROVAL_TIMEOUT_ACTION (logged once, by the call that makes it)."""
         posting = self.settings.approval_timeout_action == "post"
         if self.store.decide_approval(slot, "timeout-post" if posting else "timeout-skip",
                                       None, pick.text if posting else None, "timeout", None, int(self.clock())):
-            why = "no answer from @%s by the slot" if asked else "@%s was not asked (the worker was not running %s before it)"
-            args = (self.owner.acct,) if asked else (self.owner.acct, "APPROVAL_AHEAD")
-            log.warning("approval: slot %s: " + why + "; %s (APPROVAL_TIMEOUT_ACTION=%s)", when(slot), *args,
-                        f"posting the worker's pick {pick.text!r}" if posting else "skipping the slot",
+            why = (f"no answer from @{self.owner.acct} by the slot" if asked else
+                   f"@{self.owner.acct} was not asked (the worker was not running APPROVAL_AHEAD before it)")
+            then = f"posting the worker's pick {pick.text!r}" if posting else "skipping the slot"
+            log.warning("approval: slot %s: %s; %s (APPROVAL_TIMEOUT_ACTION=%s)", when(slot), why, then,
                         self.settings.approval_timeout_action)
         return self.store.approval(slot)
 
@@ -538,7 +540,8 @@ class ApprovalQueue:
             return None
         self.store.set_meta({CURATOR_KEY: json.dumps(result.summary(), sort_keys=True)})
         self.worker.learner.prior = adopted_curator(self.store, self.shipped)
-        log.info("approval: learned from %d answers (%d picks)%s", result.answers, result.picks, describe_refit(result.summary()))
+        log.info("approval: learned from %d answers (%d picks)%s", result.answers, result.picks,
+                 describe_refit(result.summary()))
         return result
 
 
