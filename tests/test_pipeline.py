@@ -109,7 +109,8 @@ def test_raw_mashups_are_unscreened_halves_joined_at_seams(runtime, evidence):
 def test_the_choice_draws_a_shape_then_takes_its_best_so_no_formula_wins_every_pool():
     texts = [f"Song{i} (Term{i} Remix)" for i in range(8)] + ["Graph Networks for Closer", "Deep Nets for Stay"]
     features = [{}] * len(texts)
-    picked = [learning.choose(texts, features, [], {}, rng=random.Random(seed)).index for seed in range(40)]
+    picked = [learning.choose(texts, features, [], {}, how="curator", rng=random.Random(seed)).index
+              for seed in range(40)]
     assert set(picked) == {0, 8}  # the best of each shape, each drawn about half the time
     assert 10 <= picked.count(8) <= 30
     assert variety.shape_of(texts[0]) == "tag+1" and variety.shape_of(texts[8]) == "join+2"
@@ -126,3 +127,10 @@ def test_the_paper_choice_keeps_specific_phrases_first(evidence):
     kept, stage = pipeline.select_papers(papers, 2, evidence)
     assert [h.text for h in kept] == ["Optical Flow Estimation", "Learning"]  # then the most fluent
     assert (stage.taken, stage.kept, stage.dropped["surplus"]) == (4, 2, 2)
+
+
+def test_no_shape_more_than_three_times_in_ten_consecutive_posts():
+    recent = ["A (Graph Remix)", "B (feat. Vision)", "C (Nets Edit)", "D: Song", "E (Tracking Mix)"]
+    assert [variety.shape_of(t) for t in recent].count("tag+1") == 3
+    assert not variety.allowed("Closer (Sparse Bootleg)", recent)  # a fourth "Song (Term Tag)"
+    assert variety.allowed("Closer (Sparse Coding Bootleg)", recent)  # another shape

@@ -167,15 +167,18 @@ def choose(texts: Sequence[str], features: Sequence[dict[str, float]], recent: S
     """The post among the candidates (given best first by the curator), always one the curator
     ranks high among those the variety rule allows after recent (variety.shortlist): with
     explore, a random one of the SHORTLIST best; else, among the LEARNED_SHORTLIST best, the best
-    under weights (ties keep the given order) of one shape drawn at random (one_shape). rng:
-    the draws (reproducible for a seeded one). None for no candidates."""
+    under weights (ties keep the given order): for the curator's choice ("curator": nothing
+    learned yet, or frozen), the best of one shape drawn at random (one_shape); a learned choice
+    ranks them all (the variety rule's shape limit still holds). rng: the draws (reproducible for
+    a seeded one). None for no candidates."""
     short = variety.shortlist(texts, recent, SHORTLIST if explore else LEARNED_SHORTLIST)
     if not short:
         return None
     rng = rng or random.Random(0)
     if explore:
         return Choice(rng.choice(short), "explore", 0.0)
-    short = one_shape(texts, short, rng)
+    if how == "curator":  # nothing learned (or frozen): the curator alone would pick one shape from every pool
+        short = one_shape(texts, short, rng)
     scores = {i: score(weights, features[i]) for i in short}
     picked = min(short, key=lambda i: (-scores[i], i))
     return Choice(picked, how, scores[picked])

@@ -17,6 +17,7 @@ from .seams import parse
 WORD_WINDOW = 20  # a content word of the last 20 posts is not used again
 SEAM_WINDOW, SEAM_MAX = 10, 3  # a seam at most 3 times in the last 10 posts, never twice in a row
 KIND_MAX = 5  # a seam kind (the tags together) at most 5 times in the last SEAM_WINDOW posts
+SHAPE_MAX = 3  # a shape (shape_of: "tag+1") at most 3 times in the last SEAM_WINDOW posts (issue 18: 30%)
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,7 @@ class Rule:
     seam_window: int = SEAM_WINDOW
     seam_max: int = SEAM_MAX
     kind_max: int = KIND_MAX
+    shape_max: int = SHAPE_MAX
 
 
 def kind_of(seam: str) -> str:
@@ -59,7 +61,8 @@ def allowed(text: str, recent: Sequence[str], rule: Rule = Rule()) -> bool:
     """Whether text may follow the recent posts (oldest first): no content word shared with the
     last rule.word_window posts, its seam not the previous post's and used fewer than
     rule.seam_max times in the last rule.seam_window, its seam kind fewer than rule.kind_max times
-    there (so no kind makes more than half of any run of posts)."""
+    there (so no kind makes more than half of any run of posts), its shape fewer than
+    rule.shape_max times there."""
     words = post_words(text)
     for old in recent[-rule.word_window:]:
         if words & post_words(old):
@@ -69,7 +72,9 @@ def allowed(text: str, recent: Sequence[str], rule: Rule = Rule()) -> bool:
     if window and window[-1] == seam:
         return False
     kinds = [kind_of(s) for s in window]
-    return window.count(seam) < rule.seam_max and kinds.count(kind_of(seam)) < rule.kind_max
+    shapes = [shape_of(t) for t in recent[-rule.seam_window:]]
+    return (window.count(seam) < rule.seam_max and kinds.count(kind_of(seam)) < rule.kind_max
+            and shapes.count(shape_of(text)) < rule.shape_max)
 
 
 def pick(ranked: Sequence[str], recent: Sequence[str], rule: Rule = Rule()) -> int | None:
