@@ -154,14 +154,20 @@ def test_empty_state_reads_the_accounts_statuses_first(mastodon_server, database
     clock = Clock()
     earlier = mastodon_server.add_status("Love Is a Gradient Descent", created_at=clock.t - 2 * H)
     newest = mastodon_server.add_status("Dancing Queen of Sparse Attention", created_at=clock.t - H)
+    alice, _ = mastodon_server.add_account("alice")
+    mention = mastodon_server.post_as(alice, "@mashups one about love")
+    mastodon_server.post_as("1", "@alice Love (feat. Graph Networks)", in_reply_to_id=mention["id"],
+                            created_at=clock.t - H / 2)  # a reply: not a post
+    mastodon_server.post_as("1", "@owner 1. Closer (Sparse Coding Remix)", visibility="direct",
+                            created_at=clock.t - H / 3)  # an approval message: not a post
     worker = start_worker(mastodon_server, database_url, make_pool, clock, POST_INTERVAL="3h")
     assert worker.adopt_history() == 2
-    assert worker.tick() is None and len(mastodon_server.statuses) == 2  # the last post was an hour ago
+    assert worker.tick() is None and len(mastodon_server.statuses) == 5  # the last post was an hour ago
     assert worker.next_post_time() == clock.t + 2 * H
     assert {"love is a gradient descent", "dancing queen of sparse attention"} <= worker.store.posted_canonicals()
     assert {p.status_id for p in worker.store.posts()} == {earlier["id"], newest["id"]}
     clock.t += 2 * H
-    assert worker.tick() is not None and len(mastodon_server.statuses) == 3
+    assert worker.tick() is not None and len(mastodon_server.statuses) == 6
     assert worker.adopt_history() == 0  # only with empty state
 
 

@@ -19,6 +19,7 @@ class Published:
     text: str
     created_at: float | None = None  # epoch seconds, when the network says
     in_reply_to: str | None = None  # the network's id of the status it answers
+    private: bool = False  # a direct message (Mastodon's "direct" visibility): never a post
 
 
 @dataclass(frozen=True)

@@ -125,7 +125,7 @@ class Gateway:
         """The account's latest statuses, replies included, newest first (reblogs left out)."""
         statuses = self._call("read own statuses", self.client.account_statuses, account_id, limit=limit)
         return [Published(str(s["id"]), s.get("url"), plain_text(s.get("content", "")), _epoch(s.get("created_at")),
-                          str(s["in_reply_to_id"]) if s.get("in_reply_to_id") else None)
+                          str(s["in_reply_to_id"]) if s.get("in_reply_to_id") else None, s.get("visibility") == "direct")
                 for s in statuses if isinstance(s, dict) and s.get("id") and not s.get("reblog")]
 
 

@@ -120,7 +120,8 @@ class Worker:
         if not recent:
             return 0
         rows = [(int(s.created_at), s.text, canonical(s.text), s.status_id, s.url)
-                for s in recent if s.created_at and canonical(s.text) and s.in_reply_to is None]  # replies are not posts
+                for s in recent if s.created_at and canonical(s.text) and s.in_reply_to is None
+                and not s.private]  # replies and direct messages (approval mode) are not posts
         self.store.import_posts(rows)
         if rows:  # the schedule starts from the newest
             self.store.save_schedule(anchor=max(r[0] for r in rows), interval=self.settings.interval)
