@@ -4,7 +4,7 @@ Each cycle regenerates the pool from the shipped model and runs the posting job 
 Mastodon API server (tests/fake_mastodon.py) with the clock moved one interval on, so every cycle
 posts. Targets: steady RSS at most 150 MB; no growth. Baseline: the peak RSS of textgenrnn's
 own process generating titles, measured in the same run.
-Run: python bench/worker_memory.py [--cycles 1000]
+Run: python bench/worker_memory.py [--cycles 1000] [--pool-size 100] [--model-dir DIR]
 """
 from __future__ import annotations
 
@@ -37,12 +37,14 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--cycles", type=int, default=1000)
     ap.add_argument("--pool-size", type=int, default=100)
+    ap.add_argument("--model-dir", type=Path, default=ROOT / "model_weights",
+                    help="another model directory, e.g. one bench/wide_model.py wrote")
     args = ap.parse_args()
     samples = []
     with FakeMastodon(max_characters=10**6) as server, tempfile.TemporaryDirectory() as tmp:
         settings = load({"MASTODON_API_BASE_URL": server.url, "MASTODON_ACCESS_TOKEN": TOKEN,
                          "DATABASE_URL": f"sqlite:///{tmp}/state.sqlite3", "POST_INTERVAL": "1h",
-                         "POOL_SIZE": str(args.pool_size), "BOT_MODEL_DIR": str(ROOT / "model_weights")})
+                         "POOL_SIZE": str(args.pool_size), "BOT_MODEL_DIR": str(args.model_dir)})
         clock = [1_800_000_000.0]
         worker = Worker(settings, open_store(settings.database_url), Gateway(server.url, TOKEN, 5), "1",
                         pool_maker(settings, Runtime.load(settings.model_dir), 100), threading.Event(),

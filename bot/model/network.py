@@ -21,6 +21,7 @@ from .modelfile import CharModel
 
 EPSILON = 1e-7  # Keras' backend epsilon, which textgenrnn adds in its attention layer and sampling
 COLUMNS = 24  # the output's width is a multiple of this: the sampler draws by blocks of columns
+KEPT_BYTES = 16 << 20  # at most this much of a batch's kept attention features (Rows.fitting)
 F32 = np.float32
 
 
@@ -154,10 +155,22 @@ class Rows:
         self.sums = np.zeros((batch, d + 2), F32)  # [N | Z | m]
         self.sums[:, d + 1] = -np.inf
         self.count = np.zeros(batch, np.int64)  # positions read, per row
-        slots = 0 if max_positions <= self.max_length else max_positions if rewinds else self.max_length
+        slots = self.slots(net, max_positions, rewinds)
         self.kept = np.zeros((batch, slots, d + 1), F32) if slots else None  # features and logit
         self.saved = None
         self.scratch = Scratch(net, batch)
+
+    @staticmethod
+    def slots(net: Network, max_positions: int, rewinds: bool) -> int:
+        """Positions kept per row (0: the window always holds the whole row)."""
+        return 0 if max_positions <= net.max_length else max_positions if rewinds else net.max_length
+
+    @classmethod
+    def fitting(cls, net: Network, max_positions: int, rewinds: bool, budget: int = KEPT_BYTES) -> int:
+        """The most rows whose kept features fit in budget bytes (at least 16): the batch width
+        that keeps a wide network's worker within its memory target."""
+        per_row = cls.slots(net, max_positions, rewinds) * (net.features + 1) * 4
+        return max(16, budget // per_row) if per_row else 1 << 30
 
     def __len__(self) -> int:
         return len(self.state)

@@ -20,7 +20,7 @@ from typing import Callable, Protocol, Sequence, runtime_checkable
 import numpy as np
 
 from .modelfile import META_TOKEN, CharModel
-from .network import COLUMNS as _BLOCK, EPSILON, Network, Rows, Windows
+from .network import COLUMNS, EPSILON, Network, Rows, Windows
 
 
 @runtime_checkable
@@ -52,19 +52,19 @@ def sample_indices(probs: np.ndarray, temperature, rng: np.random.Generator) -> 
     batch, classes = p.shape
     if np.any(np.asarray(temperature) < 0):
         raise ValueError("temperatures must be numbers >= 0")
-    weights = np.zeros((batch, -(-classes // _BLOCK) * _BLOCK), np.float32)
+    weights = np.zeros((batch, -(-classes // COLUMNS) * COLUMNS), np.float32)
     np.multiply(p, (1 / p.max(axis=1))[:, None], out=weights[:, :classes])
     return _draw(weights, classes, temperature, rng)
 
 
 def _draw(weights: np.ndarray, classes: int, temperature, rng: np.random.Generator) -> np.ndarray:
-    """sample_indices on weights (B, W), W a multiple of _BLOCK, the first `classes` columns the
+    """sample_indices on weights (B, W), W a multiple of COLUMNS, the first `classes` columns the
     probabilities times a number per row that makes the largest about 1 (the rest 0), changed in
-    place. float32 throughout. The inverse of the cumulative weights is found by blocks of _BLOCK
-    columns: numpy's cumulative sum runs one number at a time, so over B * (W / _BLOCK + _BLOCK)
+    place. float32 throughout. The inverse of the cumulative weights is found by blocks of COLUMNS
+    columns: numpy's cumulative sum runs one number at a time, so over B * (W / COLUMNS + COLUMNS)
     numbers, not B * W."""
     batch, width = weights.shape
-    blocks = width // _BLOCK
+    blocks = width // COLUMNS
     t = np.broadcast_to(np.asarray(temperature, np.float32), (batch,))
     greedy = t == 0
     likeliest = np.argmax(weights[:, 1:classes], axis=1) + 1 if greedy.any() else None
@@ -74,14 +74,14 @@ def _draw(weights: np.ndarray, classes: int, temperature, rng: np.random.Generat
     weights *= (1 / np.where(greedy, 1, t))[:, None]
     np.exp(weights, out=weights)
     weights[:, classes:] = 0
-    grouped = weights.reshape(batch, blocks, _BLOCK)
-    cumulative = np.cumsum(np.matmul(grouped, np.ones(_BLOCK, np.float32)), axis=1)
+    grouped = weights.reshape(batch, blocks, COLUMNS)
+    cumulative = np.cumsum(np.matmul(grouped, np.ones(COLUMNS, np.float32)), axis=1)
     target = rng.random(batch, dtype=np.float32) * cumulative[:, -1]
     block = np.minimum((cumulative < target[:, None]).sum(axis=1), blocks - 1)
     rows = np.arange(batch)
     before = np.where(block > 0, cumulative[rows, block - 1], 0)
     inside = np.cumsum(grouped[rows, block], axis=1)
-    index = block * _BLOCK + np.minimum((inside < (target - before)[:, None]).sum(axis=1), _BLOCK - 1)
+    index = block * COLUMNS + np.minimum((inside < (target - before)[:, None]).sum(axis=1), COLUMNS - 1)
     # Padding drawn (or nothing to draw: every weight underflowed): the likeliest other token.
     fallback = (index == 0) | (index >= classes) | ~(cumulative[:, -1] > 0)
     if fallback.any():
@@ -144,7 +144,8 @@ class Sampler:
         """The halves each Halves asks for, as (text, temperature): one list per Halves, its
         count split evenly across temperatures (the first ones get one more when it does not
         divide) and listed in that order. Every row of every corpus and temperature is written in
-        one batch of up to width rows. Reproducible for a given rng state.
+        one batch of up to width rows (fewer for a network whose kept attention features would
+        pass network.KEPT_BYTES). Reproducible for a given rng state.
 
         With word_check (word, corpus name) -> bool, a word it refuses is written again from its
         start, up to the model config's word_retries times (a prefix's own words are kept). A half
@@ -170,7 +171,8 @@ class Sampler:
         if self.model.semantics != "incremental":
             raise ValueError("halves are written with incremental semantics only")
         markers = np.array([self.model.vocab[t] for t in sources.values()], np.int64)
-        words = _Words(kinds, markers, self._meta, word_check, self.model.config.word_retries if word_check else 0)
+        words = _Words(kinds, markers, self._meta, self.network.classes, word_check,
+                       self.model.config.word_retries if word_check else 0)
         draw_temperature = np.array(row_temperature, np.float32)
         written = self._decode(kinds, np.array(row_kind, np.int64), lambda rows, lengths: draw_temperature[rows],
                                width, rng, words, stop)
@@ -214,6 +216,8 @@ class Sampler:
             for token in kind.start[:-1]:
                 first.read(np.array([token]))
             kind.snapshot = first.snapshot()
+        if self.model.semantics == "incremental":
+            width = min(width, Rows.fitting(self.network, positions, rewinds))
         reader = self._reader(min(width, count), positions, rewinds)
         render = self.model.tokens()
         if words is not None:
@@ -326,9 +330,12 @@ class _Words:
     The corpus tokens together are one outcome, "the word ends here", and a word is never
     empty (a corpus token is not drawn right after one)."""
 
-    def __init__(self, kinds: list[_Kind], markers: np.ndarray, meta: int, check: WordCheck | None, retries: int):
+    def __init__(self, kinds: list[_Kind], markers: np.ndarray, meta: int, classes: int, check: WordCheck | None,
+                 retries: int):
         self.kinds, self.markers, self.meta, self.check, self.retries = kinds, markers, meta, check, retries
         self.marker_of = np.array([k.marker for k in kinds], np.int64)
+        self.is_marker = np.zeros(classes, bool)  # by token index
+        self.is_marker[markers] = True
         # A prefix that ends inside a word ("Deep") leaves it open: its head and what the network
         # adds are checked as one word.
         self.head_of = [k.prefix.split(" ")[-1] if k.prefix and not k.prefix.endswith(" ") else "" for k in kinds]
@@ -356,14 +363,14 @@ class _Words:
         for other in self.markers[1:]:
             weights[:, first] += weights[:, other]
             weights[:, other] = 0
-        weights[np.isin(pending, self.markers), first] = 0
+        weights[self.is_marker[pending], first] = 0
 
     def review(self, chosen, weights, rows: _Slots, reader, render) -> np.ndarray:
         """Every word end drawn becomes the row's corpus token (in chosen); a finished word the
         check refuses sends its row back to the state before the word's token, which it reads
         again. Returns the rows sent back (they write nothing this step)."""
-        is_marker = np.isin(chosen, self.markers)
-        empty = is_marker & np.isin(rows.pending, self.markers)  # drawn on textgenrnn's epsilon alone
+        is_marker = self.is_marker[chosen]
+        empty = is_marker & self.is_marker[rows.pending]  # drawn on textgenrnn's epsilon alone
         if empty.any():
             chosen[empty] = np.argmax(weights[empty, 1:], axis=1) + 1  # never a corpus token now
             is_marker &= ~empty

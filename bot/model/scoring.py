@@ -29,7 +29,8 @@ def encode(model: CharModel, text: str, source: str | None) -> list[int]:
 def mean_log_likelihood(sampler: Sampler, texts: list[str], source: str | None = None,
                         batch_size: int = 256) -> np.ndarray:
     """Mean natural-log probability per token of each text, end token included (shape (n,),
-    values <= 0; higher is more fluent). source: the corpus name every word is written under,
+    values <= 0; higher is more fluent), batch_size texts at a time (fewer for a network whose
+    kept attention features would pass network.KEPT_BYTES). source: the corpus name every word is written under,
     for source-conditioned models ("song" or "arxiv"); None for plain models.
     Raises KeyError for a source the model does not know."""
     model = sampler.model
@@ -37,9 +38,11 @@ def mean_log_likelihood(sampler: Sampler, texts: list[str], source: str | None =
         raise KeyError(source)
     tags = model.config.sources or {}
     markers = np.array([model.vocab[t] for t in tags.values()], np.int64) if tags else None
+    encoded = [encode(model, t, source) for t in texts]
     out = np.zeros(len(texts))
+    batch_size = min(batch_size, Rows.fitting(sampler.network, max(map(len, encoded), default=1), False))
     for start in range(0, len(texts), batch_size):
-        rows = [encode(model, t, source) for t in texts[start:start + batch_size]]
+        rows = encoded[start:start + batch_size]
         steps = max(map(len, rows))
         tokens = np.zeros((len(rows), steps), np.int64)
         for i, r in enumerate(rows):
