@@ -245,9 +245,8 @@ def test_known_traits_reward_long_real_halves():
 def test_paper_side_seams_are_counted_in_the_corpus_and_parse_back():
     titles = ["Deep Learning for Visual Tracking"] * 30 + ["Towards Robust Detection"] * 30 + ["Sparse Coding"] * 5
     table = {s.name: s for s in seams.learn(["Closer (Motez Remix)"] * 20, titles)}
-    assert table["join:for"].count == 30 and table["frame:towards"].count == 30
+    assert table["join:for"].count == 30 and not any(name.startswith("frame") for name in table)
     for seam in table.values():
         text = seam.join("Bad Blood", "Graph Networks")
         assert seams.parse(text) == (seam.name, "Bad Blood", "Graph Networks"), text
-    assert table["frame:towards"].join("Bad Blood", "Graph Networks") == "Towards Bad Blood with Graph Networks"
     assert table["join:for"].join("Bad Blood", "graph networks") == "Graph networks for Bad Blood"

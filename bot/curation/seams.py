@@ -3,13 +3,12 @@
 The seams are the places where the corpora themselves attach one thing to another: a song title's
 featured artist ("Closer (feat. Bishøp)"), producer ("(prod. ...)") and bracketed version tags
 ("(Motez Remix)", "(Soundcloud Edit)"), an "Artist - Title" line, and a paper title's
-"Name: subtitle" colon; and two seams on the paper side, where a paper title's own frame takes a
-song title as its object (readers rate these highest, bot/curation/README in docs/decisions.md):
-the joining words that attach a phrase to its object ("Deep Learning for Bad Blood", a "join"
-seam per joining word: the network writes the phrase) and the openings that take an object
-("Towards Bad Blood with Sparse Attention", a "frame" seam per opening). `learn` counts them in
-the corpora at training time; the table ships beside the model (`<name>_seams.json`) and the pool
-draws seams in proportion to the square root of those counts, so the rarer seams still come up.
+"Name: subtitle" colon; and, on the paper side, the joining words that attach a phrase to its
+object ("Backpropagation for Holy Ghost": a "join" seam per joining word, the network writes the
+phrase). Openings that take an object ("Towards X with Y") were tried and dropped: blind raters
+scored them lowest (panels 8 and 9, docs/decisions.md). `learn` counts the seams in the corpora at
+training time; the table ships beside the model (`<name>_seams.json`) and the pool draws seams in
+proportion to the square root of those counts, so the rarer seams still come up.
 """
 from __future__ import annotations
 
@@ -23,13 +22,10 @@ from pathlib import Path
 from ..errors import ModelFileError
 
 MIN_TAG_COUNT = 20  # a version tag must end this many bracketed song-title groups to be a seam
-MIN_FRAME_COUNT = 25  # an opening (a joining word) must start (join) this many paper titles
-# Paper-side seams. Joining words after which a title names its object ("... for X"), and the
-# shapes of openings that take an object: a gerund ("Improving X"), "Towards X", "Learning to X". Which of them ship, and how often each is drawn, is counted in the corpus.
+MIN_JOIN_COUNT = 25  # a joining word must attach the object of this many paper titles
+# Paper-side seams: joining words after which a title names its object ("... for X"); how often
+# each is drawn is counted in the corpus.
 OBJECT_JOINERS = ("for", "with", "via", "using")
-_OPENINGS = r"(?:Learning|How) to|Towards?|Beyond|[A-Z][a-z]{3,}ing"
-_OPENING = re.compile(rf"^(?:{_OPENINGS})(?= )")
-FRAME_JOINER = "with"  # a frame's post: "<opening> <song> with <paper phrase>"
 _LAST_GROUP = re.compile(r"\(([^()]*)\)\s*$")
 _FEATURE = re.compile(r"(?:^|\s|\()(?:feat|ft)\.?\s", re.IGNORECASE)
 _PRODUCER = re.compile(r"\(prod\.?\s", re.IGNORECASE)
@@ -37,11 +33,11 @@ _PRODUCER = re.compile(r"\(prod\.?\s", re.IGNORECASE)
 
 @dataclass(frozen=True)
 class Seam:
-    """One way of joining the halves. kind: "feat", "prod", "tag", "dash", "colon", "join" or
-    "frame"; tag: see below; count: how often the corpora use it."""
+    """One way of joining the halves. kind: "feat", "prod", "tag", "dash", "colon" or "join";
+    tag: see below; count: how often the corpora use it."""
 
     kind: str
-    tag: str = ""  # the version word ("Remix"), joining word ("for") or opening ("Towards")
+    tag: str = ""  # the version word ("Remix") or joining word ("for")
     count: int = 0
 
     @property
@@ -60,10 +56,8 @@ class Seam:
             return f"{_title_start(paper)} - {song}"
         if self.kind == "colon":  # a paper's "Name: subtitle", the phrase as the name
             return f"{_title_start(paper)}: {song}"
-        if self.kind == "join":  # the phrase's object is the song: "Deep Learning for Bad Blood"
+        if self.kind == "join":  # the phrase's object is the song: "Backpropagation for Holy Ghost"
             return f"{_title_start(paper)} {self.tag} {song}"
-        if self.kind == "frame":  # "Towards Bad Blood with Sparse Attention"
-            return f"{self.tag} {song} {FRAME_JOINER} {paper}"
         raise ValueError(f"unknown seam kind {self.kind!r}")
 
 
@@ -73,15 +67,14 @@ def _title_start(text: str) -> str:
     return text[:1].upper() + text[1:] if text[:1].islower() and not text[1:2].isupper() else text
 
 
-KINDS = ("feat", "prod", "tag", "dash", "colon", "join", "frame")
-TAGGED = ("tag", "join", "frame")  # kinds whose name carries their word: "tag:remix", "join:for"
+KINDS = ("feat", "prod", "tag", "dash", "colon", "join")
+TAGGED = ("tag", "join")  # kinds whose name carries their word: "tag:remix", "join:for"
 _PARSERS = (
     ("feat", re.compile(r"^(?P<song>.+) \(feat\. (?P<paper>[^()]+)\)$")),
     ("prod", re.compile(r"^(?P<song>.+) \(prod\. (?P<paper>[^()]+)\)$")),
     ("tag", re.compile(r"^(?P<song>.+) \((?P<paper>[^()]+) (?P<tag>[A-Z][a-z]+)\)$")),
     ("colon", re.compile(r"^(?P<paper>[^:]+): (?P<song>.+)$")),
     ("dash", re.compile(r"^(?P<paper>.+?) - (?P<song>.+)$")),
-    ("frame", re.compile(rf"^(?P<tag>{_OPENINGS}) (?P<song>.+) {FRAME_JOINER} (?P<paper>[^()]+)$")),
     ("join", re.compile(rf"^(?P<paper>[^()]+?) (?P<tag>{'|'.join(OBJECT_JOINERS)}) (?P<song>.+)$")),
 )
 
@@ -116,8 +109,7 @@ def learn(song_titles: list[str], arxiv_titles: list[str]) -> list[Seam]:
     seams = [Seam("feat", count=feats), Seam("prod", count=prods), Seam("dash", count=dashes),
              Seam("colon", count=colons)]
     seams += [Seam("tag", spelled[k].most_common(1)[0][0], n) for k, n in tags.items() if n >= MIN_TAG_COUNT]
-    seams += [Seam("join", j, n) for j, n in _object_joiners(arxiv_titles).items() if n >= MIN_FRAME_COUNT]
-    seams += [Seam("frame", o, n) for o, n in _openings(arxiv_titles).items() if n >= MIN_FRAME_COUNT]
+    seams += [Seam("join", j, n) for j, n in _object_joiners(arxiv_titles).items() if n >= MIN_JOIN_COUNT]
     return sorted((s for s in seams if s.count), key=lambda s: (-s.count, s.name))
 
 
@@ -131,11 +123,6 @@ def _object_joiners(arxiv_titles: list[str]) -> Counter:
         if first and first < len(words) - 1 and words[0][:1].isupper():
             found[words[first].lower()] += 1
     return found
-
-
-def _openings(arxiv_titles: list[str]) -> Counter:
-    """How many paper titles start with each opening that takes an object (_OPENING)."""
-    return Counter(m.group(0) for t in arxiv_titles if (m := _OPENING.match(t)))
 
 
 def save(seams: list[Seam], path: Path) -> None:

@@ -35,9 +35,8 @@ def kind_of(seam: str) -> str:
 
 
 def post_words(text: str) -> set[str]:
-    """The post's content words, less its seam's own words ("feat", "prod", "remix", a frame's
-    "learning"...): the seam limits govern seams, so a "feat." post does not block the next
-    twenty "feat." posts."""
+    """The post's content words, less its seam's own words ("feat", "prod", "remix", "for"...):
+    the seam limits govern seams, so a "feat." post does not block the next twenty "feat." posts."""
     seam = seam_of(text)
     own = {"feat", "ft", "prod"} if kind_of(seam) in ("feat", "prod") else set(seam.split(":", 1)[-1].split())
     return set(content_words(text)) - own
