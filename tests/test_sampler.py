@@ -109,7 +109,7 @@ def test_halves_are_reproducible_per_seed_and_split_across_temperatures(halves):
 
 
 def test_halves_are_whole_or_longer_than_max_chars_and_spaced_once(halves):
-    for source, limit in (("song", 20), ("arxiv", 50)):
+    for source, limit in (("song", 12), ("arxiv", 25)):
         written = [t for t, _ in _halves(halves, 3, source=source, count=120, max_chars=limit, temperatures=[1.2])]
         cut = [t for t in written if len(t) > limit]
         assert all(len(t) == limit + 1 for t in cut)  # stopped as soon as it ran past the limit

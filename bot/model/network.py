@@ -2,9 +2,9 @@
 reading state of a batch of rows in each of the two semantics (config.SEMANTICS).
 
 - Rows ("incremental"): one LSTM step per token read; attention over the last max_length
-  positions kept as running sums while the window holds the whole row. Rows can
-  save their state and rewind to it (to rewrite a word), be reset from a snapshot (a new row in a
-  finished row's slot) and be dropped (compaction).
+  positions, kept as running sums while the window holds the whole row. Rows can save their
+  state and rewind to it (to rewrite a word), be reset from a snapshot (a new row in a finished
+  row's slot) and be dropped (compaction).
 - Windows ("textgenrnn"): textgenrnn's generate() exactly: every prediction reruns the LSTMs over
   the row's last max_length tokens, pre-padded with index 0.
 
@@ -144,7 +144,8 @@ class Rows:
     features (a subtraction from the sums would lose every digit when the position leaving held
     nearly all the weight). Positions are kept in a ring of max_length, or, for rows that
     rewind, every one of max_positions (the most positions one row reads, rewound ones not
-    counted), so a rewind never finds its window overwritten.
+    counted), so a rewind never finds its window overwritten. float32 throughout: the sums only
+    grow (a new largest logit rescales them), so nothing cancels.
 
     As textgenrnn's attention layer: weights exp(a_t - max) / (sum + 1e-7) (EPSILON)."""
 

@@ -22,6 +22,8 @@ import numpy as np
 from .modelfile import META_TOKEN, CharModel
 from .network import COLUMNS, EPSILON, Network, Rows, Windows
 
+_COMPACT_BELOW = 0.5  # once the queue is empty, the batch is compacted when fewer rows than this share are live
+
 
 @runtime_checkable
 class WordCheck(Protocol):
@@ -231,7 +233,7 @@ class Sampler:
         while rows.live.any():
             if stop is not None and stop():
                 break
-            if rows.queued >= count and 2 * rows.live.sum() < len(rows.live):
+            if rows.queued >= count and rows.live.sum() < _COMPACT_BELOW * len(rows.live):
                 keep = np.flatnonzero(rows.live)
                 reader.keep(keep)
                 rows.keep(keep)
