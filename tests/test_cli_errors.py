@@ -96,15 +96,15 @@ def test_config_numbers_that_are_not_sizes(capsys, model_copy, key, value):
 def test_config_without_sources_does_not_fall_back_silently(capsys, model_copy):
     path = edit_config(model_copy, sources=None)
     assert one_line(capsys, ["--dry-run", "--model-dir", str(model_copy)]) == (
-        f"bot: error: config file {path}: the vocab has the corpus tokens <arxiv>, <song> but the config has no "
-        "'sources'; restore it from the trained model")
+        f"bot: error: config file {path}: a halves model needs 'sources' (its corpus tokens, e.g. "
+        '{"song": "<song>", "arxiv": "<arxiv>"}); restore it from the trained model')
 
 
 def test_config_without_semantics_does_not_fall_back_silently(capsys, model_copy):
     path = edit_config(model_copy, semantics=None)
     assert one_line(capsys, ["--dry-run", "--model-dir", str(model_copy)]) == (
-        f"bot: error: config file {path} lacks 'semantics' (models trained by `bot train` are 'incremental'); "
-        "restore it from the trained model")
+        f"bot: error: config file {path}: a halves model needs 'semantics': 'incremental' (models trained by "
+        "`bot train` are); restore it from the trained model")
 
 
 def test_plot_without_matplotlib_is_said_before_sampling(capsys, monkeypatch, tmp_path):

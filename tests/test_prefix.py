@@ -34,17 +34,23 @@ def test_a_prefix_never_glues_and_sampled_words_are_rewritten(runtime, check, pr
     if prefix.endswith(" "):
         assert all(t == head or t[len(head)] == " " for t, _ in halves)
     # Rewriting is on: the words written after the prefix (its last word with what continues it)
-    # are their corpus' (a word may stay invented only after its retries run out; a half cut at
-    # the limit ends in a cut word). Seed 11: 0-5.5% invented per prefix; without rewriting 14-31%.
+    # are their corpus' far more often than without the check (a word may stay invented only after
+    # its retries run out; a half cut at the limit ends in a cut word).
+    invented, found = _invented(halves, head, prefix, last, check)
+    unchecked, total = _invented(_halves(runtime, prefix, 11), head, prefix, last, check)
+    assert len(invented) / len(found) <= min(0.15, 0.5 * len(unchecked) / len(total)), (invented, len(unchecked))
+
+
+def _invented(halves, head, prefix, last, check):
+    """(the invented words, every word) written after the prefix."""
     found = []
     for t, source in halves:
         rest = t[len(head):]
         written = words(rest)[: None if len(t) <= 90 else -1]
-        if not prefix.endswith(" ") and rest[:1] not in ("", " "):
+        if not prefix.endswith(" ") and rest[:1] not in ("", " ") and written:
             written = [last.lower() + written[0]] + written[1:]
         found += [(w, source) for w in written]
-    invented = [w for w, source in found if not check(w, source)]
-    assert len(invented) <= 0.08 * len(found), invented
+    return [w for w, source in found if not check(w, source)], found
 
 
 def test_without_a_check_a_prefix_still_does_not_glue(runtime):

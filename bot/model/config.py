@@ -69,8 +69,12 @@ class ModelConfig(Mapping):
         if sources is not None and not (isinstance(sources, dict) and all(
                 isinstance(k, str) and isinstance(v, str) for k, v in sources.items())):
             raise ModelFileError(f"{where}: sources must map corpus names to tokens, not {sources!r}")
-        if values.get("halves") and not (sources and values.get("semantics") == "incremental"):
-            raise ModelFileError(f"{where}: a halves model has sources and incremental semantics")
+        if values.get("halves") and not sources:
+            raise ModelFileError(f"{where}: a halves model needs 'sources' (its corpus tokens, e.g. "
+                                 "{\"song\": \"<song>\", \"arxiv\": \"<arxiv>\"}); restore it from the trained model")
+        if values.get("halves") and values.get("semantics") != "incremental":
+            raise ModelFileError(f"{where}: a halves model needs 'semantics': 'incremental' (models trained by "
+                                 "`bot train` are); restore it from the trained model")
         if values.get("name") is not None and not isinstance(values["name"], str):
             raise ModelFileError(f"{where}: name must be a string, not {values['name']!r}")
         if values.get("training") is not None and not isinstance(values["training"], dict):
