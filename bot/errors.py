@@ -39,16 +39,6 @@ class SchemaVersionError(StateError):
     start) or newer than it knows (upgrade the bot)."""
 
 
-class NoStateYetError(StateError):
-    """A read-only command found no state: the SQLite file or the tables do not exist yet (the
-    worker creates them at its first start)."""
-
-
-class SchemaVersionError(StateError):
-    """The database's schema is older than this bot reads (the worker upgrades it at its next
-    start) or newer than it knows (upgrade the bot)."""
-
-
 class DatabaseLostError(StateError):
     """The database connection was lost and not restored in time (or another worker took over
     meanwhile): the worker exits non-zero so that its supervisor restarts it."""
