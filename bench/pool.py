@@ -7,8 +7,8 @@ Sizes: -n (default 1000: 500 song halves, 500 paper phrases) and --refresh (defa
 paper phrases, twenty times the default pool's 150, with as many song halves). Side by side with
 textgenrnn's generate() on its own (same-size) model, whose rate is measured on a few titles in
 the same run and scaled to -n. Targets: -n pool at most 5 s and 150 MB; the refresh at most 60
-CPU seconds on one core. --model-dir measures another model directory (bench/wide_model.py
-writes the shipped model widened to 2 x 384).
+CPU seconds on one core. --model-dir measures another model directory (a checkpoint of
+`bot train`, with the shipped evidence files beside it).
 Run: python bench/pool.py [-n 1000] [--refresh 6000] [--model-dir DIR] [--reference-n 2]
 """
 from __future__ import annotations

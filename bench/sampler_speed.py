@@ -2,10 +2,8 @@
 
 Both samplers write halves as the pool asks for them: --songs song halves and --papers paper
 phrases at the worker's temperatures (0.5, 0.7, 0.9), the word check on (bot.curation.wordcheck
-over the shipped word statistics). Each network is measured twice:
-- the shipped model (2 x 128 LSTM);
-- the shipped model widened to 2 x 384 (bench/wide_model.py): its extra units have zero weights,
-  so it writes the same halves while every product has a 2 x 384 network's shapes.
+over the shipped word statistics). Two networks, each measured with both samplers: the shipped
+model (2 x 384 since 3e94eb2) and the model the baseline commit shipped (2 x 128).
 Sides, each in a fresh process with BLAS pinned to one thread as the worker pins it
 (bot/model/threads.py), alternating, best of --repeats by CPU time of the sampling call alone:
 - this checkout: one Sampler.sample_halves call, both corpora and every temperature in one batch
@@ -37,7 +35,6 @@ from pathlib import Path
 import numpy as np
 
 from common import ROOT, run_reference, table
-from wide_model import widen, write  # noqa: I001  (puts the checkout on sys.path)
 
 BASELINE = "e47df62~1"  # the last commit before the wide-batch sampler
 TEMPERATURES = (0.5, 0.7, 0.9)
@@ -202,17 +199,17 @@ def main():
     from bot.model.threads import limit_blas
 
     limit_blas(1)
-    shipped = load_model(ModelPaths.in_directory(ROOT / "model_weights"))
     with tempfile.TemporaryDirectory(prefix="sampler-speed-") as tmp:
-        tmp = Path(tmp)
-        base = tmp / "baseline"
+        base = Path(tmp) / "baseline"
         base.mkdir()
-        archive = subprocess.run(["git", "archive", args.baseline, "bot"], cwd=ROOT, capture_output=True, check=True)
+        archive = subprocess.run(["git", "archive", args.baseline, "bot", "model_weights"], cwd=ROOT,
+                                 capture_output=True, check=True)
         subprocess.run(["tar", "-x", "-C", str(base)], input=archive.stdout, check=True)
-        wide_dir = tmp / "wide"
-        write(wide_dir, 384)
-        networks = {"2 x 128 (shipped)": (ROOT / "model_weights", Network(shipped)),
-                    "2 x 384 (widened)": (wide_dir, Network(widen(shipped, 384)))}
+        networks = {}
+        for model_dir, whose in ((base / "model_weights", f"model of {args.baseline}"),
+                                 (ROOT / "model_weights", "shipped")):
+            net = Network(load_model(ModelPaths.in_directory(model_dir)))
+            networks[f"{net.layers} x {net.units} ({whose})"] = (model_dir, net)
         rows, profiles = [], {}
         for label, (model_dir, net) in networks.items():
             best = {}
@@ -235,10 +232,10 @@ def main():
                  "fraction of FLOP limit", "x previous"], rows))
     if args.reference_n:
         reference = run_reference("generate", "-n", str(args.reference_n), "--temperature", "0.7")
-        shipped_new = next(r for r in rows if r[0].startswith("2 x 128") and r[1] == "this checkout")
-        print(f"\ntextgenrnn generate() (its pretrained 2 x 128 network, {args.reference_n} titles): "
-              f"{reference['chars_per_second']:,.1f} chars/s; this checkout's 2 x 128: "
-              f"{shipped_new[5] / reference['chars_per_second']:,.0f} x that")
+        small = next(r for r in rows if r[0].startswith("2 x 128") and r[1] == "this checkout")
+        print(f"\ntextgenrnn generate() (its pretrained 2 x 128 network, {args.reference_n} titles, wall clock): "
+              f"{reference['chars_per_second']:,.1f} chars/s; this checkout's 2 x 128 (CPU time): "
+              f"{small[5] / reference['chars_per_second']:,.0f} x that")
     for label, by_side in profiles.items():
         print(f"\nWhere the time goes, {label} (share of sampling time, under cProfile):\n")
         for side, name in (("old", "previous sampler"), ("new", "this checkout")):

@@ -38,7 +38,7 @@ def main():
     ap.add_argument("--cycles", type=int, default=1000)
     ap.add_argument("--pool-size", type=int, default=100)
     ap.add_argument("--model-dir", type=Path, default=ROOT / "model_weights",
-                    help="another model directory, e.g. one bench/wide_model.py wrote")
+                    help="another model directory (with its evidence files)")
     args = ap.parse_args()
     samples = []
     with FakeMastodon(max_characters=10**6) as server, tempfile.TemporaryDirectory() as tmp:
