@@ -8,9 +8,8 @@ import time
 
 import pytest
 
-from bot.store import open_store
 from fake_mastodon import TOKEN
-from test_daemon import _env, _output, _start, _stop, _wait_for
+from test_daemon import _env, _output, _posted as _posts, _start, _stop, _wait_for
 
 
 def _dry_run(server, database_url, tmp_path, **extra) -> dict:
@@ -18,14 +17,6 @@ def _dry_run(server, database_url, tmp_path, **extra) -> dict:
                           text=True, timeout=300, env=_env(server, database_url, **extra))
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
-
-
-def _posts(database_url) -> list:
-    store = open_store(database_url)
-    try:
-        return [p for p in store.posts() if p.state == "posted"]
-    finally:
-        store.close()
 
 
 def test_the_preview_names_the_post_the_worker_makes_for_the_same_seed_and_state(mastodon_server, database_url,
