@@ -103,7 +103,7 @@ def test_save_leaves_no_temporary_files(saved, tmp_path):
     ("rnn_size", "abc", "rnn_size must be a whole number of at least 1, not 'abc'"),
     ("max_length", -3, "max_length must be a whole number of at least 1, not -3"),
     ("rnn_bidirectional", "no", "rnn_bidirectional must be true or false, not 'no'"),
-    ("halves", True, "a halves model has sources and incremental semantics"),
+    ("halves", True, "a halves model needs 'sources' (its corpus tokens"),
     ("word_retries", -1, "word_retries must be a whole number of at least 0, not -1"),
     ("semantics", "sideways", "semantics must be one of textgenrnn, incremental"),
     ("sources", ["<song>"], "sources must map corpus names to tokens"),
