@@ -20,24 +20,9 @@ from bot.posting.retry import RetryPolicy
 from bot.posting.settings import load
 from bot.posting.worker import Worker
 from bot.store import Delivery, open_store
-from bot.curation.pipeline import build_pool
 from fake_mastodon import TOKEN
 
-H = 3600
-
-
-@pytest.fixture(scope="module")
-def make_pool(runtime):
-    seeds = iter(range(10**6))
-    return lambda posted: build_pool(runtime, 60, (0.5, 0.7, 0.9), seed=next(seeds), posted=posted)
-
-
-class Clock:
-    def __init__(self, t=1_800_000_000.0):
-        self.t = t
-
-    def __call__(self):
-        return self.t
+from test_posting import H, Clock, make_pool  # noqa: F401  (make_pool is a fixture)
 
 
 def start_worker(mastodon, pds, account, database_url, make_pool, clock, service=None, **env):
