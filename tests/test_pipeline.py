@@ -116,6 +116,19 @@ def test_the_choice_draws_a_shape_then_takes_its_best_so_no_formula_wins_every_p
     assert variety.shape_of(texts[0]) == "tag+1" and variety.shape_of(texts[8]) == "join+2"
 
 
+def test_a_fresh_worker_keeps_off_the_paper_corpus_most_common_words_where_it_can(evidence):
+    generic = variety.generic_words(evidence.stats.arxiv)
+    assert {"learning", "networks", "neural", "deep"} <= generic and len(generic) == variety.GENERIC_WORDS
+    texts = ["Closer (Deep Learning Remix)", "Stay (Optical Flow Remix)", "Home (Neural Networks Remix)"]
+    picked = {learning.choose(texts, [{}] * 3, [], {}, how="curator", rng=random.Random(seed),
+                              generic=generic).index for seed in range(10)}
+    assert picked == {1}  # the curator's first choice has a generic word: the next best without one
+    only_generic = texts[::2]
+    assert learning.choose(only_generic, [{}] * 2, [], {}, how="curator", generic=generic).index == 0
+    learned = learning.choose(texts, [{}] * 3, [], {}, how="learned", generic=generic)
+    assert learned.index == 0  # a learned choice is held by the variety rule's word window instead
+
+
 def test_the_paper_choice_keeps_specific_phrases_first(evidence):
     from bot.curation.features import specific
 

@@ -161,16 +161,25 @@ def one_shape(texts: Sequence[str], indices: list[int], rng: random.Random) -> l
     return [i for i in indices if variety.shape_of(texts[i]) == drawn]
 
 
+def without_generic(texts: Sequence[str], indices: list[int], generic: frozenset[str]) -> list[int]:
+    """The indices whose post uses none of the generic words (variety.generic_words), or all of
+    them if every one does: a fresh worker has no recent posts to keep it off the corpus' most
+    common words, and "learning" was in 25% of 32 independent picks (issue 18's limit: 10%)."""
+    plain = [i for i in indices if not variety.post_words(texts[i]) & generic]
+    return plain or indices
+
+
 def choose(texts: Sequence[str], features: Sequence[dict[str, float]], recent: Sequence[str],
            weights: dict[str, float], how: str = "learned", explore: bool = False,
-           rng: random.Random | None = None) -> Choice | None:
+           rng: random.Random | None = None, generic: frozenset[str] = frozenset()) -> Choice | None:
     """The post among the candidates (given best first by the curator), always one the curator
     ranks high among those the variety rule allows after recent (variety.shortlist): with
     explore, a random one of the SHORTLIST best; else, among the LEARNED_SHORTLIST best, the best
     under weights (ties keep the given order): for the curator's choice ("curator": nothing
-    learned yet, or frozen), the best of one shape drawn at random (one_shape); a learned choice
-    ranks them all (the variety rule's shape limit still holds). rng: the draws (reproducible for
-    a seeded one). None for no candidates."""
+    learned yet, or frozen), the best of one shape drawn at random (one_shape), preferring posts
+    without generic words (without_generic); a learned choice ranks them all (the variety rule's
+    shape and word limits still hold). rng: the draws (reproducible for a seeded one). None for no
+    candidates."""
     short = variety.shortlist(texts, recent, SHORTLIST if explore else LEARNED_SHORTLIST)
     if not short:
         return None
@@ -178,7 +187,7 @@ def choose(texts: Sequence[str], features: Sequence[dict[str, float]], recent: S
     if explore:
         return Choice(rng.choice(short), "explore", 0.0)
     if how == "curator":  # nothing learned (or frozen): the curator alone would pick one shape from every pool
-        short = one_shape(texts, short, rng)
+        short = without_generic(texts, one_shape(texts, short, rng), generic)
     scores = {i: score(weights, features[i]) for i in short}
     picked = min(short, key=lambda i: (-scores[i], i))
     return Choice(picked, how, scores[picked])

@@ -18,6 +18,7 @@ WORD_WINDOW = 20  # a content word of the last 20 posts is not used again
 SEAM_WINDOW, SEAM_MAX = 10, 3  # a seam at most 3 times in the last 10 posts, never twice in a row
 KIND_MAX = 5  # a seam kind (the tags together) at most 5 times in the last SEAM_WINDOW posts
 SHAPE_MAX = 3  # a shape (shape_of: "tag+1") at most 3 times in the last SEAM_WINDOW posts (issue 18: 30%)
+GENERIC_WORDS = 8  # the paper corpus' 8 most used content words are generic (each in 6% of titles or more)
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,14 @@ def post_words(text: str) -> set[str]:
     seam = seam_of(text)
     own = {"feat", "ft", "prod"} if kind_of(seam) in ("feat", "prod") else set(seam.split(":", 1)[-1].split())
     return set(content_words(text)) - own
+
+
+def generic_words(counts: dict[str, int], n: int = GENERIC_WORDS) -> frozenset[str]:
+    """The n content words a corpus' word counts (evidence.WordStats) use most: in the paper
+    corpus "learning", "neural", "deep", "networks", "using", "based", "image", "network"
+    ("learning" is in 21% of its titles)."""
+    ranked = sorted((w for w in counts if content_words(w) == [w]), key=lambda w: (-counts[w], w))
+    return frozenset(ranked[:n])
 
 
 def shape_of(text: str) -> str:

@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from apscheduler.events import EVENT_JOB_ERROR
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from ..curation import filters
+from ..curation import filters, variety
 from ..curation.pipeline import PAPER_VOLUME, build_pool
 from ..errors import AuthError, BotError, ConfigError, DatabaseLostError
 from .gateway import ReplyGateway
@@ -50,7 +50,7 @@ def learner_for(settings: Settings, store, runtime: Runtime) -> Learner:
     from .approval import adopted_curator
 
     return Learner(settings, store, prior=adopted_curator(store, runtime.evidence.curator),
-                   rng=random.Random(settings.seed))
+                   rng=random.Random(settings.seed), generic=variety.generic_words(runtime.evidence.stats.arxiv))
 
 
 def post_budget(settings: Settings, status_limit: int | None) -> int:

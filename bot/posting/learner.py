@@ -65,10 +65,11 @@ def _sane(total: int | None) -> int | None:
 
 class Learner:
     def __init__(self, settings: Settings, store: Store, prior: Curator | None = None,
-                 rng: random.Random | None = None):
+                 rng: random.Random | None = None, generic: frozenset[str] = frozenset()):
         """prior: the curator whose weights are the prior mean; default the one beside the model
-        in BOT_MODEL_DIR (the one that scored the pool)."""
-        self.settings, self.store = settings, store
+        in BOT_MODEL_DIR (the one that scored the pool). generic: words the curator's choice
+        avoids where it can (variety.generic_words; learning.without_generic)."""
+        self.settings, self.store, self.generic = settings, store, generic
         self.prior = prior if prior is not None else shipped_curator(settings.model_dir)
         self.rng = rng or random.Random()
         self.fit_failing = False  # the last fit failed (logged once, until one works again)
@@ -118,24 +119,25 @@ class Learner:
         curator's top few that the variety rule allows (learning.choose)."""
         texts = [c.text for c in candidates]
         features = [c.features for c in candidates]
+
+        def by_curator(weights: dict[str, float]) -> learning.Choice | None:
+            return learning.choose(texts, features, history.recent, weights, how="curator", rng=self.rng,
+                                   generic=self.generic)
+
         if not self.settings.learning or not any(features):
             # Frozen, or a model without features: the shipped order (or the frozen weights).
-            weights = self.frozen_weights() if any(features) else {}
-            return learning.choose(texts, features, history.recent, weights, how="curator", rng=self.rng)
+            return by_curator(self.frozen_weights() if any(features) else {})
         explore = learning.explores(history.posts, history.explored, self.settings.exploration)
         names = sorted({k for f in features for k in f})
         observed = observations(self.store)  # outside _safely: a lost database is not a failed fit
         posterior = self._safely(lambda: learning.fit(observed, self.prior, names))
         if posterior is None:  # the fit failed (logged once): the curator's order
-            return learning.choose(texts, features, history.recent, dict(self.prior.weights), how="curator",
-                                   rng=self.rng)
+            return by_curator(dict(self.prior.weights))
         if not posterior.observations and not explore:  # nothing learned yet: a draw would be noise
-            return learning.choose(texts, features, history.recent, dict(self.prior.weights), how="curator",
-                                   rng=self.rng)
+            return by_curator(dict(self.prior.weights))
         draw = self._safely(lambda: posterior.sample(np.random.default_rng(self.rng.getrandbits(64))))
         if draw is None:
-            return learning.choose(texts, features, history.recent, dict(self.prior.weights), how="curator",
-                                   rng=self.rng)
+            return by_curator(dict(self.prior.weights))
         return learning.choose(texts, features, history.recent, draw, explore=explore, rng=self.rng)
 
 
