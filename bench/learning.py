@@ -61,6 +61,14 @@ def no_preference(text: str) -> float:
     return 0.0
 
 
+def unaware(curator):
+    """The curator without its weight on the hidden taste's feature ("name", which the panel
+    refits learned): the bench measures what the audience teaches, so the prior must not know it."""
+    from bot.curation.curator import Curator
+
+    return Curator({k: v for k, v in curator.weights.items() if k != "name"}, curator.bias, curator.source)
+
+
 def bank(model_dir: Path, size: int, seed: int = 0) -> list:
     """Real passing candidates of the model in model_dir (one pool of `size` samples)."""
     from bot.runtime import Runtime
@@ -102,13 +110,14 @@ class Run:
 
 
 def simulate(candidates: list, preference, learning: bool, days: int, seed: int, database_url: str,
-             interval_hours: int = 6, pool_size: int = 150, exploration: float = 0.15) -> Run:
+             interval_hours: int = 6, pool_size: int = 150, exploration: float = 0.15, prior=None) -> Run:
     """One bot for `days` simulated days: a fresh pool from the bank every interval, the posting
-    job and the engagement job every simulated hour."""
+    job and the engagement job every simulated hour. prior: the learner's curator (default: the
+    shipped one)."""
     from fake_mastodon import TOKEN, Audience, FakeMastodon
 
     from bot.posting.gateway import Gateway
-    from bot.posting.learner import EngagementJob
+    from bot.posting.learner import EngagementJob, Learner
     from bot.posting.settings import load
     from bot.store import open_store
     from bot.posting.worker import Worker
@@ -130,8 +139,9 @@ def simulate(candidates: list, preference, learning: bool, days: int, seed: int,
         store = open_store(database_url)
         try:
             gateway = Gateway(settings.api_base_url, settings.access_token, 10)
-            worker = Worker(settings, store, gateway, "1", make_pool, threading.Event(), clock=clock,
-                            rng=random.Random(seed + 1))
+            rng = random.Random(seed + 1)
+            worker = Worker(settings, store, gateway, "1", make_pool, threading.Event(), clock=clock, rng=rng,
+                            learner=Learner(settings, store, prior, rng))
             job = EngagementJob(settings, store, gateway, "1", worker.learner, clock)
             for hour in range(days * 24):
                 clock.t = T0 + hour * H
@@ -170,11 +180,12 @@ def weight_drift(run: Run, prior_weights: dict[str, float]) -> dict[str, float]:
     return {k: (v[0] - prior_weights.get(k, 0.0)) / prior_sd(k) for k, v in weights.items() if k != "bias"}
 
 
-def compare(candidates: list, preference, days: int, seed: int, workdir: Path, label: str) -> dict:
+def compare(candidates: list, preference, days: int, seed: int, workdir: Path, label: str, prior=None) -> dict:
+    """The learning bot against a frozen one, both with the prior curator (default: the shipped one)."""
     runs = {}
     for arm in ("learning", "frozen"):
         url = f"sqlite:///{workdir / f'{label}-{arm}-{seed}.sqlite3'}"
-        runs[arm] = simulate(candidates, preference, arm == "learning", days, seed, url)
+        runs[arm] = simulate(candidates, preference, arm == "learning", days, seed, url, prior=prior)
     learn, frozen = runs["learning"], runs["frozen"]
     return {"seed": seed, "runs": runs,
             "lift": learn.mean / frozen.mean - 1 if frozen.mean else 0.0,
@@ -229,14 +240,14 @@ def main(argv=None) -> int:
 
     limit_blas(1)
     candidates = bank(args.model_dir, args.bank)
-    prior = shipped_curator(args.model_dir)
+    prior = unaware(shipped_curator(args.model_dir))
     print(f"bank: {len(candidates)} passing candidates of {args.model_dir}; preferred (names a model) "
           f"{sum(preferred(c.text) for c in candidates) / len(candidates):.1%} of them")
     results = {"preference": [], "no preference": []}
     with tempfile.TemporaryDirectory() as tmp:
         for seed in range(args.seeds):
             for label, preference in (("preference", likes_named_models), ("no preference", no_preference)):
-                r = compare(candidates, preference, args.days, seed, Path(tmp), label.replace(" ", "-"))
+                r = compare(candidates, preference, args.days, seed, Path(tmp), label.replace(" ", "-"), prior)
                 results[label].append(r)
                 print(f"{label:>13} seed {seed}: lift {r['lift']:+.1%}, preferred share "
                       f"{r['preferred'][0]:.1%} vs {r['preferred'][1]:.1%}, explore {r['explore']:.1%}, "
