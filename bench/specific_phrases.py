@@ -11,13 +11,16 @@ scored 3.29 with 35% rated 4-5, against 3.11 and 20% for the rest (issue 18).
 Two counts, each the mean over the seeds of distinct specific phrases:
 - per 1,000 samples (the generator): 1,000 paper phrases sampled across the temperatures;
 - per pool (generator and volume): the paper phrases one pool keeps (bot.curation.pipeline:
-  pool_size / 2 sampled, screened as the worker screens them, modal ones dropped), with each
-  side's own pool size (--pool-size, --baseline-pool-size).
+  pool_size / 2 x paper volume sampled, screened as the worker screens them, modal ones dropped,
+  pool_size / 2 kept by the worker's paper choice), with each side's own pool size and volume
+  (--pool-size, --paper-volume: default the worker's; --baseline-pool-size, --baseline-volume:
+  default 1, as before issue 18).
 Both sides use the shipped evidence (model_weights): word statistics and known halves depend on
 the corpora, not the network. Real phrases (a random 150 per seed, through the same guards)
 are shown for scale.
 
-Run: python bench/specific_phrases.py trained_model/2x384 [--seeds 0-9] [--pool-size 300]
+Run: python bench/specific_phrases.py model_weights --baseline OLD_MODEL_DIR   # the worker's volume against 1
+     python bench/specific_phrases.py trained_model/2x384 [--seeds 0-9] [--pool-size 300] [--paper-volume 1]
      python bench/specific_phrases.py .train-checkpoints/2x384/epoch_5
 """
 from __future__ import annotations
@@ -85,16 +88,20 @@ def generator_count(sampler: Sampler, evidence: Evidence, reference: Reference, 
 
 
 def pool_count(sampler: Sampler, evidence: Evidence, reference: Reference, pool_size: int,
-               temperatures: tuple[float, ...], seed: int) -> int:
-    """Distinct specific phrases among the paper phrases one pool of pool_size keeps."""
+               temperatures: tuple[float, ...], seed: int, paper_volume: int = 1) -> int:
+    """Distinct specific phrases among the paper phrases one pool of pool_size keeps: with a
+    paper_volume above 1, pool_size / 2 * paper_volume sampled and pool_size / 2 of them kept by
+    the worker's own paper choice (pipeline.select_papers: specific ones first)."""
     check = WordCheck(evidence.stats)
-    written = pipeline.sample_halves(sampler, "arxiv", pool_size // 2, temperatures, seed, check)
+    written = pipeline.sample_halves(sampler, "arxiv", pool_size // 2 * paper_volume, temperatures, seed, check)
     kept, _ = pipeline.screen_halves(written, "arxiv", sampler, evidence, check)
+    if paper_volume > 1:
+        kept, _ = pipeline.select_papers(kept, pool_size // 2, evidence)
     return sum(reference.is_specific(h.text) for h in kept)
 
 
 def measure(model_dir: Path, evidence: Evidence, reference: Reference, seeds: list[int], samples: int,
-            pool_size: int, temperatures: tuple[float, ...]) -> dict:
+            pool_size: int, temperatures: tuple[float, ...], paper_volume: int = 1) -> dict:
     sampler = Sampler(load_model(ModelPaths.in_directory(model_dir)))
     start = time.perf_counter()
     per_thousand, per_pool, examples = [], [], []
@@ -103,9 +110,9 @@ def measure(model_dir: Path, evidence: Evidence, reference: Reference, seeds: li
         n, found = generator_count(sampler, evidence, reference, samples, temperatures, seed)
         per_thousand.append(n * 1000 / samples)
         examples += found
-        per_pool.append(pool_count(sampler, evidence, reference, pool_size, temperatures, seed))
+        per_pool.append(pool_count(sampler, evidence, reference, pool_size, temperatures, seed, paper_volume))
     return {"model": str(model_dir), "size": f"{sampler.model.config.rnn_layers}x{sampler.model.config.rnn_size}",
-            "pool_size": pool_size, "per_1000": statistics.mean(per_thousand), "per_pool": statistics.mean(per_pool),
+            "pool_size": pool_size, "paper_volume": paper_volume, "per_1000": statistics.mean(per_thousand), "per_pool": statistics.mean(per_pool),
             "per_1000_by_seed": per_thousand, "per_pool_by_seed": per_pool,
             "copied_share": sum(e.casefold() in real for e in examples) / len(examples) if examples else 0.0,
             "examples": random.Random(0).sample(examples, min(12, len(examples))),
@@ -121,6 +128,9 @@ def main() -> None:
     ap.add_argument("--samples", type=int, default=1000, help="paper phrases sampled per seed for the generator count")
     ap.add_argument("--pool-size", type=int, default=300, help="the measured model's pool size (the worker's POOL_SIZE)")
     ap.add_argument("--baseline-pool-size", type=int, default=300, help="the baseline's pool size")
+    ap.add_argument("--paper-volume", type=int, default=pipeline.PAPER_VOLUME,
+                    help="the measured model's paper phrases sampled per one a pool keeps (the worker's)")
+    ap.add_argument("--baseline-volume", type=int, default=1, help="the baseline's (1: before issue 18)")
     ap.add_argument("--temperatures", default="0.5,0.7,0.9", help="the worker's TEMPERATURES")
     ap.add_argument("--json", type=Path, help="also write the figures here")
     args = ap.parse_args()
@@ -130,16 +140,18 @@ def main() -> None:
     evidence = Evidence.load(ROOT / "model_weights", "mashup")
     reference = Reference.from_titles(corpus.clean_titles(corpus.read_titles(ARXIV), max_chars=10**6))
 
-    baseline = measure(args.baseline, evidence, reference, seeds, args.samples, args.baseline_pool_size, temperatures)
-    measured = measure(args.model_dir, evidence, reference, seeds, args.samples, args.pool_size, temperatures)
+    baseline = measure(args.baseline, evidence, reference, seeds, args.samples, args.baseline_pool_size, temperatures,
+                       args.baseline_volume)
+    measured = measure(args.model_dir, evidence, reference, seeds, args.samples, args.pool_size, temperatures,
+                       args.paper_volume)
     check = WordCheck(evidence.stats)
     real = statistics.mean(sum(mashups.half_rejection(p, "arxiv", check, evidence.halves) is None
                                and reference.is_specific(p) for p in random.Random(s).sample(reference.phrases, 150))
                            for s in seeds)
     ratio = lambda key: measured[key] / baseline[key] if baseline[key] else float("inf")  # noqa: E731
-    rows = [[f"{r['model']} ({r['size']})", r["pool_size"], r["per_1000"], r["per_pool"], r["seconds"]]
+    rows = [[f"{r['model']} ({r['size']})", r["pool_size"], r["paper_volume"], r["per_1000"], r["per_pool"], r["seconds"]]
             for r in (baseline, measured)]
-    print(table(["model", "pool size", "specific per 1,000 samples", "specific per pool", "seconds"], rows))
+    print(table(["model", "pool size", "paper volume", "specific per 1,000 samples", "specific per pool", "seconds"], rows))
     print(f"\nratios to the baseline: per 1,000 samples {ratio('per_1000'):.2f}x (target 5x), "
           f"per pool {ratio('per_pool'):.2f}x (target 20x); seeds {args.seeds}, temperatures {args.temperatures}")
     print(f"real paper phrases: {real:.1f} specific per 150; specific phrases that are real ones, copied: "
