@@ -244,8 +244,10 @@ def test_known_traits_reward_long_real_halves():
 
 def test_paper_side_seams_are_counted_in_the_corpus_and_parse_back():
     titles = ["Deep Learning for Visual Tracking"] * 30 + ["Towards Robust Detection"] * 30 + ["Sparse Coding"] * 5
-    table = {s.name: s for s in seams.learn(["Closer (Motez Remix)"] * 20, titles)}
+    table = {s.name: s for s in seams.learn(["Closer (Motez Remix)"] * 20, titles, seams.KINDS)}
     assert table["join:for"].count == 30 and not any(name.startswith("frame") for name in table)
+    posted = {s.name for s in seams.learn(["Closer (Motez Remix)"] * 20, titles)}
+    assert posted == {"tag:remix"} and not any(n.startswith("join") for n in posted)  # joins parse, not post
     for seam in table.values():
         text = seam.join("Bad Blood", "Graph Networks")
         assert seams.parse(text) == (seam.name, "Bad Blood", "Graph Networks"), text

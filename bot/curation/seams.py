@@ -5,10 +5,15 @@ featured artist ("Closer (feat. Bishøp)"), producer ("(prod. ...)") and bracket
 ("(Motez Remix)", "(Soundcloud Edit)"), an "Artist - Title" line, and a paper title's
 "Name: subtitle" colon; and, on the paper side, the joining words that attach a phrase to its
 object ("Backpropagation for Holy Ghost": a "join" seam per joining word, the network writes the
-phrase). Openings that take an object ("Towards X with Y") were tried and dropped: blind raters
-scored them lowest (panels 8 and 9, docs/decisions.md). `learn` counts the seams in the corpora at
-training time; the table ships beside the model (`<name>_seams.json`) and the pool draws seams in
-proportion to the square root of those counts, so the rarer seams still come up.
+phrase). `learn` counts the seams in the corpora at training time and keeps the kinds readers
+rate well (POSTED_KINDS); the table ships beside the model (`<name>_seams.json`) and the pool draws
+seams in proportion to the square root of those counts, so the rarer seams still come up. The
+other kinds still parse, for the posts and panel items made with them.
+
+Tried and dropped (blind panels, docs/decisions.md): openings that take an object ("Towards X
+with Y"; lowest in panels 8 and 9), the joins ("X for Song": 2.41 of 5 over 66 network items in
+panels 8-10, the lowest kind left; readers: "a clunky preposition and no link between the halves")
+and the "Paper - Song" dash (2.57, read as "Artist - Title").
 """
 from __future__ import annotations
 
@@ -68,6 +73,7 @@ def _title_start(text: str) -> str:
 
 
 KINDS = ("feat", "prod", "tag", "dash", "colon", "join")
+POSTED_KINDS = ("feat", "prod", "tag", "colon")  # what learn keeps: the module docstring says why
 TAGGED = ("tag", "join")  # kinds whose name carries their word: "tag:remix", "join:for"
 _PARSERS = (
     ("feat", re.compile(r"^(?P<song>.+) \(feat\. (?P<paper>[^()]+)\)$")),
@@ -90,8 +96,8 @@ def parse(text: str) -> tuple[str, str, str] | None:
     return None
 
 
-def learn(song_titles: list[str], arxiv_titles: list[str]) -> list[Seam]:
-    """The seams the corpora use, with their counts, most used first."""
+def learn(song_titles: list[str], arxiv_titles: list[str], kinds: tuple[str, ...] = POSTED_KINDS) -> list[Seam]:
+    """The seams of the given kinds that the corpora use, with their counts, most used first."""
     tags: Counter = Counter()
     spelled: dict[str, Counter] = {}
     feats = prods = dashes = 0
@@ -110,7 +116,7 @@ def learn(song_titles: list[str], arxiv_titles: list[str]) -> list[Seam]:
              Seam("colon", count=colons)]
     seams += [Seam("tag", spelled[k].most_common(1)[0][0], n) for k, n in tags.items() if n >= MIN_TAG_COUNT]
     seams += [Seam("join", j, n) for j, n in _object_joiners(arxiv_titles).items() if n >= MIN_JOIN_COUNT]
-    return sorted((s for s in seams if s.count), key=lambda s: (-s.count, s.name))
+    return sorted((s for s in seams if s.count and s.kind in kinds), key=lambda s: (-s.count, s.name))
 
 
 def _object_joiners(arxiv_titles: list[str]) -> Counter:
