@@ -42,11 +42,12 @@ def seam_name(text: str) -> str:
 
 
 def names_a_model(text: str) -> bool:
-    """Whether the paper half names a method or model ("GAN", "LSTM", "Interpretable CNN"): a
-    word with a capital or a digit after its first letter, as the raters' "AlignGAN Without You"."""
+    """Whether the paper half names a method or model ("GAN", "LSTM", "Interpretable CNN"; the
+    curator's "name" feature, features.names_a_method), as the raters' "AlignGAN Without You"."""
+    from bot.curation.features import names_a_method
+
     parsed = seams_module.parse(text)
-    paper = parsed[2] if parsed else text
-    return any(len(w) >= 3 and any(c.isupper() or c.isdigit() for c in w[1:]) for w in paper.split())
+    return names_a_method(parsed[2] if parsed else text)
 
 
 preferred = names_a_model  # the hidden taste's feature, whose share of posts is measured

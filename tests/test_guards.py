@@ -4,7 +4,8 @@
 These can fail, unlike a panel: whole halves (nothing cut mid-word, no dangling word), words joined
 as real halves join them (no more unseen word runs than mashups.UNSEEN_RUNS), no invented word, no empty or doubled tag, no repeated word, at most 12 words, novel, and the variety limits of
 issue 9 (no content word in more than 20% of the posts, no tag in more than 35%, no seam type in
-more than half, mean pairwise content-word Jaccard under 0.02).
+more than half, mean pairwise content-word Jaccard under 0.02) and of issue 18 (no seam or shape
+in more than 30% of the posts, no content word in more than 10%).
 """
 import json
 import subprocess
@@ -71,3 +72,11 @@ def test_fifty_posts_keep_the_variety_limits(posts):
     assert r.top_tag[1] <= 0.35, r.top_tag
     assert r.top_seam_type[1] <= 0.50, r.top_seam_type
     assert r.mean_jaccard < 0.02, r.mean_jaccard
+
+
+def test_fifty_posts_repeat_no_formula(posts):
+    """Issue 18: readers mark down one formula repeated ("Song (Generic Term Mix)")."""
+    r = variety.report(posts)
+    assert r.top_seam[1] <= 0.30, r.top_seam
+    assert r.top_shape[1] <= 0.30, r.top_shape
+    assert r.top_word[1] <= 0.10, r.top_word

@@ -35,6 +35,8 @@ def test_a_half_rejection_names_its_reason(evidence, check):
     assert half_rejection("Dancing Queen", "song", check, evidence.halves) == "salad"
     assert half_rejection("Deep Learning Image Recognition Nets", "arxiv") == "length"
     assert half_rejection("Learning for", "arxiv") == "dangling"
+    assert half_rejection("Crewzinho == Mix 2017", "song") == "symbol"
+    assert half_rejection("Graph [Bandit] Flow", "arxiv") == "symbol"
 
 
 def test_join_counts_the_duplicates_it_drops(evidence):
@@ -115,6 +117,14 @@ def test_the_curators_choice_draws_a_seam_kind_then_takes_its_best_so_no_formula
     assert set(picked) == {0, 8, 40}  # the best of each kind, however far down the curator's order
     assert all(10 <= picked.count(i) <= 30 for i in (0, 8, 40))  # each drawn about a third of the time
     assert [variety.kind_of(variety.seam_of(texts[i])) for i in (0, 8, 40)] == ["tag", "feat", "colon"]
+
+
+def test_a_worker_takes_the_seam_kinds_in_turn():
+    texts = ["Stay (Graph Remix)", "Closer (feat. Vision)", "Optical Flow: Home", "Hello (prod. Sparse Coding)"]
+    recent = ["A (Nets Edit)", "B (feat. Maps)", "Tracking: C"]  # tag, feat and colon used once each
+    picked = {learning.choose(texts, [{}] * 4, recent, {}, how="curator", rng=random.Random(seed)).index
+              for seed in range(10)}
+    assert picked == {3}  # prod, the kind the last ten posts used least
 
 
 def test_a_fresh_worker_keeps_off_the_paper_corpus_most_common_words_where_it_can(evidence):

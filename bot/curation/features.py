@@ -77,6 +77,13 @@ def specific(text: str, counts: dict[str, int], unseen_pairs: int | None) -> boo
             and any(w not in common_words(counts) for w in found if w not in STOPWORDS))
 
 
+def names_a_method(phrase: str) -> bool:
+    """A word (or part of a hyphenated one) of 3 characters or more with a capital or a digit
+    after its first letter: "BLSTM", "word2vec", "AlignGAN"; not "Time-Series" nor "Fine-Grained"."""
+    parts = (p for w in phrase.split() for p in w.split("-"))
+    return any(len(p) >= 3 and any(c.isupper() or c.isdigit() for c in p[1:]) for p in parts)
+
+
 def length_band(text: str) -> str:
     n = len(words(text))
     return next(name for lo, hi, name in LENGTH_BANDS if lo <= n <= hi)
@@ -98,7 +105,7 @@ def features(song: str, paper: str, post: str, seam_name: str, song_fluency: flo
         "jargon": float(max(0, len(paper_content) - 3)),  # paper words past three: a chain of jargon
         "rhyme": float(rhymes(song, paper)),
         "alliteration": float(alliterates(song, paper)),
-        "name": float(any(len(w) >= 3 and any(c.isupper() or c.isdigit() for c in w[1:]) for w in paper.split())),
+        "name": float(names_a_method(paper)),
         "temperature": temperature,
         f"seam={seam_name}": 1.0,
         f"length={length_band(post)}": 1.0,

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections import Counter
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -152,15 +153,19 @@ class Choice:
     score: float  # the candidate's score under the weights used (0 for "explore")
 
 
-def one_kind(texts: Sequence[str], indices: list[int], rng: random.Random) -> list[int]:
+def one_kind(texts: Sequence[str], indices: list[int], rng: random.Random, recent: Sequence[str] = ()) -> list[int]:
     """The indices whose post has one seam kind (variety.kind_of: feat, prod, tag, colon), the
-    kind drawn uniformly among those present. Readers rate the kinds, not the curator's order:
-    in panels 10-12 the "Paper: Song" colon scored 3.45 of 5 with 37% rated 4-5 over 30 network
-    items, the bracketed kinds 2.8-3.0 with 6-11%, while no curator ranked the items within a
-    sheet better than chance (docs/decisions.md); and the curator alone would pick one formula
-    from every pool ("Song (Generic Term Mix)" in 30 of 32 independent picks, issue 18)."""
-    kinds = sorted({variety.kind_of(variety.seam_of(texts[i])) for i in indices})
-    drawn = rng.choice(kinds)
+    kind drawn uniformly among those present that the last variety.SEAM_WINDOW recent posts used
+    least, so a worker's posts take the kinds in turn. Readers rate the kinds far apart (panels
+    10-12: the "Paper: Song" colon 3.45 of 5 with 37% rated 4-5 over 30 network items, the
+    bracketed kinds 2.8-3.0 with 6-11%) and the curator's order within a pool predicts the
+    ratings only weakly (`bot panel rolling`: rho at most +0.22, docs/decisions.md); the curator
+    alone would pick one formula from every pool ("Song (Generic Term Mix)" in 30 of 32
+    independent picks, issue 18)."""
+    kinds = {variety.kind_of(variety.seam_of(texts[i])) for i in indices}
+    used = Counter(variety.kind_of(variety.seam_of(t)) for t in recent[-variety.SEAM_WINDOW:])
+    least = min(used[k] for k in kinds)
+    drawn = rng.choice(sorted(k for k in kinds if used[k] == least))
     return [i for i in indices if variety.kind_of(variety.seam_of(texts[i])) == drawn]
 
 
@@ -179,15 +184,15 @@ def choose(texts: Sequence[str], features: Sequence[dict[str, float]], recent: S
     rule allows after recent (variety.shortlist): with explore, a random one of the curator's
     SHORTLIST best; for a learned choice, the best under weights among the curator's
     LEARNED_SHORTLIST best (ties keep the given order); for the curator's choice ("curator":
-    nothing learned yet, or frozen), one seam kind drawn at random among all the allowed
-    candidates (one_kind), then its best under weights, preferring posts without generic words
+    nothing learned yet, or frozen), one seam kind drawn among all the allowed candidates, the
+    least used of late first (one_kind), then its best under weights, preferring posts without generic words
     (without_generic). rng: the draws (reproducible for a seeded one). None for no candidates."""
     rng = rng or random.Random(0)
     if how == "curator" and not explore:  # nothing learned (or frozen): a kind first, then its best
         short = variety.shortlist(texts, recent, len(texts))
         if not short:
             return None
-        short = without_generic(texts, one_kind(texts, short, rng), generic)
+        short = without_generic(texts, one_kind(texts, short, rng, recent), generic)
     else:
         short = variety.shortlist(texts, recent, SHORTLIST if explore else LEARNED_SHORTLIST)
         if not short:
