@@ -61,7 +61,7 @@ def _bot(*args, cwd=None):
 
 
 def test_dry_run_json_reports_pool_and_choice(shipped_model_dir, evidence):
-    done = _bot("--dry-run", "--seed", "4", "--pool-size", "150", "--show", "1000", "--json")
+    done = _bot("--dry-run", "--seed", "4", "--pool-size", "150", "--show", "30", "--json")
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     from bot.curation.pipeline import PAPER_VOLUME
@@ -77,11 +77,11 @@ def test_dry_run_json_reports_pool_and_choice(shipped_model_dir, evidence):
     assert stages["filters"]["in"] == stages["seams"]["kept"]
     assert report["passed"] == stages["filters"]["kept"]
     assert report["passed"] + sum(report["rejections"].values()) == stages["filters"]["in"]
-    assert len(report["top"]) == min(1000, report["passed"])
-    # A new worker (no state, nothing learned): the curator's best of the seam kind drawn among all
-    # it may post, one without the paper corpus' most used words where that kind has one.
-    kind = variety.kind_of(variety.seam_of(report["would_post"]))
-    same = [c["text"] for c in report["top"] if variety.kind_of(variety.seam_of(c["text"])) == kind]
+    assert len(report["top"]) == min(30, report["passed"])
+    # A new worker (no state, nothing learned): the curator's best of the shape drawn among its 30
+    # best, one without the paper corpus' most used words where that shape has one.
+    shape = variety.shape_of(report["would_post"])
+    same = [c["text"] for c in report["top"] if variety.shape_of(c["text"]) == shape]
     plain = [t for t in same if not variety.post_words(t) & variety.generic_words(evidence.stats.arxiv)]
     assert report["how"] == "curator"
     assert report["would_post"] == (plain or same)[0]

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import math
 import random
-from collections import Counter
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -153,20 +152,16 @@ class Choice:
     score: float  # the candidate's score under the weights used (0 for "explore")
 
 
-def one_kind(texts: Sequence[str], indices: list[int], rng: random.Random, recent: Sequence[str] = ()) -> list[int]:
-    """The indices whose post has one seam kind (variety.kind_of: feat, prod, tag, colon), the
-    kind drawn uniformly among those present that the last variety.SEAM_WINDOW recent posts used
-    least, so a worker's posts take the kinds in turn. Readers rate the kinds far apart (panels
-    10-12: the "Paper: Song" colon 3.45 of 5 with 37% rated 4-5 over 30 network items, the
-    bracketed kinds 2.8-3.0 with 6-11%) and the curator's order within a pool predicts the
-    ratings only weakly (`bot panel rolling`: rho at most +0.22, docs/decisions.md); the curator
-    alone would pick one formula from every pool ("Song (Generic Term Mix)" in 30 of 32
-    independent picks, issue 18)."""
-    kinds = {variety.kind_of(variety.seam_of(texts[i])) for i in indices}
-    used = Counter(variety.kind_of(variety.seam_of(t)) for t in recent[-variety.SEAM_WINDOW:])
-    least = min(used[k] for k in kinds)
-    drawn = rng.choice(sorted(k for k in kinds if used[k] == least))
-    return [i for i in indices if variety.kind_of(variety.seam_of(texts[i])) == drawn]
+def one_shape(texts: Sequence[str], indices: list[int], rng: random.Random) -> list[int]:
+    """The indices whose post has one shape (variety.shape_of), the shape drawn uniformly among
+    those present: readers mark down one formula repeated ("Song (Generic Term Mix)" in 30 of 32
+    independent picks, issue 18), and the curator alone would pick the same shape from every pool.
+    Drawing the seam kind instead, among every allowed candidate, scored lower (panels 13 and 15
+    against 11 and 12, docs/decisions.md): the best of a rare kind is often far down the curator's
+    order."""
+    shapes = sorted({variety.shape_of(texts[i]) for i in indices})
+    drawn = rng.choice(shapes)
+    return [i for i in indices if variety.shape_of(texts[i]) == drawn]
 
 
 def without_generic(texts: Sequence[str], indices: list[int], generic: frozenset[str]) -> list[int]:
@@ -180,25 +175,22 @@ def without_generic(texts: Sequence[str], indices: list[int], generic: frozenset
 def choose(texts: Sequence[str], features: Sequence[dict[str, float]], recent: Sequence[str],
            weights: dict[str, float], how: str = "learned", explore: bool = False,
            rng: random.Random | None = None, generic: frozenset[str] = frozenset()) -> Choice | None:
-    """The post among the candidates (given best first by the curator), always one the variety
-    rule allows after recent (variety.shortlist): with explore, a random one of the curator's
-    SHORTLIST best; for a learned choice, the best under weights among the curator's
-    LEARNED_SHORTLIST best (ties keep the given order); for the curator's choice ("curator":
-    nothing learned yet, or frozen), one seam kind drawn among all the allowed candidates, the
-    least used of late first (one_kind), then its best under weights, preferring posts without generic words
-    (without_generic). rng: the draws (reproducible for a seeded one). None for no candidates."""
+    """The post among the candidates (given best first by the curator), always one the curator
+    ranks high among those the variety rule allows after recent (variety.shortlist): with
+    explore, a random one of the SHORTLIST best; else, among the LEARNED_SHORTLIST best, the best
+    under weights (ties keep the given order): for the curator's choice ("curator": nothing
+    learned yet, or frozen), the best of one shape drawn at random (one_shape), preferring posts
+    without generic words (without_generic); a learned choice ranks them all (the variety rule's
+    shape and word limits still hold). rng: the draws (reproducible for a seeded one). None for no
+    candidates."""
+    short = variety.shortlist(texts, recent, SHORTLIST if explore else LEARNED_SHORTLIST)
+    if not short:
+        return None
     rng = rng or random.Random(0)
-    if how == "curator" and not explore:  # nothing learned (or frozen): a kind first, then its best
-        short = variety.shortlist(texts, recent, len(texts))
-        if not short:
-            return None
-        short = without_generic(texts, one_kind(texts, short, rng, recent), generic)
-    else:
-        short = variety.shortlist(texts, recent, SHORTLIST if explore else LEARNED_SHORTLIST)
-        if not short:
-            return None
-        if explore:
-            return Choice(rng.choice(short), "explore", 0.0)
+    if explore:
+        return Choice(rng.choice(short), "explore", 0.0)
+    if how == "curator":  # nothing learned (or frozen): the curator alone would pick one shape from every pool
+        short = without_generic(texts, one_shape(texts, short, rng), generic)
     scores = {i: score(weights, features[i]) for i in short}
     picked = min(short, key=lambda i: (-scores[i], i))
     return Choice(picked, how, scores[picked])

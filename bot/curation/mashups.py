@@ -32,8 +32,9 @@ HALF_MAX_WORDS = {"song": 4, "arxiv": 3}
 # such runs, by run length in words (a song title's triples too: "Before You The Love").
 UNSEEN_RUNS = {"song": {2: 0, 3: 0}, "arxiv": {2: 1}}
 # Characters titles seldom use (under 2% of either corpus' titles have any): a half with one reads
-# as a broken line ("O CREWZINHO == Lancamento 2017 (Subspace Clustering Remix)", panel 12's worst).
-SYMBOLS = re.compile(r"[=|*#~_@\[\]{}^\\%<>•]")
+# as a broken line ("O CREWZINHO == Lancamento 2017 (Subspace Clustering Remix)", panel 12's worst),
+# and a colon in a half makes a post of two colons ("Spatial Aggregation: Day 5: For Carol", panel 16).
+SYMBOLS = re.compile(r"[=|*#~_@\[\]{}^\\%<>•:]")
 
 
 @dataclass(frozen=True)
