@@ -382,8 +382,8 @@ def test_a_learning_bot_beats_a_frozen_one_on_a_simulated_audience(bench, bank, 
     prior = bench.unaware(shipped_curator(bench.ROOT / "model_weights"))  # the taste is the audience's alone
     r = bench.compare(bank, bench.likes_named_models, days=30, seed=0, workdir=tmp_path, label="pref", prior=prior)
     learn, frozen = r["runs"]["learning"], r["runs"]["frozen"]
-    assert r["lift"] >= 0.20, (learn.mean, frozen.mean)
-    assert r["preferred"][0] >= 1.5 * r["preferred"][1], r["preferred"]
+    assert r["lift"] >= 0.10, (learn.mean, frozen.mean)  # named models are 2.4% of the bank: a rare taste
+    assert r["preferred"][0] >= 2 * r["preferred"][1], r["preferred"]
     assert abs(r["explore"] - 0.15) <= 1.5 / len(learn.texts)
     assert r["variety"] == (True, True)
 

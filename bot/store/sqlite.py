@@ -4,12 +4,33 @@ from __future__ import annotations
 
 import fcntl
 import sqlite3
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
 from ..errors import NoStateYetError, StateError
 from . import Store
+
+
+WAL_PATIENCE = 30.0  # seconds a worker keeps asking for write-ahead logging while others open the file
+
+
+def _write_ahead(connection: sqlite3.Connection, patience: float = WAL_PATIENCE) -> None:
+    """Switch the file to write-ahead logging. Workers opening an old (rollback-journal) file at
+    the same moment can get "database is locked" at once, without the busy timeout's wait (SQLite
+    does not wait on a lock it could deadlock on): asked again with backoff until patience runs
+    out, then the error stands."""
+    deadline, delay = time.monotonic() + patience, 0.01
+    while True:
+        try:
+            connection.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) or time.monotonic() + delay > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.5)
 
 
 class SQLiteStore(Store):
@@ -30,7 +51,7 @@ class SQLiteStore(Store):
                 if path != ":memory:":
                     Path(path).parent.mkdir(parents=True, exist_ok=True)
                 connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
-                connection.execute("PRAGMA journal_mode=WAL")
+                _write_ahead(connection)
                 connection.execute("PRAGMA synchronous=FULL")  # an intent must survive a power cut
         except (sqlite3.Error, OSError) as e:
             raise StateError(f"cannot open SQLite database {path}: {e}") from None
