@@ -110,15 +110,13 @@ def test_raw_mashups_are_unscreened_halves_joined_at_seams(runtime, evidence):
 
 
 def test_the_choice_draws_a_shape_then_takes_its_best_so_no_formula_wins_every_pool():
-    texts = ([f"Song{i} (Term{i} Remix)" for i in range(8)] + ["Graph Networks: Closer", "Sparse Nets: Stay"]
-             + ["Home (feat. Optical Flow)", "Alone (feat. Vision)"])
+    texts = [f"Song{i} (Term{i} Remix)" for i in range(8)] + ["Graph Networks: Closer", "Sparse Nets: Stay"]
     features = [{}] * len(texts)
     picked = [learning.choose(texts, features, [], {}, how="curator", rng=random.Random(seed)).index
-              for seed in range(300)]
-    assert set(picked) == {0, 8, 10, 11}  # the best of each shape
-    assert [variety.shape_of(texts[i]) for i in (0, 8, 10, 11)] == ["tag+1", "colon+2", "feat+2", "feat+1"]
-    assert 0.2 <= picked.count(8) / 300 <= 0.4  # the colon: learning.LEAD_SHARE, 30%
-    assert all(0.15 <= picked.count(i) / 300 <= 0.32 for i in (0, 10, 11))  # the others share the rest
+              for seed in range(40)]
+    assert set(picked) == {0, 8}  # the best of each shape, each drawn about half the time
+    assert 10 <= picked.count(8) <= 30
+    assert variety.shape_of(texts[0]) == "tag+1" and variety.shape_of(texts[8]) == "colon+2"
 
 
 def test_a_fresh_worker_keeps_off_the_paper_corpus_most_common_words_where_it_can(evidence):

@@ -152,24 +152,15 @@ class Choice:
     score: float  # the candidate's score under the weights used (0 for "explore")
 
 
-LEAD_KIND = "colon"  # the seam kind readers rate far above the others (panels 11-19, below)
-LEAD_SHARE = variety.SEAM_MAX / variety.SEAM_WINDOW  # as often as the variety rule lets one seam be posted: 30%
-
-
 def one_shape(texts: Sequence[str], indices: list[int], rng: random.Random) -> list[int]:
-    """The indices whose post has one shape (variety.shape_of): a shape of LEAD_KIND with
-    probability LEAD_SHARE when there is one, else one of the other shapes present, uniformly.
-    Readers mark down one formula repeated ("Song (Generic Term Mix)" in 30 of 32 independent
-    picks, issue 18), and the curator alone would pick the same shape from every pool; but they
-    rate the "Paper Method: Song" colon far above the bracketed kinds (in the bot groups of panels
-    11, 12, 17, 18 and 19: 53% of its ratings 4 or 5 over 30 items, against 14-19% for feat, prod
-    and tags), so it is drawn as often as the variety limits allow. Drawing the seam kind among
-    every allowed candidate instead scored lower (panels 13 and 15 against 11 and 12,
-    docs/decisions.md): the best of a rare kind is often far down the curator's order."""
+    """The indices whose post has one shape (variety.shape_of), the shape drawn uniformly among
+    those present: readers mark down one formula repeated ("Song (Generic Term Mix)" in 30 of 32
+    independent picks, issue 18), and the curator alone would pick the same shape from every pool.
+    Drawing the seam kind instead, among every allowed candidate, scored lower (panels 13 and 15
+    against 11 and 12, docs/decisions.md): the best of a rare kind is often far down the curator's
+    order."""
     shapes = sorted({variety.shape_of(texts[i]) for i in indices})
-    lead = [s for s in shapes if s.split("+")[0] == LEAD_KIND]
-    rest = [s for s in shapes if s not in lead]
-    drawn = rng.choice(lead) if lead and (not rest or rng.random() < LEAD_SHARE) else rng.choice(rest)
+    drawn = rng.choice(shapes)
     return [i for i in indices if variety.shape_of(texts[i]) == drawn]
 
 
