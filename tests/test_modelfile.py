@@ -39,6 +39,19 @@ def test_saved_model_reads_back_identical(saved, pretrained):
     np.testing.assert_array_equal(again.attention, pretrained.attention)
 
 
+def test_a_float16_model_is_half_the_file_and_reads_back_rounded(saved, pretrained, tmp_path):
+    half = save_model(pretrained, tmp_path / "half", "copy", precision="float16")
+    assert half.weights.stat().st_size < 0.6 * saved.weights.stat().st_size
+    again = load_model(half)
+    assert again.embedding.dtype == np.float32
+    np.testing.assert_array_equal(again.embedding, pretrained.embedding.astype(np.float16).astype(np.float32))
+    for a, b in zip(again.lstms, pretrained.lstms):
+        np.testing.assert_array_equal(a.kernel, b.kernel.astype(np.float16).astype(np.float32))
+    assert again.config == pretrained.config and again.vocab == pretrained.vocab
+    with pytest.raises(ValueError, match="precision must be one of float32, float16"):
+        save_model(pretrained, tmp_path / "x", "copy", precision="int8")
+
+
 def test_model_directory_is_found_by_its_config(saved, tmp_path):
     assert ModelPaths.in_directory(tmp_path).weights == saved.weights
 

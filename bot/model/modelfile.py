@@ -263,9 +263,17 @@ def load_model(paths: ModelPaths) -> CharModel:
     return CharModel(config, vocab, embedding, lstms, attention[:, 0].copy(), kernel, bias)
 
 
-def save_model(model: CharModel, directory: str | os.PathLike, name: str) -> ModelPaths:
-    """Write weights (Keras 2 layout, readable by textgenrnn too), vocab and config."""
+WEIGHT_PRECISIONS = ("float32", "float16")
+
+
+def save_model(model: CharModel, directory: str | os.PathLike, name: str, precision: str = "float32") -> ModelPaths:
+    """Write weights (Keras 2 layout, readable by textgenrnn too), vocab and config. precision:
+    how the weights are stored, "float32" or "float16" (half the file, for a shipped model;
+    load_model reads either as float32). Raises ValueError for another precision."""
     import h5py
+
+    if precision not in WEIGHT_PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(WEIGHT_PRECISIONS)}, not {precision!r}")
 
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -286,7 +294,7 @@ def save_model(model: CharModel, directory: str | os.PathLike, name: str) -> Mod
                 names = [f"{layer}/{k}:0" for k in arrays]
                 group.attrs["weight_names"] = [n.encode() for n in names]
                 for n, a in zip(names, arrays.values()):
-                    group.create_dataset(n, data=np.asarray(a, dtype=np.float32))
+                    group.create_dataset(n, data=np.asarray(a, dtype=precision))
 
     def write_json(obj):
         def write(tmp):
