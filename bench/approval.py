@@ -85,12 +85,6 @@ class Owner:
         return best if looked[best] >= self.bar else None
 
 
-def bank(model_dir: Path, size: int, seed: int = 0) -> list:
-    from bot.runtime import Runtime
-
-    return build_pool(Runtime.load(model_dir), size, (0.5, 0.7, 0.9), seed=seed).passing
-
-
 def ranks(pool: list, weights: dict, owner: Owner) -> tuple[float, float, float]:
     """Under weights: the rank of the owner's favourite (1 = first), the mean rank of the owner's
     top tenth, and the share of the top 3 that are in the owner's top tenth."""
@@ -139,7 +133,7 @@ def simulate(train: list, fresh: list, shipped, runtime, slots: int, checkpoints
                          "RETRY_MAX": "0.05s", "LEARNING": "off"}, dotenv=False)
         store = open_store(database_url)
         try:
-            store.set_meta({"anchor": str(T0 + INTERVAL), "interval": repr(float(INTERVAL))})
+            store.save_schedule(anchor=T0 + INTERVAL, interval=INTERVAL)
             gateway = ReplyGateway(server.url, TOKEN, 10)
             worker = Worker(settings, store, gateway, "1", make_pool, threading.Event(), clock=lambda: clock[0],
                             rng=random.Random(seed + 1))

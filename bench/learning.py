@@ -27,6 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from bot.curation import seams as seams_module, variety  # noqa: E402
+from bot.curation.features import names_a_method  # noqa: E402
 from bot.curation.pipeline import Pool, build_pool  # noqa: E402
 from bot.curation.words import canonical  # noqa: E402
 
@@ -44,8 +45,6 @@ def seam_name(text: str) -> str:
 def names_a_model(text: str) -> bool:
     """Whether the paper half names a method or model ("GAN", "LSTM", "Interpretable CNN"; the
     curator's "name" feature, features.names_a_method), as the raters' "AlignGAN Without You"."""
-    from bot.curation.features import names_a_method
-
     parsed = seams_module.parse(text)
     return names_a_method(parsed[2] if parsed else text)
 

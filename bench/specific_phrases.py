@@ -39,6 +39,7 @@ from common import ARXIV, ROOT, table
 
 from bot.curation import mashups, pipeline
 from bot.curation.evidence import Evidence
+from bot.curation.features import COMMON_WORDS  # a specific phrase has a word outside the 300 most frequent
 from bot.curation.wordcheck import WordCheck
 from bot.curation.words import words
 from bot.model.modelfile import ModelPaths, load_model
@@ -47,7 +48,6 @@ from bot.model.threads import limit_blas
 from bot.training import corpus, halves
 from bot.training.panel.sheets import parse_seeds
 
-COMMON_WORDS = 300  # a specific phrase has a word outside the corpus phrases' 300 most frequent
 
 
 @dataclass(frozen=True)

@@ -107,10 +107,9 @@ def half_rejection(text: str, source: str, word_check=None, known: KnownHalves |
                    prefix: str = "") -> str | None:
     """Why a half is not fit to post, or None: "length" (it ran into the length limit or has too
     many words), "dangling" (it ends on a joining word), "repeated word", "symbol" (a character
-    of SYMBOLS), "salad" (with known:
-    more word runs that no real half of its corpus uses than UNSEEN_RUNS allows, counted in what
-    follows prefix, a reply's request word), "invented word" (with word_check: a word its corpus
-    never used)."""
+    of SYMBOLS), "salad" (with known: more word runs that no real half of its corpus uses than
+    UNSEEN_RUNS allows, counted in what follows prefix, a reply's request word), "invented word"
+    (with word_check: a word its corpus never used)."""
     found = words(text)
     if not found or len(text) > HALF_MAX_CHARS[source] or len(found) > HALF_MAX_WORDS[source]:
         return "length"

@@ -22,7 +22,7 @@ from typing import Sequence
 import numpy as np
 
 from .curator import Curator
-from .learning import prior_sd
+from .learning import prior_sd, score
 
 MIN_PICKS = 8  # picks before a refit may be used (fewer: the shipped curator)
 FOLDS = 10  # held-out folds (by slot) when judging a refit
@@ -147,7 +147,7 @@ def pick_rank(example: Example, weights: dict[str, float]) -> float | None:
     (two level at the top: 1.5 each). None when the owner picked none."""
     if example.picked is None:
         return None
-    scores = [sum(weights.get(k, 0.0) * v for k, v in x.items()) for x in example.shown]
+    scores = [score(weights, x) for x in example.shown]
     mine = scores[example.picked]
     above = sum(s > mine + 1e-12 for s in scores)
     level = sum(abs(s - mine) <= 1e-12 for s in scores) - 1

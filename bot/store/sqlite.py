@@ -13,10 +13,10 @@ from ..errors import NoStateYetError, StateError
 from . import Store
 
 
-WAL_PATIENCE = 30.0  # seconds a worker keeps asking for write-ahead logging while others open the file
+BUSY_SECONDS = 30.0  # how long a connection waits for another's lock (and a worker for write-ahead logging)
 
 
-def _write_ahead(connection: sqlite3.Connection, patience: float = WAL_PATIENCE) -> None:
+def _write_ahead(connection: sqlite3.Connection, patience: float = BUSY_SECONDS) -> None:
     """Switch the file to write-ahead logging. Workers opening an old (rollback-journal) file at
     the same moment can get "database is locked" at once, without the busy timeout's wait (SQLite
     does not wait on a lock it could deadlock on): asked again with backoff until patience runs
@@ -46,11 +46,11 @@ class SQLiteStore(Store):
         try:
             if read_only:
                 connection = sqlite3.connect(f"file:{quote(path)}?mode=ro", uri=True, isolation_level=None,
-                                             check_same_thread=False, timeout=30)
+                                             check_same_thread=False, timeout=BUSY_SECONDS)
             else:
                 if path != ":memory:":
                     Path(path).parent.mkdir(parents=True, exist_ok=True)
-                connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+                connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=BUSY_SECONDS)
                 _write_ahead(connection)
                 connection.execute("PRAGMA synchronous=FULL")  # an intent must survive a power cut
         except (sqlite3.Error, OSError) as e:
