@@ -329,13 +329,18 @@ def score(folder: Path) -> dict:
     return result
 
 
-def rated_means(folder: Path) -> dict[tuple[str, str], float]:
-    """(group, text) -> the mean of its raters' scores, for a rated panel folder."""
+def rated_scores(folder: Path) -> dict[tuple[str, str], list[int]]:
+    """(group, text) -> its raters' scores, for a rated panel folder."""
     key = parse_key((folder / "key.tsv").read_text(encoding="utf8"), f"{folder}/key.tsv")
     ids = {row[0] for row in key}
     names = {i: (g, t) for i, g, t in key}
-    sums: dict[tuple[str, str], list[int]] = {}
+    scores: dict[tuple[str, str], list[int]] = {}
     for path in sorted(folder.glob("ratings-*.tsv")):
         for i, rating in parse_ratings(path.read_text(encoding="utf8"), ids, path.name).items():
-            sums.setdefault(names[i], []).append(rating.score)
-    return {k: sum(v) / len(v) for k, v in sums.items()}
+            scores.setdefault(names[i], []).append(rating.score)
+    return scores
+
+
+def rated_means(folder: Path) -> dict[tuple[str, str], float]:
+    """(group, text) -> the mean of its raters' scores, for a rated panel folder."""
+    return {k: sum(v) / len(v) for k, v in rated_scores(folder).items()}
