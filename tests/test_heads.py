@@ -58,14 +58,17 @@ def test_the_table_file_round_trips_and_a_bad_one_is_named(tmp_path):
         heads.load(path)
 
 
-def test_the_curators_choice_prefers_a_liked_head_within_the_drawn_shape():
-    texts = ["Closer (Semantic Approach Remix)", "Stay (Random Forests Remix)", "Home (Graph Models Remix)"]
-    features = [{"paper_head": 0.0}, {"paper_head": heads.GOOD}, {"paper_head": -0.3}]
+def test_the_curators_choice_prefers_a_real_phrase_with_a_liked_head_within_the_drawn_shape():
+    texts = ["Closer (Semantic Approach Remix)", "Stay (Random Forests Remix)", "Home (Graph Models Remix)",
+             "Run (Random Forests Remix)"]
+    real, liked = {"paper_known_words": 2.0}, {"paper_head": heads.GOOD}
+    features = [real, {**liked, "paper_known_words": 0.0}, {**real, **liked}, liked]
     picks = {learning.choose(texts, features, [], {}, how="curator", rng=random.Random(s)).index for s in range(10)}
-    assert picks == {1}  # not the curator's first: the one readers' heads like
-    unliked = [{"paper_head": 0.0}, {"paper_head": 0.1}, {"paper_head": -0.3}]
-    assert learning.choose(texts, unliked, [], {}, how="curator").index == 0  # none liked: the curator's order
-    assert learning.well_read(features, [0, 2]) == [0, 2]
+    assert picks == {2}  # real and liked, though the curator put it third
+    assert learning.well_read(features, [0, 1, 3]) == [0]  # a real phrase before a liked head alone
+    assert learning.well_read(features, [1, 3]) == [1, 3]  # liked heads alone: both, the curator decides
+    plain = [{}, {"paper_head": 0.1}, {"paper_head": -0.3}, {}]
+    assert learning.choose(texts, plain, [], {}, how="curator").index == 0  # no tier: the curator's order
 
 
 def test_the_pool_ranks_by_the_curator_plus_the_head_capped_at_good(evidence):

@@ -25,7 +25,7 @@ from ..errors import ModelFileError
 from .words import words
 
 SHRINKAGE = 8  # a head's score is its ratings' mean deviation, pulled toward 0 by 8 ratings' worth
-GOOD = 0.15  # panel points above the panels' mean: a head readers liked (out of sample: see above)
+GOOD = 0.25  # panel points above the panels' mean: a head readers liked (out of sample: see above)
 
 
 def head(phrase: str) -> str:
