@@ -44,7 +44,6 @@ from ..errors import (ApprovalError, ConfigError, MissingScopeError, NotReadable
 from ..outlets.base import Outbound
 from ..store import Approval, PooledCandidate, Store
 from . import schedule
-from .gateway import _id_key
 from .replies import mention_text
 
 log = logging.getLogger("bot")
@@ -55,7 +54,6 @@ CURATOR_KEY = "approval_curator"  # bot_meta: the last refit from the answers (p
 # Mastodon's limit on creating statuses: 300 per 3 hours per account (docs.joinmastodon.org/api/rate-limits).
 STATUS_BUDGET, BUDGET_WINDOW = 300, 3 * 3600
 MIN_NOTICE = 60.0  # seconds: a slot due sooner than this is not asked about (the timeout rule decides it)
-MAX_PAGES = 10  # notification pages read per check
 NONE_ANSWERS = frozenset({"none", "no", "nope", "skip", "reject", "neither", "nothing", "pass", "0", "none of them",
                           "none of these", "no thanks", "skip it", "skip this one", "reject all", "skip this slot"})
 DECISIONS = {"pick": "picked", "edit": "edited", "none": "rejected them all",
@@ -225,38 +223,23 @@ def resolve_owner(gateway, handle: str) -> Owner:
 
 def read_notices(gateway, after: str | None, limit: int = 40) -> tuple[list[Notice], str | None]:
     """Favourites and mentions newer than notification id after (the newest page if None), oldest
-    first, and the newest notification id seen (None: nothing new). Ungrouped v1 notifications.
+    first, and the newest notification id seen (None: nothing new): gateway.notifications' paging.
     Raises MissingScopeError (no read:notifications), TemporaryServerError."""
-    start = None if after is None else _id_key(after)
-    found: dict[str, Notice] = {}
-    newest, cursor = None, after
-    for _ in range(MAX_PAGES):
-        try:
-            page = gateway._read_one("read answers", gateway.client.notifications, types=["favourite", "mention"],
-                                     min_id=cursor, limit=limit)
-        except NotReadableError as e:
-            raise MissingScopeError(f"read answers: the server will not show the notifications ({e.status}); "
-                                    "run `bot register` again") from None
-        new = [n for n in page or [] if isinstance(n, dict) and n.get("id") is not None
-               and str(n["id"]) not in found and (start is None or _id_key(str(n["id"])) > start)]
-        if not new:
-            break
-        for n in new:
-            nid = str(n["id"])
-            newest = nid if newest is None or _id_key(nid) > _id_key(newest) else newest
-            status, account = n.get("status"), n.get("account")
-            if n.get("type") in ("favourite", "mention") and isinstance(status, dict) and isinstance(account, dict) \
-                    and status.get("id") is not None and account.get("id") is not None:
-                found[nid] = Notice(nid, n["type"], str(account["id"]), str(account.get("acct") or ""),
-                                    str(status["id"]),
-                                    str(status["in_reply_to_id"]) if status.get("in_reply_to_id") else None,
-                                    status.get("content") or "")
-            else:
-                found.setdefault(nid, None)
-        if len(page) < limit or cursor is None:
-            break
-        cursor = max((str(n["id"]) for n in new), key=_id_key)
-    return sorted((n for n in found.values() if n is not None), key=lambda n: _id_key(n.notification_id)), newest
+    try:
+        raw, newest = gateway.notifications("read answers", ["favourite", "mention"], after, limit)
+    except NotReadableError as e:
+        raise MissingScopeError(f"read answers: the server will not show the notifications ({e.status}); "
+                                "run `bot register` again") from None
+    notices = []
+    for n in raw:
+        status, account = n.get("status"), n.get("account")
+        if n.get("type") in ("favourite", "mention") and isinstance(status, dict) and isinstance(account, dict) \
+                and status.get("id") is not None and account.get("id") is not None:
+            notices.append(Notice(str(n["id"]), n["type"], str(account["id"]), str(account.get("acct") or ""),
+                                  str(status["id"]),
+                                  str(status["in_reply_to_id"]) if status.get("in_reply_to_id") else None,
+                                  status.get("content") or ""))
+    return notices, newest
 
 
 # -- the job ---------------------------------------------------------------------------------------

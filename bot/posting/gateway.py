@@ -264,28 +264,20 @@ def _id_key(value: str):
 class ReplyGateway(Gateway):
     """The calls replies need: mentions, threads, replies and the bot's own recent replies."""
 
-    def mentions(self, after: str | None, limit: int = 40) -> Mentions:
-        """Mentions newer than notification id `after` (all of the newest page if None), oldest
-        first, page after page (at most MAX_PAGES) while a page brings notifications newer than
-        `after` not seen yet. A server that answers min_id with older notifications (or ignores
-        it) costs one more request, for its newest page, never a walk through its history.
-        Notifications that are no answerable mention (no account or status: a
-        deleted or suspended sender; other types) are left out, and the result's `newest` is the
-        newest notification id seen, so the pointer moves past them. Raises MissingScopeError when
-        the server will not show the token its notifications (403: no read:notifications)."""
+    def notifications(self, what: str, types: list[str], after: str | None, limit: int = 40) -> tuple[list[dict], str | None]:
+        """Notifications of these types newer than notification id `after` (all of the newest page
+        if None), oldest first, and the newest id among them (None: nothing new). Page after page
+        (at most MAX_PAGES) while a page brings notifications newer than `after` not seen yet; a
+        server that answers min_id with older notifications (or ignores it) costs one more request,
+        for its newest page, never a walk through its history. Only objects with an id are kept;
+        what else they hold is the caller's to check. Raises NotReadableError (the server will not
+        show them: 401, 403, 404, 410) and TemporaryServerError."""
         start = None if after is None else _id_key(after)
-        found: dict[str, Mention] = {}
-        seen: set[str] = set()
+        found: dict[str, dict] = {}
         newest, cursor, fallback = None, after, False
         for _ in range(MAX_PAGES):
-            try:
-                page = self._read_one("read mentions", self.client.notifications, types=["mention"], min_id=cursor,
-                                      limit=limit)
-            except NotReadableError as e:
-                need = ("the access token lacks read:notifications" if e.status == 403 else
-                        f"the server will not show the notifications ({e.status})")
-                raise MissingScopeError(f"read mentions: {need}; run `bot register` again to answer mentions") from None
-            new = [n for n in page if isinstance(n, dict) and n.get("id") is not None and str(n["id"]) not in seen
+            page = self._read_one(what, self.client.notifications, types=types, min_id=cursor, limit=limit) or []
+            new = [n for n in page if isinstance(n, dict) and n.get("id") is not None and str(n["id"]) not in found
                    and (start is None or _id_key(str(n["id"])) > start)]
             if not new:
                 if cursor is not None and not fallback and page:  # min_id answered with older ones (or ignored)
@@ -294,18 +286,34 @@ class ReplyGateway(Gateway):
                 break
             for n in new:
                 nid = str(n["id"])
-                seen.add(nid)
+                found[nid] = n
                 newest = nid if newest is None or _id_key(nid) > _id_key(newest) else newest
-                mention = _mention(n) if n.get("type", "mention") == "mention" else None
-                if mention is not None:
-                    found[nid] = mention
-                elif n.get("type", "mention") == "mention":
-                    log.info("skipped notification %s: a mention without an account or status (a deleted or "
-                             "suspended sender)", nid)
             if len(page) < limit or fallback:
                 break
             cursor = max((str(n["id"]) for n in new), key=_id_key)
-        return Mentions(sorted(found.values(), key=lambda m: _id_key(m.notification_id)), newest)
+        return sorted(found.values(), key=lambda n: _id_key(str(n["id"]))), newest
+
+    def mentions(self, after: str | None, limit: int = 40) -> Mentions:
+        """Mentions newer than notification id `after` (notifications: paging, oldest first).
+        Notifications that are no answerable mention (no account or status: a deleted or
+        suspended sender; other types) are left out, and the result's `newest` is the newest
+        notification id seen, so the pointer moves past them. Raises MissingScopeError when the
+        server will not show the token its notifications (403: no read:notifications)."""
+        try:
+            raw, newest = self.notifications("read mentions", ["mention"], after, limit)
+        except NotReadableError as e:
+            need = ("the access token lacks read:notifications" if e.status == 403 else
+                    f"the server will not show the notifications ({e.status})")
+            raise MissingScopeError(f"read mentions: {need}; run `bot register` again to answer mentions") from None
+        found = []
+        for n in raw:
+            mention = _mention(n) if n.get("type", "mention") == "mention" else None
+            if mention is not None:
+                found.append(mention)
+            elif n.get("type", "mention") == "mention":
+                log.info("skipped notification %s: a mention without an account or status (a deleted or "
+                         "suspended sender)", n["id"])
+        return Mentions(found, newest)
 
     def ancestor_authors(self, status_id: str) -> list[str]:
         """Account ids of the statuses above this one in its thread, oldest first. Raises
