@@ -140,6 +140,22 @@ def test_owner_approves_by_favourite_and_the_messages_go(mastodon_server, databa
     bot.close()
 
 
+def test_a_server_that_answers_min_id_with_its_oldest_page_still_brings_the_answer(mastodon_server, database_url,
+                                                                                  bank, runtime, owner, stranger):
+    for k in range(60):  # an old history of notifications, older than every answer
+        mastodon_server.post_as(stranger[0], f"@mashups hello {k}")
+    clock = Clock()
+    bot = Bot(mastodon_server, database_url, bank, runtime, clock)
+    shown = ask(bot, clock)
+    mastodon_server.min_id_oldest = True  # from now on min_id gets the oldest page, all seen long ago
+    owner[1].status_favourite(messages(mastodon_server)[2]["id"])
+    before = mastodon_server.notification_requests
+    assert at_slot(bot, clock) is not None
+    assert posts(mastodon_server)[0]["_text"] == shown[2].text  # the owner's pick, read from the newest page
+    assert mastodon_server.notification_requests - before <= 2  # min_id, then the newest page once
+    bot.close()
+
+
 def test_owner_approves_by_number_and_the_replier_leaves_the_answer_alone(mastodon_server, database_url, bank,
                                                                           runtime, owner):
     from bot.posting.replier import Replier
