@@ -33,8 +33,9 @@ HALF_MAX_WORDS = {"song": 4, "arxiv": 3}
 UNSEEN_RUNS = {"song": {2: 0, 3: 0}, "arxiv": {2: 1}}
 # Characters titles seldom use (under 2% of either corpus' titles have any): a half with one reads
 # as a broken line ("O CREWZINHO == Lancamento 2017 (Subspace Clustering Remix)", panel 12's worst),
-# and a colon in a half makes a post of two colons ("Spatial Aggregation: Day 5: For Carol", panel 16).
-SYMBOLS = re.compile(r"[=|*#~_@\[\]{}^\\%<>•:]")
+# and a colon in a half makes a post of two colons ("Spatial Aggregation: Day 5: For Carol", panel 16);
+# a backquote or a doubled hyphen is a glitch ("Semantic Sentiment Analysis`", "SemEval--Net", panel 25).
+SYMBOLS = re.compile(r"[=|*#~_@\[\]{}^\\%<>•:`]|--")
 # A paper phrase in sentence case ("comparative analysis", "interactive dimensions") reads as a cut
 # piece of a sentence, not a name: over the network items of panels 10-24 such paper halves had 4-5%
 # of their ratings at 4 or 5, the rest 18-19%. A content word of 4 or more letters, all lower case,
