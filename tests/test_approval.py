@@ -489,6 +489,23 @@ def test_consistent_answers_refit_the_curator_the_worker_ranks_by(mastodon_serve
     bot.close()
 
 
+def test_a_refit_that_fails_is_logged_once_until_a_new_answer(mastodon_server, database_url, bank, runtime, owner,
+                                                              caplog):
+    clock = Clock()
+    bot = Bot(mastodon_server, database_url, bank, runtime, clock)
+    for k in range(2):
+        shown = [PooledCandidate(c.text, canonical(c.text), c.score, c.temperature, {**c.features, "chars": 1e308 * 10})
+                 for c in bank[3 * k: 3 * k + 3]]  # a feature that is no finite number: the fit refuses it
+        bot.store.open_approval(SLOT + k * 6 * H, shown, T0)
+        bot.store.decide_approval(SLOT + k * 6 * H, "pick", 1, shown[0].text, "favourite", str(k), T0)
+        with caplog.at_level("WARNING", logger="bot"):
+            caplog.clear()
+            for _ in range(3):  # the job runs every 30 s
+                assert bot.queue.refit() is None
+        assert sum("the refit from" in r.getMessage() for r in caplog.records) == 1  # once per new answer
+    bot.close()
+
+
 def test_the_refit_from_answers_reaches_the_workers_learner_and_the_dry_run(mastodon_server, database_url, bank,
                                                                            runtime, owner):
     from bot.curation import picks

@@ -102,6 +102,9 @@ def message_text(acct: str, number: int, count: int, text: str, slot: int) -> st
     return f"{head}{number}/{count}: {text}"
 
 
+ANSWERS = ("pick", "edit", "none")  # the owner's decisions (a timeout is not an answer)
+
+
 def examples(store: Store) -> list[picks.Example]:
     """Every answered slot as a labelled example (timeouts are not answers): the candidates
     shown and the one picked (an edit counts for the candidate it answered; one typed without
@@ -111,7 +114,7 @@ def examples(store: Store) -> list[picks.Example]:
         shown.setdefault(c.slot, []).append(c.features)
     out = []
     for row in store.approvals():
-        if row.decision not in ("pick", "edit", "none") or not shown.get(row.slot):
+        if row.decision not in ANSWERS or not shown.get(row.slot):
             continue
         picked = row.number - 1 if row.decision != "none" and row.number else None
         out.append(picks.Example(tuple(shown[row.slot]), picked))
@@ -258,6 +261,7 @@ class ApprovalQueue:
         self._said: set = set()  # things logged once (a slot with no room, a refused message)
         self._failing: str | None = None  # why reading answers fails, while it does
         self._handed: set[int] = set()  # slots whose approved text this process gave the worker
+        self._refit_at: int | None = None  # answered slots when this process last tried a refit
 
     # the job
     def run_queue(self) -> None:
@@ -512,7 +516,13 @@ class ApprovalQueue:
     def refit(self) -> picks.Refit | None:
         """Refit from every answer when there are new ones; the refit is used (by this worker's
         learner now, by `bot --dry-run` and restarts through adopted_curator) only where it ranks
-        held-out answers at least as well as the shipped curator."""
+        held-out answers at least as well as the shipped curator. New answers are told from the
+        count of answered slots (the candidates' features are read only when it changed), so a
+        refit that fails is tried, and logged, once per new answer."""
+        answered = sum(row.decision in ANSWERS for row in self.store.approvals())
+        if answered == self._refit_at:
+            return None
+        self._refit_at = answered
         found = examples(self.store)
         if not found or refit_summary(self.store).get("answers") == len(found):
             return None
