@@ -120,10 +120,8 @@ def _candidate_json(c) -> dict:
 
 
 def _why(c, runtime) -> str:
-    """The candidate's features that moved the curator's score most, and its readers' head."""
-    head = c.features.get("paper_head")
-    return ", ".join([f"{name} {value:+.2f}" for name, value in runtime.evidence.curator.explain(c.features)]
-                     + ([f"readers' head {head:+.2f}"] if head else []))
+    """The candidate's features that moved the curator's score most."""
+    return ", ".join(f"{name} {value:+.2f}" for name, value in runtime.evidence.curator.explain(c.features))
 
 
 HOW = {"curator": "the curator's pick", "learned": "the learned ranking's pick (a draw from what the audience taught)",
@@ -585,21 +583,15 @@ def cmd_panel_fit(args) -> int:
 
 
 def cmd_panel_heads(args) -> int:
-    from .curation.heads import GOOD
     from .training.panel import heads
 
-    table = heads.learn(args.folders, args.songs, args.arxiv)
+    table = heads.learn_from(args.folders, args.songs, args.arxiv)
     ranked = sorted(table.scores, key=lambda h: (-table.scores[h], h))
-    liked = [h for h in ranked if table.scores[h] >= GOOD]
+    liked = [h for h in ranked if table.scores[h] >= heads.LIKED]
     print(f"{len(table.scores)} heads from {sum(table.ratings.values())} ratings (mean {table.mean:.2f}); "
-          f"{len(liked)} at {GOOD:+.2f} or above")
+          f"{len(liked)} at {heads.LIKED:+.2f} or above")
     for h in ranked[:args.show] + (["..."] if len(ranked) > 2 * args.show else []) + ranked[-args.show:]:
         print(h if h == "..." else f"  {h:24s} {table.scores[h]:+.2f} ({table.ratings[h]} ratings)")
-    if args.out is not None:
-        from .files import atomic_write_text
-
-        atomic_write_text(args.out, table.to_json() + "\n")
-        print(f"wrote {args.out}")
     return 0
 
 
@@ -675,7 +667,6 @@ def _add_panel_parser(sub) -> None:
     h.add_argument("--songs", type=Path, default=DEFAULT_PATHS["song"])
     h.add_argument("--arxiv", type=Path, default=DEFAULT_PATHS["arxiv"])
     h.add_argument("--show", type=_whole(0), default=10, help="heads to list from each end")
-    h.add_argument("--out", type=Path, help="write the table here (e.g. model_weights/mashup_heads.json)")
     h.set_defaults(handler=cmd_panel_heads)
     r = ps.add_parser("rolling", help="out of sample: fit on earlier panels, rank the next panel's items, "
                       "beside the shipped curator")

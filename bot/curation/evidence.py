@@ -18,9 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ModelFileError
-from . import curator as curator_module, heads as heads_module, seams as seams_module
+from . import curator as curator_module, seams as seams_module
 from .curator import Curator
-from .heads import Heads
 from .relatedness import WordVectors
 from .words import canonical, compact, fold, words
 
@@ -31,7 +30,6 @@ SEAMS_FILE = "{name}_seams.json"
 CURATOR_FILE = "{name}_curator.json"
 VECTORS_FILE = "{name}_vectors.npz"
 HALVES_FILE = "{name}_halves.npz"
-HEADS_FILE = "{name}_heads.json"
 
 
 def hash64(text: str) -> int:
@@ -220,7 +218,7 @@ def _load_tables(path: Path, what: str, names: tuple[str, ...],
 class Evidence:
     """What the curation ships beside the model: word statistics, the novelty index, the seam
     table (seams.py), the corpora's halves (KnownHalves), the curator's fitted weights
-    (curator.py) and, optionally, word vectors (relatedness.py) and the readers' heads (heads.py)."""
+    (curator.py) and, optionally, word vectors (relatedness.py)."""
 
     stats: WordStats
     novelty: NoveltyIndex
@@ -228,16 +226,15 @@ class Evidence:
     curator: Curator
     halves: KnownHalves
     vectors: WordVectors | None = None  # how related two halves are; optional
-    heads: Heads | None = None  # how panels rated paper phrases by their last word; optional
 
     @staticmethod
     def optional_files(name: str) -> tuple[str, ...]:
-        return (VECTORS_FILE.format(name=name), HEADS_FILE.format(name=name))
+        return (VECTORS_FILE.format(name=name),)
 
     @classmethod
     def load(cls, directory: Path, name: str) -> "Evidence":
         """Raises ModelFileError naming the file that is missing or unreadable (every file but
-        the optional word vectors and readers' heads is required: without them the pool would grow with worse
+        the optional word vectors is required: without them the pool would grow with worse
         candidates and no warning)."""
         directory = Path(directory)
         required = {f: directory / f.format(name=name) for f in (SEAMS_FILE, CURATOR_FILE)}
@@ -246,11 +243,9 @@ class Evidence:
                 raise ModelFileError(f"{path} is missing; rebuild it with `bot derive` (seams) or `bot panel fit` "
                                      "(curator), or use a complete model directory")
         vector_path = directory / VECTORS_FILE.format(name=name)
-        heads_path = directory / HEADS_FILE.format(name=name)
         return cls(WordStats.load(directory / WORDS_FILE.format(name=name)),
                    NoveltyIndex.load(directory / NOVELTY_FILE.format(name=name)),
                    tuple(seams_module.load(required[SEAMS_FILE])),
                    curator_module.load(required[CURATOR_FILE]),
                    KnownHalves.load(directory / HALVES_FILE.format(name=name)),
-                   WordVectors.load(vector_path) if vector_path.exists() else None,
-                   heads_module.load(heads_path) if heads_path.exists() else None)
+                   WordVectors.load(vector_path) if vector_path.exists() else None)

@@ -19,7 +19,7 @@ from typing import Sequence
 
 import numpy as np
 
-from . import heads, variety
+from . import variety
 from .curator import Curator
 
 # A typical change of each feature (one-hot and 0/1 features: 1). The prior lets such a change
@@ -173,21 +173,6 @@ def without_generic(texts: Sequence[str], indices: list[int], generic: frozenset
     return plain or indices
 
 
-def well_read(features: Sequence[dict[str, float]], indices: list[int]) -> list[int]:
-    """The indices of the best-read tier present: a paper phrase the corpora hold, of two words or
-    more, whose head readers liked (feature "paper_head" at heads.GOOD or above); else such a
-    phrase with any head; else a liked head; else all. Over the network items of panels 18-24,
-    non-colon posts with a real phrase of two or more words and a liked head (head table learned
-    on panels 8-17) had 25% of their ratings at 4 or 5 and, with any other head, 16%; posts whose
-    paper phrase the network made up, 7% (docs/decisions.md, "Readers' heads")."""
-    def tier(i: int) -> int:
-        real = features[i].get("paper_known_words", 0.0) >= 2
-        liked = features[i].get("paper_head", 0.0) >= heads.GOOD
-        return 0 if real and liked else 1 if real else 2 if liked else 3
-    best = min(tier(i) for i in indices)
-    return [i for i in indices if tier(i) == best]
-
-
 def choose(texts: Sequence[str], features: Sequence[dict[str, float]], recent: Sequence[str],
            weights: dict[str, float], how: str = "learned", explore: bool = False,
            rng: random.Random | None = None, generic: frozenset[str] = frozenset()) -> Choice | None:
@@ -196,8 +181,7 @@ def choose(texts: Sequence[str], features: Sequence[dict[str, float]], recent: S
     explore, a random one of the SHORTLIST best; else, among the LEARNED_SHORTLIST best, the best
     under weights (ties keep the given order): for the curator's choice ("curator": nothing
     learned yet, or frozen), the best of one shape drawn at random (one_shape), preferring posts
-    without generic words (without_generic), then real paper phrases whose head readers liked
-    (well_read); a learned choice ranks them all (the variety rule's
+    without generic words (without_generic); a learned choice ranks them all (the variety rule's
     shape and word limits still hold). rng: the draws (reproducible for a seeded one). None for no
     candidates."""
     short = variety.shortlist(texts, recent, SHORTLIST if explore else LEARNED_SHORTLIST)
@@ -207,7 +191,7 @@ def choose(texts: Sequence[str], features: Sequence[dict[str, float]], recent: S
     if explore:
         return Choice(rng.choice(short), "explore", 0.0)
     if how == "curator":  # nothing learned (or frozen): the curator alone would pick one shape from every pool
-        short = well_read(features, without_generic(texts, one_shape(texts, short, rng), generic))
+        short = without_generic(texts, one_shape(texts, short, rng), generic)
     scores = {i: score(weights, features[i]) for i in short}
     picked = min(short, key=lambda i: (-scores[i], i))
     return Choice(picked, how, scores[picked])

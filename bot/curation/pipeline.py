@@ -18,7 +18,6 @@ from . import filters, mashups, seams as seams_module
 from .candidates import Candidate, screen
 from .evidence import Evidence
 from .features import specific
-from .heads import GOOD
 from .mashups import Half, Mashup
 from .relatedness import relatedness_many
 from .wordcheck import WordCheck
@@ -118,12 +117,10 @@ def screen_halves(written: list[tuple[str, float]], source: str, sampler: Sample
 
 def select_papers(papers: list[Half], keep: int, evidence: Evidence) -> tuple[list[Half], Stage]:
     """Of a large sample of screened paper phrases, the `keep` a pool uses: the specific ones
-    (features.specific) and those whose head readers liked (heads.GOOD, where readers' heads are
-    shipped) first, the liked ones first among them; then the network's most fluent."""
+    first (features.specific), then the network's most fluent."""
     def order(h: Half):
         unseen = evidence.halves.unseen_runs(h.text, "arxiv", 2)
-        liked = evidence.heads is not None and evidence.heads.score(h.text) >= GOOD
-        return (not (liked or specific(h.text, evidence.stats.arxiv, unseen)), not liked, -h.fluency, h.text)
+        return (not specific(h.text, evidence.stats.arxiv, unseen), -h.fluency, h.text)
     kept = sorted(papers, key=order)[:keep]
     dropped = Counter({"surplus": len(papers) - len(kept)}) if len(papers) > len(kept) else Counter()
     return kept, Stage("paper choice", len(papers), len(kept), dropped)
@@ -153,33 +150,22 @@ def screen_candidates(joined: list[Mashup], evidence: Evidence, max_chars: int =
 
 # -- 5. features --------------------------------------------------------------------------------
 def with_features(screened: list[Candidate], joined: list[Mashup], evidence: Evidence) -> list[Candidate]:
-    """The curator's features (mashups.Mashup.features, how related the halves are and, with
-    readers' heads shipped, the paper phrase's head score, heads.py) of the candidates that
-    passed; a rejected one keeps none. screened[i] is joined[i] screened."""
+    """The curator's features (mashups.Mashup.features, and how related the halves are) of the
+    candidates that passed; a rejected one keeps none. screened[i] is joined[i] screened."""
     passing = [i for i, c in enumerate(screened) if c.passed]
     pairs = [(joined[i].song.text, joined[i].paper.text) for i in passing]
     related = relatedness_many(evidence.vectors, pairs) if evidence.vectors is not None and pairs else [0.0] * len(pairs)
     out, traits = list(screened), {}
     for i, rel in zip(passing, related):
         feats = {**joined[i].features(evidence.stats, evidence.halves, traits), "relatedness": float(rel)}
-        if evidence.heads is not None:
-            feats["paper_head"] = evidence.heads.score(joined[i].paper.text)
         out[i] = Candidate(screened[i].text, screened[i].temperature, screened[i].verdicts, 0.0, feats)
     return out
 
 
 # -- 6. rank ------------------------------------------------------------------------------------
-def predicted(features: dict[str, float], curator) -> float:
-    """A candidate's predicted panel score (1-5): the curator's score plus its paper phrase's head
-    score (heads.py; both in panel points, the head's out-of-sample slope is about 1), the head's
-    part capped at heads.GOOD so that every liked head counts alike and no one stock phrase
-    ("Markov Random Fields") tops every pool."""
-    return curator.score(features) + min(features.get("paper_head", 0.0), GOOD)
-
-
 def rank(candidates: list[Candidate], evidence: Evidence) -> list[Candidate]:
-    """The passing candidates by their predicted score, best first (ties by text), then the rest."""
-    scored = [Candidate(c.text, c.temperature, c.verdicts, round(predicted(c.features, evidence.curator), 6), c.features)
+    """The passing candidates by the curator's score, best first (ties by text), then the rest."""
+    scored = [Candidate(c.text, c.temperature, c.verdicts, round(evidence.curator.score(c.features), 6), c.features)
               if c.passed else c for c in candidates]
     return sorted(scored, key=lambda c: (not c.passed, -c.score, c.text))
 
