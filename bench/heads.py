@@ -77,7 +77,7 @@ def main() -> int:
     for r in results:
         print(f"| {r['learned_on']} | {r['tested_on']} | {r['items']} | {r['head_rho']:+.2f} | {r['curator_rho']:+.2f} "
               f"| {r['liked_share']:.0%} | {r['liked_4_5']:.0%} | {r['rest_4_5']:.0%} |")
-    print("\nThe choice's tiers (learning.well_read: a real paper phrase of 2+ words, a liked head), share of items "
+    print("\nFour tiers (a real paper phrase of 2+ words, a liked head), share of items "
           "and of their ratings at 4-5:\n")
     print("| learned on | tested on | " + " | ".join(results[0]["tiers"]) + " |")
     print("| --- | --- | " + " | ".join("---" for _ in results[0]["tiers"]) + " |")
