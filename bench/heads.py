@@ -20,10 +20,9 @@ sys.path.insert(0, str(ROOT))
 from bot.curation.curator import load as load_curator  # noqa: E402
 from bot.training.corpus import DEFAULT_PATHS  # noqa: E402
 from bot.training.panel.baseline import load_baseline_sources  # noqa: E402
-from bot.training.panel.features import FEATURES_FILE, split_items  # noqa: E402
+from bot.training.panel.features import FEATURES_FILE  # noqa: E402
 from bot.training.panel import heads  # noqa: E402
-from bot.training.panel.heads import rated_phrases  # noqa: E402
-from bot.training.panel.sheets import parse_key, rated_scores  # noqa: E402
+from bot.training.panel.heads import rated_items, rated_phrases  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 NETWORK_GROUPS = ("bot", "posts")
@@ -36,14 +35,12 @@ def held_out(first: int, split: int, last: int, songs, titles) -> dict:
     curator = load_curator(ROOT / "model_weights" / "mashup_curator.json")
     rows = []
     for n in range(split + 1, last + 1):
-        scores = rated_scores(folder(n))
-        feats = {json.loads(line)["text"]: json.loads(line)["features"]
-                 for line in (folder(n) / FEATURES_FILE).read_text(encoding="utf8").splitlines() if line.strip()}
-        key = parse_key((folder(n) / "key.tsv").read_text(encoding="utf8"))
-        for group, text, _song, paper, _seam in split_items(folder(n), key, songs, titles):
-            if group in NETWORK_GROUPS and (group, text) in scores:
+        lines = (folder(n) / FEATURES_FILE).read_text(encoding="utf8").splitlines()
+        feats = {item["text"]: item["features"] for item in map(json.loads, filter(str.strip, lines))}
+        for group, text, paper, scores in rated_items(folder(n), songs, titles):
+            if group in NETWORK_GROUPS:
                 known = feats.get(text, {}).get("paper_known_words", 0.0) >= 2
-                rows.append((table.score(paper), curator.score(feats.get(text, {})), scores[(group, text)], known))
+                rows.append((table.score(paper), curator.score(feats.get(text, {})), scores, known))
     head, cur = np.array([r[0] for r in rows]), np.array([r[1] for r in rows])
     mean = np.array([np.mean(r[2]) for r in rows])
     liked = head >= heads.LIKED

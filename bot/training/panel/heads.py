@@ -75,23 +75,25 @@ def learn(rated: Iterable[tuple[str, Sequence[int]]], shrinkage: float = SHRINKA
                  {h: len(got) for h, got in by_head.items()}, mean)
 
 
-def rated_phrases(folders: list[Path], songs: list[str], titles: list[str]) -> list[tuple[str, list[int]]]:
-    """(paper phrase, raters' scores) of every rated item with two halves in the folders: the
-    bot's split by the seam parser, the baseline's drawn again from its seed
+def rated_items(folder: Path, songs: list[str], titles: list[str]) -> list[tuple[str, str, str, list[int]]]:
+    """(group, text, paper phrase, raters' scores) of every rated item with two halves in a panel
+    folder: the bot's split by the seam parser, the baseline's drawn again from its seed
     (features.split_items). Raises PanelError for a folder without key.tsv or ratings, or whose
     baseline cannot be drawn again."""
-    out = []
-    for folder in folders:
-        if not (folder / "key.tsv").exists():
-            raise PanelError(f"{folder} has no key.tsv: not a panel folder")
-        scores = rated_scores(folder)
-        if not scores:
-            raise PanelError(f"{folder} has no ratings-*.tsv: rate it before learning from it")
-        key = parse_key((folder / "key.tsv").read_text(encoding="utf8"), f"{folder}/key.tsv")
-        for group, text, _song, paper, _seam in split_items(folder, key, songs, titles):
-            if (group, text) in scores:
-                out.append((paper, scores[(group, text)]))
-    return out
+    if not (folder / "key.tsv").exists():
+        raise PanelError(f"{folder} has no key.tsv: not a panel folder")
+    scores = rated_scores(folder)
+    if not scores:
+        raise PanelError(f"{folder} has no ratings-*.tsv: rate it before learning from it")
+    key = parse_key((folder / "key.tsv").read_text(encoding="utf8"), f"{folder}/key.tsv")
+    return [(group, text, paper, scores[(group, text)])
+            for group, text, _song, paper, _seam in split_items(folder, key, songs, titles) if (group, text) in scores]
+
+
+def rated_phrases(folders: list[Path], songs: list[str], titles: list[str]) -> list[tuple[str, list[int]]]:
+    """(paper phrase, raters' scores) of every rated item with two halves in the folders
+    (rated_items). Raises PanelError as rated_items does."""
+    return [(paper, scores) for folder in folders for _, _, paper, scores in rated_items(folder, songs, titles)]
 
 
 def learn_from(folders: list[Path], songs_path: Path, arxiv_path: Path) -> Heads:
