@@ -48,8 +48,27 @@ def test_a_float16_model_is_half_the_file_and_reads_back_rounded(saved, pretrain
     for a, b in zip(again.lstms, pretrained.lstms):
         np.testing.assert_array_equal(a.kernel, b.kernel.astype(np.float16).astype(np.float32))
     assert again.config == pretrained.config and again.vocab == pretrained.vocab
-    with pytest.raises(ValueError, match="precision must be one of float32, float16"):
+    with pytest.raises(ValueError, match="precision must be one of float32, float16, compact"):
         save_model(pretrained, tmp_path / "x", "copy", precision="int8")
+
+
+def test_a_compact_model_is_a_smaller_float16_file_within_its_rounding(pretrained, tmp_path):
+    import h5py
+
+    half = save_model(pretrained, tmp_path / "half", "copy", precision="float16")
+    compact = save_model(pretrained, tmp_path / "compact", "copy", precision="compact")
+    assert compact.weights.stat().st_size < 0.85 * half.weights.stat().st_size
+    with h5py.File(compact.weights) as f:  # a plain float16 HDF5 file, gzip as any reader decodes it
+        data = f["embedding/embedding/embeddings:0"]
+        assert data.dtype == np.float16 and data.compression == "gzip"
+    again, exact = load_model(compact), load_model(half)
+    for got, want in [(again.embedding, exact.embedding), (again.output_kernel, exact.output_kernel),
+                      *[(a.recurrent, b.recurrent) for a, b in zip(again.lstms, exact.lstms)]]:
+        assert got.dtype == np.float32
+        # 6 of float16's 10 mantissa bits kept: half a step of 2**-6 relative (of 2**-20 below 2**-14)
+        assert np.all(np.abs(got - want) <= np.abs(want) * 2.0 ** -7 + 2.0 ** -21)
+        assert not np.array_equal(got, want)  # rounded, not copied
+    assert again.config == pretrained.config and again.vocab == pretrained.vocab
 
 
 def test_model_directory_is_found_by_its_config(saved, tmp_path):
