@@ -89,7 +89,9 @@ def half_traits(text: str, source: str, stats: WordStats, known: KnownHalves | N
     """What the shipped evidence says of one half: known (one the corpora hold), how many of its
     neighbouring word pairs no real half has used (unseen_pairs: salad's joints), commonness of
     its words in its corpus, and how far its words are the other corpus' too (a paper phrase in
-    everyday words, "Missing Entries"; a song title in technical ones, "Collapse")."""
+    everyday words, "Missing Entries"; a song title in technical ones, "Collapse"). A paper
+    phrase is a term ("paper_term") when it is specific (features.specific) and established
+    (KnownHalves.established): a named method or task the field uses, "Contextual Bandits"."""
     if cache is not None and (text, source) in cache:
         return cache[(text, source)]
     name = "song" if source == "song" else "paper"
@@ -104,6 +106,9 @@ def half_traits(text: str, source: str, stats: WordStats, known: KnownHalves | N
     else:
         traits["paper_everyday"] = shared_share(text, other, 2)
         traits["paper_specific"] = float(specific(text, own, unseen))
+        established = known.established(text) if known is not None else None
+        if established is not None:
+            traits["paper_term"] = float(established and traits["paper_specific"] == 1.0)
     if cache is not None:
         cache[(text, source)] = traits
     return traits
