@@ -236,6 +236,8 @@ def test_a_paper_phrase_is_a_term_when_specific_and_established(evidence):
     assert traits("Contextual Bandits")["paper_term"] == 1.0
     assert traits("Neural Networks")["paper_term"] == 0.0  # established, but in common words
     assert traits("Interpretable Prediction")["paper_term"] == 0.0  # real parts, not a phrase the field uses
+    assert evidence.halves.established("Monocular Visual")  # in "Monocular Visual Odometry" and the like,
+    assert traits("Monocular Visual")["paper_term"] == 0.0  # but never a whole phrase: a cut piece
     assert "paper_term" not in half_traits("Closer", "song", evidence.stats, evidence.halves)
 
 

@@ -40,7 +40,7 @@ def test_a_half_rejection_names_its_reason(evidence, check):
     assert half_rejection("Day 5: For Carol", "song") == "symbol"  # a colon post would have two
     assert half_rejection("Sentiment Analysis`", "arxiv") == half_rejection("SemEval--Net", "arxiv") == "symbol"
     assert half_rejection("Semi-Supervised Learning", "arxiv") is None
-    for sentence_case in ("comparative analysis", "Interactive dimensions", "fine-tuning"):
+    for sentence_case in ("comparative analysis", "Interactive dimensions", "fine-tuning", "big Data"):
         assert half_rejection(sentence_case, "arxiv") == "lower case"
     for name in ("word2vec Embeddings", "Learning with Graphs", "t-SNE Maps", "Fine-tuning"):
         assert half_rejection(name, "arxiv") is None

@@ -211,8 +211,9 @@ class KnownHalves:
 
 RUN_SIZES = (2, 3)  # word runs KnownHalves holds: pairs and triples
 # A paper phrase that at least TERM_TITLES titles of the corpus use is established. Panels 8-33's
-# network items whose paper phrase is specific and established were rated 4-5 twice as often
-# as the rest (31% of 420 ratings against 14%; docs/decisions.md, "Terms").
+# network items whose paper phrase is specific and established were rated 4-5 about twice as
+# often as the rest (29% of 458 ratings against 15% of 2,406; in 20 of 25 panels; docs/decisions.md,
+# "Terms").
 TERM_TITLES = 4
 TERM_MAX_WORDS = 6  # longest run counted (words as words.words splits them: "non-convex" is two)
 

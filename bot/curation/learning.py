@@ -153,8 +153,8 @@ class Choice:
 
 
 def terms(texts: Sequence[str], features: Sequence[dict[str, float]], recent: Sequence[str]) -> list[int]:
-    """The indices of the candidates whose paper phrase is a term (feature "paper_term":
-    specific and established, mashups.half_traits) that the variety rule allows after recent.
+    """The indices of the candidates whose paper phrase is a term (feature "paper_term",
+    mashups.term) that the variety rule allows after recent.
     Readers rate such posts 4-5 twice as often as the rest (evidence.TERM_TITLES), and the
     curator's order does not find them: about 3 of its top 30."""
     return [i for i, f in enumerate(features) if f.get("paper_term") and variety.allowed(texts[i], recent)]
