@@ -80,12 +80,3 @@ def test_fifty_posts_repeat_no_formula(posts):
     assert r.top_seam[1] <= 0.30, r.top_seam
     assert r.top_shape[1] <= 0.30, r.top_shape
     assert r.top_word[1] <= 0.10, r.top_word
-
-
-def test_fifty_posts_name_terms_of_the_field(posts, evidence):
-    """Readers rate a paper phrase that is a term (specific and established) 4-5 twice as often
-    as the rest; the worker takes one wherever the pool and the variety rule allow."""
-    from bot.curation.mashups import half_traits
-
-    terms = [t for t in posts if half_traits(seams.parse(t)[2], "arxiv", evidence.stats, evidence.halves)["paper_term"]]
-    assert len(terms) >= 0.8 * POSTS, sorted(set(posts) - set(terms))

@@ -325,7 +325,7 @@ def test_a_refit_that_fails_falls_back_to_the_curators_order_and_is_logged_once(
     clock = Clock()
     worker, job = start(mastodon_server, database_url, clock)
     nan = {"seam=feat": 1.0, "words": float("nan")}  # a feature that is not a number: no fit can use it
-    worker.make_pool = lambda posted: Pool([Candidate(t, 0.7, {}, 3.0 - i / 10, nan)
+    worker.make_pool = lambda posted: Pool([Candidate(t, 0.7, {}, 3.0 - i / 10, nan if i == 0 else FEATURES[i % 3])
                                             for i, t in enumerate(TEXTS) if t.lower() not in posted])
     worker.tick()
     clock.t += 24 * H

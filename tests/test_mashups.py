@@ -208,39 +208,6 @@ def test_known_halves_count_word_runs_no_real_half_uses(tmp_path):
     assert old.knows("Stay With Me", "song") and old.unseen_runs("Stay With The Moment", "song", 2) is None
 
 
-def test_a_phrase_is_established_when_enough_paper_titles_use_it(tmp_path):
-    from bot.curation.evidence import TERM_TITLES, KnownHalves
-
-    titles = [f"Contextual Bandits for Task {i}" for i in range(TERM_TITLES)]
-    titles += [f"Interpretable Prediction of Task {i}" for i in range(TERM_TITLES - 1)]
-    titles += ["Contextual Bandits and Contextual Bandits"]  # one title counts once
-    known = KnownHalves.from_halves({"song": ["Closer"], "arxiv": ["Contextual Bandits"]}, titles)
-    assert known.established("contextual bandits") and known.established("Contextual-Bandits")
-    assert known.established("Bandits") and known.established("Contextual Bandits for Task")
-    assert not known.established("Interpretable Prediction")  # TERM_TITLES - 1 titles
-    assert not known.established("Bandits Contextual") and not known.established("")
-    path = tmp_path / "h.npz"
-    known.save(path)
-    assert KnownHalves.load(path).established("Contextual Bandits")
-    assert KnownHalves.from_halves({"song": ["Closer"], "arxiv": ["Graphs"]}).established("Graphs") is None
-    np.savez_compressed(path, song=known.song, arxiv=known.arxiv)  # a file from before terms
-    assert KnownHalves.load(path).established("Contextual Bandits") is None
-
-
-def test_a_paper_phrase_is_a_term_when_specific_and_established(evidence):
-    from bot.curation.mashups import half_traits
-
-    assert evidence.halves.arxiv_terms is not None, "the shipped index has no established phrases: run bot derive"
-    traits = lambda text: half_traits(text, "arxiv", evidence.stats, evidence.halves)  # noqa: E731
-    assert traits("Markov Random Fields")["paper_term"] == 1.0
-    assert traits("Contextual Bandits")["paper_term"] == 1.0
-    assert traits("Neural Networks")["paper_term"] == 0.0  # established, but in common words
-    assert traits("Interpretable Prediction")["paper_term"] == 0.0  # real parts, not a phrase the field uses
-    assert evidence.halves.established("Monocular Visual")  # in "Monocular Visual Odometry" and the like,
-    assert traits("Monocular Visual")["paper_term"] == 0.0  # but never a whole phrase: a cut piece
-    assert "paper_term" not in half_traits("Closer", "song", evidence.stats, evidence.halves)
-
-
 def test_a_corpus_of_one_word_halves_has_no_runs_and_every_run_is_unseen():
     from bot.curation.evidence import KnownHalves
 

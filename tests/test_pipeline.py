@@ -116,30 +116,14 @@ def test_raw_mashups_are_unscreened_halves_joined_at_seams(runtime, evidence):
     assert any(not screen(t, 1.2, evidence).passed for t in texts)  # nothing was screened out
 
 
-def test_the_choice_draws_a_shape_then_a_phrase_then_takes_its_best_so_no_formula_wins_every_pool():
-    texts = [f"Song{i} (Term{i % 2} Remix)" for i in range(8)] + ["Graph Networks: Closer", "Sparse Nets: Stay"]
+def test_the_choice_draws_a_shape_then_takes_its_best_so_no_formula_wins_every_pool():
+    texts = [f"Song{i} (Term{i} Remix)" for i in range(8)] + ["Graph Networks: Closer", "Sparse Nets: Stay"]
     features = [{}] * len(texts)
     picked = [learning.choose(texts, features, [], {}, how="curator", rng=random.Random(seed)).index
-              for seed in range(60)]
-    # the best post of each shape's each phrase: tag+1 with Term0 or Term1, colon+2 with either
-    assert set(picked) == {0, 1, 8, 9}
-    assert 15 <= picked.count(0) + picked.count(1) <= 45 and min(picked.count(i) for i in (0, 1, 8, 9)) >= 3
+              for seed in range(40)]
+    assert set(picked) == {0, 8}  # the best of each shape, each drawn about half the time
+    assert 10 <= picked.count(8) <= 30
     assert variety.shape_of(texts[0]) == "tag+1" and variety.shape_of(texts[8]) == "colon+2"
-
-
-def test_every_choice_takes_a_term_where_the_variety_rule_allows_one():
-    texts = [f"Song{i} (Phrase{i} Remix)" for i in range(40)] + ["Closer (feat. Contextual Bandits)",
-                                                                  "Stay (Markov Random Fields Edit)"]
-    features = [{"x": float(i), "paper_term": 0.0} for i in range(40)] + [{"x": -9.0, "paper_term": 1.0}] * 2
-    rng = random.Random(0)
-    for how, explore in (("curator", False), ("learned", False), ("learned", True)):
-        for _ in range(20):
-            c = learning.choose(texts, features, [], {"x": rng.uniform(-1, 1)}, how=how, explore=explore, rng=rng)
-            assert c.index in (40, 41), (how, explore)
-    recent = ["Home (Contextual Bandits Remix)", "Hello (Markov Random Fields Flip)"]  # both terms' words used
-    c = learning.choose(texts, features, recent, {"x": 1.0}, how="learned", rng=rng)
-    assert c.index == 29  # no term allowed: the best of the curator's top LEARNED_SHORTLIST
-    assert learning.choose(texts[:40], features[:40], [], {}, how="curator", rng=rng).index < learning.LEARNED_SHORTLIST
 
 
 def test_a_fresh_worker_keeps_off_the_paper_corpus_most_common_words_where_it_can(evidence):
@@ -150,8 +134,7 @@ def test_a_fresh_worker_keeps_off_the_paper_corpus_most_common_words_where_it_ca
                               generic=generic).index for seed in range(10)}
     assert picked == {1}  # the curator's first choice has a generic word: the next best without one
     only_generic = texts[::2]
-    assert {learning.choose(only_generic, [{}] * 2, [], {}, how="curator", rng=random.Random(seed),
-                            generic=generic).index for seed in range(20)} == {0, 1}  # all have one: all stay
+    assert learning.choose(only_generic, [{}] * 2, [], {}, how="curator", generic=generic).index == 0
     learned = learning.choose(texts, [{}] * 3, [], {}, how="learned", generic=generic)
     assert learned.index == 0  # a learned choice is held by the variety rule's word window instead
 

@@ -153,22 +153,14 @@ class KnownHalves:
     arxiv: np.ndarray
     song_runs: np.ndarray | None = None  # sorted uint64, word runs; None in files from before runs
     arxiv_runs: np.ndarray | None = None
-    arxiv_terms: np.ndarray | None = None  # sorted uint64, established runs; None in files from before terms
 
     @classmethod
-    def from_halves(cls, by_source: dict[str, list[str]], arxiv_titles: list[str] | None = None) -> "KnownHalves":
-        """The index of the given halves; with arxiv_titles, also the word runs that at least
-        TERM_TITLES of those titles use (established)."""
+    def from_halves(cls, by_source: dict[str, list[str]]) -> "KnownHalves":
         table = lambda keys: np.array(sorted(set(keys)), dtype=np.uint64)  # noqa: E731
         wholes = {s: table(hash64(canonical(t)) for t in by_source[s]) for s in ("song", "arxiv")}
         runs = {s: table(h for t in by_source[s] for n in RUN_SIZES for h in _run_hashes(t, n))
                 for s in ("song", "arxiv")}
-        terms = None
-        if arxiv_titles is not None:
-            titles_using = Counter(h for t in arxiv_titles
-                                   for h in {h for n in range(1, TERM_MAX_WORDS + 1) for h in _run_hashes(t, n)})
-            terms = table(h for h, n in titles_using.items() if n >= TERM_TITLES)
-        return cls(wholes["song"], wholes["arxiv"], runs["song"], runs["arxiv"], terms)
+        return cls(wholes["song"], wholes["arxiv"], runs["song"], runs["arxiv"])
 
     def knows(self, text: str, source: str) -> bool:
         """Whether text (any case, punctuation or spacing) is one of the source's halves."""
@@ -186,36 +178,16 @@ class KnownHalves:
         keys = _run_hashes(text, size)
         return int((~NoveltyIndex._contains(table, keys)).sum()) if keys else 0
 
-    def established(self, text: str) -> bool | None:
-        """Whether at least TERM_TITLES paper titles use text's words as a run (case and
-        punctuation aside): an established phrase of the field ("Markov Random Fields", in 30
-        titles), not one the network put together from real parts ("Interpretable Prediction", in
-        one). None when this index has no such table; False for a text of more than
-        TERM_MAX_WORDS words."""
-        if self.arxiv_terms is None:
-            return None
-        found = words(text)
-        if not found or len(found) > TERM_MAX_WORDS:
-            return False
-        return bool(NoveltyIndex._contains(self.arxiv_terms, [hash64(" ".join(found))])[0])
-
     def save(self, path: Path) -> None:
-        _save_tables(path, song=self.song, arxiv=self.arxiv, song_runs=self.song_runs, arxiv_runs=self.arxiv_runs,
-                     arxiv_terms=self.arxiv_terms)
+        _save_tables(path, song=self.song, arxiv=self.arxiv, song_runs=self.song_runs, arxiv_runs=self.arxiv_runs)
 
     @classmethod
     def load(cls, path: Path) -> "KnownHalves":
         """Raises ModelFileError naming the file if it is missing or unreadable."""
-        return cls(*_load_tables(path, "halves index", ("song", "arxiv"), ("song_runs", "arxiv_runs", "arxiv_terms")))
+        return cls(*_load_tables(path, "halves index", ("song", "arxiv"), ("song_runs", "arxiv_runs")))
 
 
 RUN_SIZES = (2, 3)  # word runs KnownHalves holds: pairs and triples
-# A paper phrase that at least TERM_TITLES titles of the corpus use is established. Panels 8-33's
-# network items whose paper phrase is specific and established were rated 4-5 about twice as
-# often as the rest (29% of 458 ratings against 15% of 2,406; in 20 of 25 panels; docs/decisions.md,
-# "Terms").
-TERM_TITLES = 4
-TERM_MAX_WORDS = 6  # longest run counted (words as words.words splits them: "non-convex" is two)
 
 
 def _run_hashes(text: str, size: int) -> list[int]:

@@ -19,7 +19,7 @@ from typing import Sequence
 
 import numpy as np
 
-from . import seams, variety
+from . import variety
 from .curator import Curator
 
 # A typical change of each feature (one-hot and 0/1 features: 1). The prior lets such a change
@@ -152,14 +152,6 @@ class Choice:
     score: float  # the candidate's score under the weights used (0 for "explore")
 
 
-def terms(texts: Sequence[str], features: Sequence[dict[str, float]], recent: Sequence[str]) -> list[int]:
-    """The indices of the candidates whose paper phrase is a term (feature "paper_term",
-    mashups.term) that the variety rule allows after recent.
-    Readers rate such posts 4-5 twice as often as the rest (evidence.TERM_TITLES), and the
-    curator's order does not find them: about 3 of its top 30."""
-    return [i for i, f in enumerate(features) if f.get("paper_term") and variety.allowed(texts[i], recent)]
-
-
 def one_shape(texts: Sequence[str], indices: list[int], rng: random.Random) -> list[int]:
     """The indices whose post has one shape (variety.shape_of), the shape drawn uniformly among
     those present: readers mark down one formula repeated ("Song (Generic Term Mix)" in 30 of 32
@@ -173,17 +165,6 @@ def one_shape(texts: Sequence[str], indices: list[int], rng: random.Random) -> l
     return [i for i in indices if variety.shape_of(texts[i]) == drawn]
 
 
-def one_phrase(texts: Sequence[str], indices: list[int], rng: random.Random) -> list[int]:
-    """The indices whose post has one paper phrase, drawn uniformly among those present: the
-    network writes its favourite terms in many pools ("Markov Random Fields"), and the curator's
-    best of each pool would be the same few in one fresh worker after another."""
-    def phrase(i: int) -> str:
-        parsed = seams.parse(texts[i])
-        return parsed[2] if parsed else texts[i]
-    drawn = rng.choice(sorted({phrase(i) for i in indices}))
-    return [i for i in indices if phrase(i) == drawn]
-
-
 def without_generic(texts: Sequence[str], indices: list[int], generic: frozenset[str]) -> list[int]:
     """The indices whose post uses none of the generic words (variety.generic_words), or all of
     them if every one does: a fresh worker has no recent posts to keep it off the corpus' most
@@ -195,27 +176,22 @@ def without_generic(texts: Sequence[str], indices: list[int], generic: frozenset
 def choose(texts: Sequence[str], features: Sequence[dict[str, float]], recent: Sequence[str],
            weights: dict[str, float], how: str = "learned", explore: bool = False,
            rng: random.Random | None = None, generic: frozenset[str] = frozenset()) -> Choice | None:
-    """The post among the candidates (given best first by the curator): among the terms where
-    there are any (terms), always one the variety rule allows after recent
-    (variety.shortlist). With explore, a random one of the SHORTLIST best; a learned choice
-    ("learned"), the best under weights of the LEARNED_SHORTLIST best (ties keep the given
-    order; the variety rule's shape and word limits still hold); the curator's choice
-    ("curator": nothing learned yet, or frozen) draws a shape (one_shape), keeps posts without
-    generic words where it can (without_generic), draws a paper phrase (one_phrase) and takes
-    that phrase's best post under weights, among every term or, without terms, among the
-    LEARNED_SHORTLIST best. rng: the draws (reproducible for a seeded one). None for no
+    """The post among the candidates (given best first by the curator), always one the curator
+    ranks high among those the variety rule allows after recent (variety.shortlist): with
+    explore, a random one of the SHORTLIST best; else, among the LEARNED_SHORTLIST best, the best
+    under weights (ties keep the given order): for the curator's choice ("curator": nothing
+    learned yet, or frozen), the best of one shape drawn at random (one_shape), preferring posts
+    without generic words (without_generic); a learned choice ranks them all (the variety rule's
+    shape and word limits still hold). rng: the draws (reproducible for a seeded one). None for no
     candidates."""
-    found = terms(texts, features, recent)
-    among = found or list(range(len(texts)))
-    size = SHORTLIST if explore else len(found) if how == "curator" and found else LEARNED_SHORTLIST
-    short = [among[j] for j in variety.shortlist([texts[i] for i in among], recent, size)]
+    short = variety.shortlist(texts, recent, SHORTLIST if explore else LEARNED_SHORTLIST)
     if not short:
         return None
     rng = rng or random.Random(0)
     if explore:
         return Choice(rng.choice(short), "explore", 0.0)
     if how == "curator":  # nothing learned (or frozen): the curator alone would pick one shape from every pool
-        short = one_phrase(texts, without_generic(texts, one_shape(texts, short, rng), generic), rng)
+        short = without_generic(texts, one_shape(texts, short, rng), generic)
     scores = {i: score(weights, features[i]) for i in short}
     picked = min(short, key=lambda i: (-scores[i], i))
     return Choice(picked, how, scores[picked])

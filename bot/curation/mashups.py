@@ -39,8 +39,8 @@ SYMBOLS = re.compile(r"[=|*#~_@\[\]{}^\\%<>•:`]|--")
 # A paper phrase in sentence case ("comparative analysis", "interactive dimensions") reads as a cut
 # piece of a sentence, not a name: over the network items of panels 10-24 such paper halves had 4-5%
 # of their ratings at 4 or 5, the rest 18-19%. A content word of 3 or more letters, all lower case,
-# makes one ("fine-tuning" too; "big Data", marked down in panel 35); "word2vec", "iPhone" and
-# "t-SNE" are names and stay.
+# makes one ("fine-tuning" too; "big Data", "oddly lowercased" to a rater of panel 35);
+# "word2vec", "iPhone" and "t-SNE" are names and stay.
 _LOWER_WORD = re.compile(r"[a-z][a-z-]{2,}")
 
 
@@ -90,8 +90,7 @@ def half_traits(text: str, source: str, stats: WordStats, known: KnownHalves | N
     """What the shipped evidence says of one half: known (one the corpora hold), how many of its
     neighbouring word pairs no real half has used (unseen_pairs: salad's joints), commonness of
     its words in its corpus, and how far its words are the other corpus' too (a paper phrase in
-    everyday words, "Missing Entries"; a song title in technical ones, "Collapse"), and for a
-    paper phrase whether it is a term ("paper_term", term)."""
+    everyday words, "Missing Entries"; a song title in technical ones, "Collapse")."""
     if cache is not None and (text, source) in cache:
         return cache[(text, source)]
     name = "song" if source == "song" else "paper"
@@ -106,25 +105,9 @@ def half_traits(text: str, source: str, stats: WordStats, known: KnownHalves | N
     else:
         traits["paper_everyday"] = shared_share(text, other, 2)
         traits["paper_specific"] = float(specific(text, own, unseen))
-        is_term = term(text, stats, known, unseen) if known is not None else None
-        if is_term is not None:
-            traits["paper_term"] = float(is_term)
     if cache is not None:
         cache[(text, source)] = traits
     return traits
-
-
-def term(text: str, stats: WordStats, known: KnownHalves, unseen_pairs: int | None) -> bool | None:
-    """Whether a paper phrase is a term of the field, a named method or task ("Contextual
-    Bandits", "Support Vector Machines"): a whole phrase the corpus holds (KnownHalves.knows; not
-    "Monocular Visual", a cut piece of "Monocular Visual Odometry"), specific (features.specific;
-    unseen_pairs: KnownHalves.unseen_runs(text, "arxiv", 2)) and established (at least
-    evidence.TERM_TITLES paper titles use it; KnownHalves.established). None when the index has
-    no table of established phrases (a model derived before it)."""
-    established = known.established(text)
-    if established is None:
-        return None
-    return established and known.knows(text, "arxiv") and specific(text, stats.arxiv, unseen_pairs)
 
 
 def half_rejection(text: str, source: str, word_check=None, known: KnownHalves | None = None,

@@ -116,13 +116,11 @@ def screen_halves(written: list[tuple[str, float]], source: str, sampler: Sample
 
 
 def select_papers(papers: list[Half], keep: int, evidence: Evidence) -> tuple[list[Half], Stage]:
-    """Of a large sample of screened paper phrases, the `keep` a pool uses: the terms first
-    (mashups.term), then the other specific ones (features.specific), then the network's most
-    fluent."""
+    """Of a large sample of screened paper phrases, the `keep` a pool uses: the specific ones
+    first (features.specific), then the network's most fluent."""
     def order(h: Half):
         unseen = evidence.halves.unseen_runs(h.text, "arxiv", 2)
-        return (not mashups.term(h.text, evidence.stats, evidence.halves, unseen),
-                not specific(h.text, evidence.stats.arxiv, unseen), -h.fluency, h.text)
+        return (not specific(h.text, evidence.stats.arxiv, unseen), -h.fluency, h.text)
     kept = sorted(papers, key=order)[:keep]
     dropped = Counter({"surplus": len(papers) - len(kept)}) if len(papers) > len(kept) else Counter()
     return kept, Stage("paper choice", len(papers), len(kept), dropped)

@@ -18,7 +18,7 @@ def derive(song_titles: list[str], arxiv_titles: list[str], directory: Path, nam
     evidence = Evidence(WordStats.from_titles(song_titles, arxiv_titles),
                         NoveltyIndex.from_titles(song_titles + arxiv_titles),
                         tuple(seams.learn(song_titles, arxiv_titles)), PRIOR,
-                        KnownHalves.from_halves(halves.examples(song_titles, arxiv_titles), arxiv_titles))
+                        KnownHalves.from_halves(halves.examples(song_titles, arxiv_titles)))
     targets = [(evidence.stats.save, directory / WORDS_FILE.format(name=name)),
                (evidence.novelty.save, directory / NOVELTY_FILE.format(name=name)),
                (lambda path: seams.save(list(evidence.seams), path), directory / SEAMS_FILE.format(name=name)),
