@@ -1,10 +1,12 @@
-"""`bot stats`: posts and engagement by seam type, tag, length band, temperature and how each post
-was chosen; what the learner has learned (weights with uncertainty, against the curator's) and how
-that changed over time. Text tables here; the picture (matplotlib, imported only for --plot) too.
+"""`bot stats`: what each network was sent (posts and replies delivered, pending and refused);
+posts and engagement by seam type, tag, length band, temperature and how each post was chosen;
+what the learner has learned (weights with uncertainty, against the curator's) and how that
+changed over time. Text tables here; the picture (matplotlib, imported only for --plot) too.
 """
 from __future__ import annotations
 
 import math
+import time
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,6 +70,22 @@ def table(found: list[PostRow], group: str) -> list[list[str]]:
     return out
 
 
+def networks_table(counts: list[tuple[str, str, str, int, int | None]]) -> list[list[str]]:
+    """[network, posts sent, replies sent, pending, refused, last sent (UTC)] per network, from
+    Store.delivery_counts: the one publisher's record, so a network that lags or refuses shows."""
+    by: dict[str, dict] = {}
+    for network, kind, state, n, last in counts:
+        row = by.setdefault(network, {"post": 0, "reply": 0, "pending": 0, "refused": 0, "last": None})
+        if state == "sent":
+            row[kind] = row.get(kind, 0) + n
+            row["last"] = last if row["last"] is None or (last is not None and last > row["last"]) else row["last"]
+        elif state in ("pending", "refused"):
+            row[state] += n
+    when = lambda t: time.strftime("%Y-%m-%d %H:%M", time.gmtime(t)) if t is not None else "-"  # noqa: E731
+    return [[network, str(r["post"]), str(r["reply"]), str(r["pending"]), str(r["refused"]), when(r["last"])]
+            for network, r in sorted(by.items())]
+
+
 def weights_table(latest: dict, prior: Curator) -> list[list[str]]:
     """[feature, curator, learned mean +- sd, moved (in sd)] for the weights that moved most."""
     moved = []
@@ -102,6 +120,9 @@ def report(store: Store, prior: Curator, learning_on: bool) -> str:
     parts = [f"{len(found)} posts, {len(read)} with engagement read"
              + (f", mean {sum(r.engagement for r in read) / len(read):.1f} favourites + boosts + replies per post"
                 if read else "") + f"; learning {'on' if learning_on else 'off (frozen)'}"]
+    if sent := networks_table(store.delivery_counts()):
+        parts.append("\nby network:\n" + markdown(["network", "posts sent", "replies sent", "pending", "refused",
+                                                    "last sent (UTC)"], sent))
     for group in GROUPS:
         parts.append(f"\nby {group}:\n" + markdown([group, "posts", "read", "engagement", "favourites", "boosts",
                                                     "replies"], table(found, group)))

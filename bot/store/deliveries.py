@@ -33,6 +33,13 @@ class DeliveriesTable(StoreBase):
                           "ORDER BY created_at, kind, ref, network", params)
         return [Delivery(*r) for r in rows]
 
+    def delivery_counts(self) -> list[tuple[str, str, str, int, int | None]]:
+        """(network, kind, state, how many, the latest sent_at in epoch seconds or None) for each
+        combination present, ordered by network, kind and state: what `bot stats` shows per network."""
+        rows = self._rows("SELECT network, kind, state, COUNT(*), MAX(sent_at) FROM deliveries "
+                          "GROUP BY network, kind, state ORDER BY network, kind, state")
+        return [(str(n), str(k), str(s), int(c), None if t is None else int(t)) for n, k, s, c, t in rows]
+
     def mark_delivered(self, kind: str, ref: str, network: str, remote_id: str, url: str | None, now: int) -> None:
         """The network holds it (sent now, or found after an unclear failure)."""
         self._run([(f"UPDATE deliveries SET state = 'sent', remote_id = ?, url = ?, sent_at = ? WHERE {_KEY}",
