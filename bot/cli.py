@@ -128,6 +128,17 @@ HOW = {"curator": "the curator's pick", "learned": "the learned ranking's pick (
        "explore": "exploration: a random one of the curator's top few"}
 
 
+def _how(how: str, text: str) -> str:
+    """How a pick was made, in words. The curator's pick is the best post of one shape drawn at
+    random among its 30 best (learning.one_shape), often not its first: say which shape."""
+    from .curation import variety
+
+    shape = variety.shape_of(text)
+    if how != "curator" or shape == "other":
+        return HOW[how]
+    return f"the curator's pick: its best of the shape {shape}, drawn among its 30 best so no formula wins every pool"
+
+
 def _preview_store(settings):
     """The worker's state for a preview: its database when there is one (only read), else an
     empty one in memory (what a new worker starts from). Returns (store, description)."""
@@ -205,11 +216,13 @@ def cmd_dry_run(args) -> int:
     if pick is None:
         print("would post: nothing (no candidate passed every filter; try a larger --pool-size)")
     else:
-        print(f"would post: {would}    ({HOW[choice.how]})")
+        print(f"would post: {would}    ({_how(choice.how, pick.text)})")
     return 0
 
 
 def _print_posts(args, runtime, picks, summary) -> int:
+    from .curation import variety
+
     if args.json:
         json.dump({"model": str(runtime.paths.config),
                    "posts": [p and {"text": p.text, "score": p.score, "features": p.features, "how": c.how}
@@ -218,7 +231,7 @@ def _print_posts(args, runtime, picks, summary) -> int:
         print()
         return 0
     for k, (p, c) in enumerate(picks, 1):
-        print(f"{k:3d}. " + (f"{p.text}    [{p.score:.2f}; {HOW[c.how]}]" if p else
+        print(f"{k:3d}. " + (f"{p.text}    [{p.score:.2f}; {HOW[c.how]}, shape {variety.shape_of(p.text)}]" if p else
                              "(nothing: no candidate passed every filter)"))
     print(f"variety over {summary.posts} posts: top word {summary.top_word[0]!r} {summary.top_word[1]:.0%}, "
           f"top tag {summary.top_tag[0]!r} {summary.top_tag[1]:.0%}, top seam type "
@@ -769,7 +782,8 @@ def parser() -> argparse.ArgumentParser:
                     help=f"sampling temperatures, comma-separated (default: TEMPERATURES, else "
                          f"{','.join(map(str, worker.temperatures))})")
     ap.add_argument("--pool-size", type=_positive, default=None,
-                    help=f"candidates to sample (default: POOL_SIZE, else {worker.pool_size})")
+                    help=f"halves to sample, half song titles and half paper phrases, each of those kept from "
+                         f"several sampled (default: POOL_SIZE, else {worker.pool_size})")
     ap.add_argument("--show", type=_positive, default=None, help="how many top candidates to print (default 10)")
     ap.add_argument("--posts", type=_positive, default=None,
                     help="with --dry-run: the next N posts in the order the worker would make them")

@@ -312,7 +312,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DATABASE_URL", "sqlite:///bot.sqlite3", database_url, "state: sqlite:///path or postgresql://... (Heroku's Postgres add-on sets it)"),
     Setting("ALLOW_SQLITE_ON_HEROKU", "off", switch, "on: run on a Heroku dyno with SQLite anyway (its disk, and the bot's memory of what it posted, is wiped at every restart)"),
     Setting("BOT_MODEL_DIR", "", model_dir, "the model and its evidence files; empty: the shipped model, wherever the bot runs"),
-    Setting("POOL_SIZE", "300", integer(1), "candidates sampled per pool refresh"),
+    Setting("POOL_SIZE", "300", integer(1), "halves sampled per pool refresh: half song titles, half paper phrases (each of those kept from several sampled)"),
     Setting("TEMPERATURES", "0.5,0.7,0.9", temperatures, "sampling temperatures, comma-separated (chosen by `bot evaluate`: bench/README.md)"),
     Setting("SEED", "", optional_seed, "random seed of the pools and choices, for reproducible runs (`bot --dry-run --seed` shows what such a worker posts next); empty: random"),
     Setting("POOL_REFRESH", "1h", duration(1), "how often the pool is regenerated"),
