@@ -131,12 +131,13 @@ HOW = {"curator": "the curator's pick", "learned": "the learned ranking's pick (
 def _how(how: str, text: str) -> str:
     """How a pick was made, in words. The curator's pick is the best post of one shape drawn at
     random among its 30 best (learning.one_shape), often not its first: say which shape."""
-    from .curation import variety
+    from .curation import learning, variety
 
     shape = variety.shape_of(text)
     if how != "curator" or shape == "other":
         return HOW[how]
-    return f"the curator's pick: its best of the shape {shape}, drawn among its 30 best so no formula wins every pool"
+    return (f"the curator's pick: its best of the shape {shape}, drawn among its {learning.LEARNED_SHORTLIST} best "
+            "so no formula wins every pool")
 
 
 def _preview_store(settings):

@@ -77,8 +77,8 @@ def networks_table(counts: list[tuple[str, str, str, int, int | None]]) -> list[
     for network, kind, state, n, last in counts:
         row = by.setdefault(network, {"post": 0, "reply": 0, "pending": 0, "refused": 0, "last": None})
         if state == "sent":
-            row[kind] = row.get(kind, 0) + n
-            row["last"] = last if row["last"] is None or (last is not None and last > row["last"]) else row["last"]
+            row[kind] += n
+            row["last"] = max((t for t in (row["last"], last) if t is not None), default=None)
         elif state in ("pending", "refused"):
             row[state] += n
     when = lambda t: time.strftime("%Y-%m-%d %H:%M", time.gmtime(t)) if t is not None else "-"  # noqa: E731
