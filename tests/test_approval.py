@@ -391,6 +391,8 @@ def test_a_week_posts_exactly_the_owners_picks_once_each(mastodon_server, databa
     shown = stats.report(bot.store, runtime.evidence.curator, True)
     assert "approval queue: 28 slots, 16 picked, 4 edited, 4 rejected" in shown and "4 timed out and posted the worker's pick" in shown
     assert "learned from 24 answers (20 picks)" in shown
+    # 24 posts (4 slots rejected), 3 candidates shown to the owner for each of the 28 slots
+    assert "| mastodon | 24 | 0 | 84 | 0 | 0 |" in shown
     bot.close()
 
 

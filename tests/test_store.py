@@ -85,18 +85,24 @@ def test_bot_stats_counts_what_each_network_was_sent(database_url):
     store = open_store(database_url)
     assert store.delivery_counts() == [] and "by network:" not in stats.report(store, Curator({}), True)
     reply = Delivery("reply", "109", "mastodon", "@ann Stay (Remix)", "key-3", "55", "pending", created_at=150)
-    for d in (POST, replace(POST, network="bluesky", key="3kabc"), replace(POST, ref="1700003600", key="key-2"), reply):
+    ask = Delivery("approval", "1700003600/1", "mastodon", "@owner 1 of 3: Stay (Remix)", "key-4", None, "pending",
+                   created_at=160)
+    for d in (POST, replace(POST, network="bluesky", key="3kabc"), replace(POST, ref="1700003600", key="key-2"), reply,
+              ask):
         assert store.record_delivery(d)
     store.mark_delivered("post", "1700000000", "mastodon", "9001", None, 1_700_000_100)
     store.mark_delivered("reply", "109", "mastodon", "9002", None, 1_700_000_200)
+    store.mark_delivered("approval", "1700003600/1", "mastodon", "9003", None, 1_700_000_050)
     store.mark_refused("post", "1700000000", "bluesky", "400 InvalidRecord")
-    assert store.delivery_counts() == [("bluesky", "post", "refused", 1, None), ("mastodon", "post", "pending", 1, None),
+    assert store.delivery_counts() == [("bluesky", "post", "refused", 1, None),
+                                       ("mastodon", "approval", "sent", 1, 1_700_000_050),
+                                       ("mastodon", "post", "pending", 1, None),
                                        ("mastodon", "post", "sent", 1, 1_700_000_100),
                                        ("mastodon", "reply", "sent", 1, 1_700_000_200)]
-    assert stats.networks_table(store.delivery_counts()) == [["bluesky", "0", "0", "0", "1", "-"],
-                                                             ["mastodon", "1", "1", "1", "0", "2023-11-14 22:16"]]
+    assert stats.networks_table(store.delivery_counts()) == [["bluesky", "0", "0", "0", "0", "1", "-"],
+                                                             ["mastodon", "1", "1", "1", "1", "0", "2023-11-14 22:16"]]
     shown = stats.report(store, Curator({}), True)
-    assert "by network:" in shown and "| bluesky | 0 | 0 | 0 | 1 | - |" in shown
+    assert "by network:" in shown and "| bluesky | 0 | 0 | 0 | 0 | 1 | - |" in shown
     store.close()
 
 

@@ -1,4 +1,5 @@
-"""`bot stats`: what each network was sent (posts and replies delivered, pending and refused);
+"""`bot stats`: what each network was sent (posts, replies and messages to the owner delivered,
+pending and refused);
 posts and engagement by seam type, tag, length band, temperature and how each post was chosen;
 what the learner has learned (weights with uncertainty, against the curator's) and how that
 changed over time. Text tables here; the picture (matplotlib, imported only for --plot) too.
@@ -16,10 +17,14 @@ from ..curation.curator import Curator
 from ..curation.features import length_band
 from ..errors import BotError
 from ..store import PostFeatures, Store
+from ..store.approvals import MESSAGE_KINDS
 from .approval import report as approval_report
 
 TOP_WEIGHTS = 12  # weights shown: those that moved most from the curator's
 HISTORY_POINTS = 5  # snapshots shown in the history table
+# the column of the per-network table each delivery kind counts in: approval-queue messages and
+# notes to the owner (bot/store/approvals.py MESSAGE_KINDS) are one column
+SENT_COLUMNS = {"post": "posts", "reply": "replies", **{kind: "to owner" for kind in MESSAGE_KINDS}}
 
 
 @dataclass(frozen=True)
@@ -71,18 +76,21 @@ def table(found: list[PostRow], group: str) -> list[list[str]]:
 
 
 def networks_table(counts: list[tuple[str, str, str, int, int | None]]) -> list[list[str]]:
-    """[network, posts sent, replies sent, pending, refused, last sent (UTC)] per network, from
-    Store.delivery_counts: the one publisher's record, so a network that lags or refuses shows."""
+    """[network, posts sent, replies sent, messages to the owner sent, pending, refused, last sent
+    (UTC)] per network, from Store.delivery_counts: the one publisher's record, so a network that
+    lags or refuses shows. A kind outside SENT_COLUMNS counts only in pending, refused and last sent."""
     by: dict[str, dict] = {}
     for network, kind, state, n, last in counts:
-        row = by.setdefault(network, {"post": 0, "reply": 0, "pending": 0, "refused": 0, "last": None})
+        row = by.setdefault(network, {"posts": 0, "replies": 0, "to owner": 0, "pending": 0, "refused": 0,
+                                      "last": None})
         if state == "sent":
-            row[kind] += n
+            if kind in SENT_COLUMNS:
+                row[SENT_COLUMNS[kind]] += n
             row["last"] = max((t for t in (row["last"], last) if t is not None), default=None)
         elif state in ("pending", "refused"):
             row[state] += n
     when = lambda t: time.strftime("%Y-%m-%d %H:%M", time.gmtime(t)) if t is not None else "-"  # noqa: E731
-    return [[network, str(r["post"]), str(r["reply"]), str(r["pending"]), str(r["refused"]), when(r["last"])]
+    return [[network] + [str(r[c]) for c in ("posts", "replies", "to owner", "pending", "refused")] + [when(r["last"])]
             for network, r in sorted(by.items())]
 
 
@@ -121,7 +129,8 @@ def report(store: Store, prior: Curator, learning_on: bool) -> str:
              + (f", mean {sum(r.engagement for r in read) / len(read):.1f} favourites + boosts + replies per post"
                 if read else "") + f"; learning {'on' if learning_on else 'off (frozen)'}"]
     if sent := networks_table(store.delivery_counts()):
-        parts.append("\nby network:\n" + markdown(["network", "posts sent", "replies sent", "pending", "refused",
+        parts.append("\nby network:\n" + markdown(["network", "posts sent", "replies sent",
+                                                    "messages to the owner sent", "pending", "refused",
                                                     "last sent (UTC)"], sent))
     for group in GROUPS:
         parts.append(f"\nby {group}:\n" + markdown([group, "posts", "read", "engagement", "favourites", "boosts",
