@@ -626,6 +626,27 @@ def cmd_panel_rolling(args) -> int:
     return 0
 
 
+def cmd_panel_tune(args) -> int:
+    from .curation import curator
+    from .training.panel import fit
+
+    shipped = curator.load(args.curator)
+    groups = set(args.groups.split(",")) if args.groups else None
+    tuned = fit.tune(args.fit, args.test or [], shipped, args.feature, tuple(args.grid or fit.TUNE_GRID), groups)
+    number = lambda x: "n/a" if x is None else f"{x:+.3f}"  # noqa: E731
+    print(f"{args.feature}: {tuned.was:+.3f} -> {tuned.weight:+.3f} (mean per-panel Spearman rho on the network "
+          f"items of {len(args.fit)} fit panels: {tuned.fit_rho_shipped:+.3f} -> {tuned.fit_rho:+.3f})")
+    if args.test:
+        print(f"held out ({tuned.test_panels} panels): {number(tuned.test_rho_shipped)} -> {number(tuned.test_rho)}, "
+              f"better on {tuned.test_better} of {tuned.test_panels}")
+    if args.out is not None:
+        from .files import atomic_write_text
+
+        atomic_write_text(args.out, tuned.curator.to_json() + "\n")
+        print(f"wrote {args.out}")
+    return 0
+
+
 def _add_panel_parser(sub) -> None:
     from .training.corpus import DEFAULT_PATHS
 
@@ -689,6 +710,16 @@ def _add_panel_parser(sub) -> None:
     r.add_argument("--groups", help="comma-separated groups to fit on (default: every group with features)")
     r.add_argument("--curator", type=Path, default=Path("model_weights/mashup_curator.json"))
     r.set_defaults(handler=cmd_panel_rolling)
+    tu = ps.add_parser("tune", help="choose one weight of the shipped curator on some panels, check it on later ones")
+    tu.add_argument("feature", help="the curator feature whose weight is chosen (e.g. relatedness)")
+    tu.add_argument("--fit", type=Path, nargs="+", required=True, help="rated panel folders to choose it on")
+    tu.add_argument("--test", type=Path, nargs="+", help="later rated panel folders to check it on (held out)")
+    tu.add_argument("--grid", type=float, nargs="+",
+                    help="weights to try, score points per unit of the feature (default: fit.TUNE_GRID, -1 to 1)")
+    tu.add_argument("--groups", help="comma-separated groups to rank (default: every group with features)")
+    tu.add_argument("--curator", type=Path, default=Path("model_weights/mashup_curator.json"))
+    tu.add_argument("--out", type=Path, help="write the tuned curator here (e.g. model_weights/mashup_curator.json)")
+    tu.set_defaults(handler=cmd_panel_tune)
 
 
 def _check_bluesky(settings) -> None:

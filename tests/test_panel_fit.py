@@ -93,3 +93,33 @@ def test_spearman_is_the_rank_correlation():
     assert panel_fit.spearman([1, 2, 3, 4], [10, 20, 30, 400]) == pytest.approx(1.0)
     assert panel_fit.spearman([1, 2, 3, 4], [4, 3, 2, 1]) == pytest.approx(-1.0)
     assert panel_fit.spearman([1, 1, 2], [1, 2, 3]) == pytest.approx(np.corrcoef([1.5, 1.5, 3], [1, 2, 3])[0, 1])
+
+
+def test_tune_chooses_one_weight_on_earlier_panels_and_reports_it_on_held_out_ones(tmp_path, capsys):
+    """Panels where rhyme helps: a shipped curator that counts rhyme against an item is tuned
+    to count it for, every other weight kept, and the held-out panels say so."""
+    fit_on = [_panel(tmp_path / f"panel-{k}", _linear_items(k)) for k in (1, 2)]
+    held = [_panel(tmp_path / f"panel-{k}", _linear_items(k)) for k in (3, 4)]
+    shipped = Curator({"rhyme": -0.5, "words": 0.25}, 2.0, "panel-0", {"items": 9})
+    tuned = panel_fit.tune(fit_on, held, shipped, "rhyme")
+    assert tuned.was == -0.5 and tuned.weight == 1.0  # the grid's best: the data's own weight
+    assert tuned.curator.weights == {"rhyme": 1.0, "words": 0.25} and tuned.curator.bias == 2.0
+    assert tuned.fit_rho > tuned.fit_rho_shipped and tuned.test_rho > tuned.test_rho_shipped
+    assert tuned.test_better == tuned.test_panels == 2
+    note = tuned.curator.notes["tuned"][-1]
+    assert note["feature"] == "rhyme" and note["fit_on"] == "panel-1..panel-2" and note["held_out"] == "panel-3..panel-4"
+    assert tuned.curator.notes["items"] == 9 and "rhyme tuned on panel-1..panel-2" in tuned.curator.source
+    # a feature the data says nothing about keeps the weight nearest the shipped one
+    assert panel_fit.tune(fit_on, [], shipped, "alliteration", grid=(-1.0, 0.0, 1.0)).weight == 0.0
+
+    path = tmp_path / "curator.json"
+    path.write_text(shipped.to_json())
+    out = tmp_path / "tuned.json"
+    args = ["panel", "tune", "rhyme", "--curator", str(path), "--fit", *map(str, fit_on), "--test", *map(str, held)]
+    assert cli.main(args + ["--out", str(out)]) == 0
+    shown = capsys.readouterr().out
+    assert "rhyme: -0.500 -> +1.000" in shown and "better on 2 of 2" in shown
+    assert json.loads(out.read_text())["weights"]["rhyme"] == 1.0
+    (tmp_path / "bare").mkdir()
+    assert cli.main(["panel", "tune", "rhyme", "--curator", str(path), "--fit", str(tmp_path / "bare")]) == 1
+    assert "bot panel features" in capsys.readouterr().err

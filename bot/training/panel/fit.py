@@ -195,3 +195,77 @@ def rolling(folders: list[Path], shipped: Curator, alpha: float, groups: set[str
         out.append(Held(folders[k].name, tuple(f.name for f in folders[:k]), len(feats),
                         _r(refit, y), spearman(refit, y), _r(ship, y), spearman(ship, y)))
     return out
+
+
+# Weights tune tries, in score points per unit of the feature: past 1, one feature would swamp a
+# fitted curator, whose weights are all under 1 in magnitude.
+TUNE_GRID = (-1.0, -0.5, -0.25, 0.0, 0.25, 0.5, 1.0)
+
+
+@dataclass(frozen=True)
+class Tuned:
+    """One weight of the shipped curator chosen on some panels and checked on later ones: the
+    measure is the mean, over panels, of the Spearman rho between the curator's scores and the
+    mean ratings of each panel's network items (how well it orders what a pool offers)."""
+    curator: Curator  # the shipped curator with the tuned weight
+    feature: str
+    was: float
+    weight: float
+    fit_rho: float  # mean per-panel rho on the fit panels, tuned weight
+    fit_rho_shipped: float
+    test_rho: float | None  # the same on the held-out panels (None: no held-out panel)
+    test_rho_shipped: float | None
+    test_better: int  # held-out panels the tuned weight ranks better than the shipped one
+    test_panels: int
+
+
+def panel_rhos(folders: list[Path], curator: Curator, groups: set[str] | None = None) -> list[float | None]:
+    """Spearman rho of the curator's scores with the mean ratings, over each panel's network
+    items, one per folder (None where it is undefined: fewer than 3 items, or all alike)."""
+    out = []
+    for folder in folders:
+        rows = rated_rows([folder], groups)
+        net = rows.network
+        out.append(spearman([curator.score(f) for f, keep in zip(rows.features, net) if keep], rows.scores[net]))
+    return out
+
+
+def _mean(values: list[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return float(np.mean(known)) if known else None
+
+
+def tune(fit_folders: list[Path], test_folders: list[Path], shipped: Curator, feature: str,
+         grid: tuple[float, ...] = TUNE_GRID, groups: set[str] | None = None) -> Tuned:
+    """The weight of feature, among grid, that orders the fit panels' network items best (mean
+    per-panel Spearman rho; ties go to the weight nearest the shipped one), every other weight
+    kept; with how it and the shipped curator order the held-out test panels. Raises PanelError
+    when no fit panel has network items to rank, or for a folder without features."""
+    def with_weight(w: float) -> Curator:
+        return Curator({**shipped.weights, feature: w}, shipped.bias, shipped.source, shipped.notes)
+
+    was = shipped.weights.get(feature, 0.0)
+    tried = {}
+    for w in grid:
+        rho = _mean(panel_rhos(fit_folders, with_weight(w), groups))
+        if rho is None:
+            raise PanelError(f"no panel of {', '.join(f.name for f in fit_folders)} has network items to rank")
+        tried[w] = rho
+    best = max(tried, key=lambda w: (round(tried[w], 9), -abs(w - was)))
+    shipped_fit = _mean(panel_rhos(fit_folders, shipped, groups)) or 0.0
+    pairs = [(t, s) for t, s in zip(panel_rhos(test_folders, with_weight(best), groups),
+                                    panel_rhos(test_folders, shipped, groups)) if t is not None and s is not None]
+    tuned_test, shipped_test = [t for t, _ in pairs], [s for _, s in pairs]
+    better = sum(t > s for t, s in pairs)
+    names = lambda fs: f"{fs[0].name}..{fs[-1].name}" if len(fs) > 1 else fs[0].name  # noqa: E731
+    note = {"feature": feature, "was": round(was, 4), "weight": best, "fit_on": names(fit_folders),
+            "fit_rho": round(tried[best], 3), "fit_rho_shipped": round(shipped_fit, 3)}
+    if test_folders:
+        note.update({"held_out": names(test_folders), "test_rho": round(_mean(tuned_test) or 0.0, 3),
+                     "test_rho_shipped": round(_mean(shipped_test) or 0.0, 3), "test_better": better,
+                     "test_panels": len(tuned_test)})
+    curator = Curator({**shipped.weights, feature: best}, shipped.bias,
+                      f"{shipped.source}; {feature} tuned on {names(fit_folders)}",
+                      {**shipped.notes, "tuned": [*shipped.notes.get("tuned", []), note]})
+    return Tuned(curator, feature, was, best, tried[best], shipped_fit, _mean(tuned_test), _mean(shipped_test),
+                 better, len(pairs))
