@@ -55,35 +55,6 @@ def test_join_counts_the_duplicates_it_drops(evidence):
     assert "Closer" in joined[0].text and "Graph Networks" in joined[0].text
 
 
-def test_pairing_takes_each_songs_most_related_phrases_within_the_cap(evidence):
-    import numpy as np
-
-    from bot.curation import mashups
-
-    songs = [Half(t, "song", 0.7, -1.0) for t in ("A", "B", "C")]
-    papers = [Half(f"Phrase {k}", "arxiv", 0.7, -1.0) for k in range(6)]
-    related = np.array([[0.9, 0.8, 0.1, 0.0, 0.0, 0.0],
-                        [0.9, 0.1, 0.7, 0.0, 0.0, 0.0],
-                        [0.9, 0.1, 0.2, 0.6, 0.0, 0.0]])
-    joined = mashups.pair(songs, papers, list(evidence.seams), 4, np.random.default_rng(0), related, 2, 2)
-    chosen = {s.text: [m.paper.text for m in joined if m.song is s] for s in songs}
-    assert chosen["A"][:2] == ["Phrase 0", "Phrase 1"] and chosen["B"][:2] == ["Phrase 0", "Phrase 2"]
-    assert chosen["C"][:2] == ["Phrase 3", "Phrase 2"]  # "Phrase 0" is used up, "Phrase 2" once so far
-    assert all(len(set(v)) == len(v) == 4 for v in chosen.values())  # the other two drawn, no repeats
-    plain = mashups.pair(songs, papers, list(evidence.seams), 4, np.random.default_rng(0))
-    assert len(plain) == 12 and {m.paper.text for m in plain} <= {p.text for p in papers}
-
-
-def test_the_pool_joins_each_song_to_the_phrases_nearest_in_meaning(evidence):
-    songs = [Half(t, "song", 0.7, -1.0) for t in ("Drive", "Rain on Me")]
-    papers = [Half(t, "arxiv", 0.7, -1.0) for t in ["End-to-End Driving Policies", "Autonomous Driving",
-                                                      "Precipitation Nowcasting"] + [f"Graph Kernels {k}" for k in range(20)]]
-    joined, _ = pipeline.join(songs, papers, evidence, seed=3)
-    first = {s.text: [m.paper.text for m in joined if m.song.text == s.text][:pipeline.RELATED_PER_SONG] for s in songs}
-    assert {"End-to-End Driving Policies", "Autonomous Driving"} <= set(first["Drive"])
-    assert first["Rain on Me"][0] == "Precipitation Nowcasting"
-
-
 def test_screening_featuring_and_ranking_are_separate_stages(runtime, evidence):
     songs = [Half("Closer", "song", 0.5, -1.0), Half("Dancing Queen", "song", 0.7, -1.2)]
     papers = [Half("Graph Networks", "arxiv", 0.5, -1.1), Half("Visual Tracking", "arxiv", 0.5, -1.3)]

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot.curation.relatedness import WordVectors, content_words, relatedness, relatedness_many, relatedness_matrix
+from bot.curation.relatedness import WordVectors, content_words, relatedness, relatedness_many
 from bot.errors import ModelFileError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -92,17 +92,6 @@ def test_edges(vectors):
     assert batch == pytest.approx([relatedness(vectors, "Money", "Stock Prices"),
                                    relatedness(vectors, "Drive", "Driving Policies")])
     assert np.all(np.abs(batch) <= 1.0)
-
-
-def test_the_matrix_is_every_pair_at_once(vectors):
-    songs = ["Drive", "Rain on Me", "The", "Ocean Eyes"]
-    papers = ["End-to-End Driving Policies", "Precipitation Nowcasting", "Underwater Image Enhancement", "of the"]
-    matrix = relatedness_matrix(vectors, songs, papers)
-    assert matrix.shape == (4, 4)
-    assert matrix.ravel() == pytest.approx(relatedness_many(vectors, [(s, p) for s in songs for p in papers]), abs=1e-6)
-    assert list(matrix.argmax(axis=1)[[0, 1]]) == [0, 1]  # each song's own topic first
-    assert not matrix[2].any() and not matrix[:, 3].any()  # only stopwords: 0
-    assert relatedness_matrix(vectors, [], papers).shape == (0, 4)
 
 
 def test_missing_and_corrupt_files_are_model_file_errors(tmp_path):

@@ -141,25 +141,16 @@ def half_rejection(text: str, source: str, word_check=None, known: KnownHalves |
 
 
 def pair(songs: list[Half], papers: list[Half], seam_table: list[seams_module.Seam], per_song: int,
-         rng: np.random.Generator, related: np.ndarray | None = None, related_per_song: int = 0,
-         related_uses: int = 1) -> list[Mashup]:
+         rng: np.random.Generator) -> list[Mashup]:
     """Each song half joined to per_song different paper phrases, each at a seam drawn by the
-    table's weights. With related (shape (len(songs), len(papers)): how related each pair is,
-    relatedness.relatedness_many), related_per_song of a song's phrases are the ones most related
-    to it, each phrase a related partner of at most related_uses songs (songs in the order given,
-    so no one phrase with a common word joins every song); the rest are drawn at random."""
+    table's weights."""
     if not songs or not papers:
         return []
     weights = seams_module.weights(seam_table)
-    uses = np.zeros(len(papers), dtype=np.int64)
     out = []
-    for i, song in enumerate(songs):
-        best: list[int] = []
-        if related is not None and related_per_song > 0:
-            best = [int(j) for j in np.argsort(-related[i], kind="stable") if uses[j] < related_uses][:related_per_song]
-            uses[best] += 1
-        rest = [int(j) for j in rng.permutation(len(papers)) if int(j) not in best]
-        for p in (best + rest)[:per_song]:
+    for song in songs:
+        picks = rng.choice(len(papers), size=min(per_song, len(papers)), replace=False)
+        for p in picks:
             seam = seam_table[rng.choice(len(seam_table), p=weights)]
             paper = papers[p]
             out.append(Mashup(seam.join(song.text, paper.text), song, paper, seam))

@@ -19,19 +19,13 @@ from .candidates import Candidate, screen
 from .evidence import Evidence
 from .features import specific
 from .mashups import Half, Mashup
-from .relatedness import relatedness_many, relatedness_matrix
+from .relatedness import relatedness_many
 from .wordcheck import WordCheck
 from .words import canonical
 from ..model.scoring import mean_log_likelihood
 from ..model.sampler import Halves, Sampler
 
 PAPERS_PER_SONG = 6  # paper phrases tried with each song half
-# Of those, the phrases most related in meaning to the song half (relatedness.py): readers rate
-# highest the halves that comment on each other, and on the network items of panels 24-39 the
-# most related fifth had 27% of their ratings at 4 or 5 against 15% for the least related fifth
-# (docs/decisions.md, "Related halves"). Random pairing makes few such pairs.
-RELATED_PER_SONG = 3
-RELATED_USES = 3  # songs one phrase may be the related partner of, per pool
 # The worker samples this many paper phrases for each one its pool keeps, and keeps the specific
 # ones first: the network writes few (about 1 in 150 for the 2x128 model), and readers rate them
 # highest (issue 18). Sampling is cheap next to a slot (bench/README.md, pool refresh).
@@ -135,14 +129,9 @@ def select_papers(papers: list[Half], keep: int, evidence: Evidence) -> tuple[li
 # -- 3. join at seams ---------------------------------------------------------------------------
 def join(songs: list[Half], papers: list[Half], evidence: Evidence, seed: int | None) -> tuple[list[Mashup], Stage]:
     """Each song half joined to PAPERS_PER_SONG paper phrases at seams drawn from the shipped
-    seam table (mashups.pair): RELATED_PER_SONG of them the most related to it (where the model
-    ships word vectors), the rest at random; a text made twice is kept once."""
+    seam table (mashups.pair); a text made twice is kept once."""
     rng = np.random.default_rng(None if seed is None else seed + 7)
-    related = None
-    if evidence.vectors is not None and songs and papers:
-        related = relatedness_matrix(evidence.vectors, [s.text for s in songs], [p.text for p in papers])
-    joined = mashups.pair(songs, papers, list(evidence.seams), PAPERS_PER_SONG, rng, related, RELATED_PER_SONG,
-                          RELATED_USES)
+    joined = mashups.pair(songs, papers, list(evidence.seams), PAPERS_PER_SONG, rng)
     unique: dict[str, Mashup] = {}
     for m in joined:
         unique.setdefault(canonical(m.text) or m.text, m)

@@ -93,46 +93,28 @@ def content_words(text: str) -> list[str]:
     return list(dict.fromkeys(w for w in words(text) if w not in STOPWORDS))
 
 
-def _sums(vectors: WordVectors, texts: list[str]) -> np.ndarray:
-    """Each text's sum of its distinct known content words' vectors, float32 (len(texts), dims)."""
-    flat: list[str] = []
-    owner: list[int] = []
-    for i, text in enumerate(texts):
-        found = content_words(text)
-        flat.extend(found)
-        owner.extend([i] * len(found))
-    sums = np.zeros((len(texts), vectors.dims), dtype=np.float32)
-    if flat:
-        rows = vectors.rows(flat)
-        known = rows >= 0
-        np.add.at(sums, np.asarray(owner, dtype=np.int64)[known], vectors.vectors[rows[known]].astype(np.float32))
-    return sums
-
-
-def _cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Row-wise cosines of a and b (same shape), 0 where either row is zero, clipped to [-1, 1]."""
-    norms = np.linalg.norm(a, axis=-1) * np.linalg.norm(b, axis=-1)
-    dots = np.einsum("...j,...j->...", a, b)
-    cosines = np.divide(dots, norms, out=np.zeros(norms.shape, dtype=np.float32), where=norms > 0)
-    return np.clip(cosines, -1.0, 1.0).astype(np.float64)
-
-
 def relatedness_many(vectors: WordVectors, pairs: Iterable[tuple[str, str]]) -> np.ndarray:
     """relatedness() of each (a, b) pair, as a float64 array (one vectorised pass)."""
-    pairs = list(pairs)
-    if not pairs:
+    flat: list[str] = []
+    side: list[int] = []  # 2 * pair index for a, 2 * pair index + 1 for b
+    n = 0
+    for n, (a, b) in enumerate(pairs, start=1):
+        for offset, text in enumerate((a, b)):
+            found = content_words(text)
+            flat.extend(found)
+            side.extend([2 * (n - 1) + offset] * len(found))
+    if n == 0:
         return np.zeros(0)
-    sums = _sums(vectors, [text for pair in pairs for text in pair]).reshape(len(pairs), 2, vectors.dims)
-    return _cosines(sums[:, 0, :], sums[:, 1, :])
-
-
-def relatedness_matrix(vectors: WordVectors, a: list[str], b: list[str]) -> np.ndarray:
-    """relatedness() of every a[i] with every b[j], float64 of shape (len(a), len(b)): each
-    text's vector is made once."""
-    if not a or not b:
-        return np.zeros((len(a), len(b)))
-    sa, sb = _sums(vectors, a), _sums(vectors, b)
-    return _cosines(sa[:, None, :], sb[None, :, :])
+    rows = vectors.rows(flat)
+    known = rows >= 0
+    sums = np.zeros((2 * n, vectors.dims), dtype=np.float32)
+    np.add.at(sums, np.asarray(side, dtype=np.int64)[known], vectors.vectors[rows[known]].astype(np.float32))
+    sums = sums.reshape(n, 2, vectors.dims)
+    a, b = sums[:, 0, :], sums[:, 1, :]
+    norms = np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1)
+    dots = np.einsum("ij,ij->i", a, b)
+    cosines = np.divide(dots, norms, out=np.zeros(n, dtype=np.float32), where=norms > 0)
+    return np.clip(cosines, -1.0, 1.0).astype(np.float64)
 
 
 def relatedness(vectors: WordVectors, a: str, b: str) -> float:
