@@ -120,6 +120,11 @@ def test_tune_chooses_one_weight_on_earlier_panels_and_reports_it_on_held_out_on
     shown = capsys.readouterr().out
     assert "rhyme: -0.500 -> +1.000" in shown and "better on 2 of 2" in shown
     assert json.loads(out.read_text())["weights"]["rhyme"] == 1.0
+    # a weight that pushes every score to the top of the scale orders nothing and is passed over
+    assert panel_fit.tune(fit_on, [], shipped, "words", grid=(0.25, 5.0)).weight == 0.25
+    assert cli.main(["panel", "tune", "words", "--curator", str(path), "--fit", *map(str, fit_on), "--grid", "5", "9"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "tells apart with any words weight of 5, 9" in err
     (tmp_path / "bare").mkdir()
     assert cli.main(["panel", "tune", "rhyme", "--curator", str(path), "--fit", str(tmp_path / "bare")]) == 1
     assert "bot panel features" in capsys.readouterr().err

@@ -239,18 +239,21 @@ def tune(fit_folders: list[Path], test_folders: list[Path], shipped: Curator, fe
          grid: tuple[float, ...] = TUNE_GRID, groups: set[str] | None = None) -> Tuned:
     """The weight of feature, among grid, that orders the fit panels' network items best (mean
     per-panel Spearman rho; ties go to the weight nearest the shipped one), every other weight
-    kept; with how it and the shipped curator order the held-out test panels. Raises PanelError
-    when no fit panel has network items to rank, or for a folder without features."""
+    kept; with how it and the shipped curator order the held-out test panels. A weight under which
+    the curator scores every item alike (its scores are clipped to the rating scale) is passed
+    over. Raises PanelError when no weight of the grid orders any fit panel's network items, or
+    for a folder without features."""
     def with_weight(w: float) -> Curator:
         return Curator({**shipped.weights, feature: w}, shipped.bias, shipped.source, shipped.notes)
 
     was = shipped.weights.get(feature, 0.0)
     tried = {}
-    for w in grid:
-        rho = _mean(panel_rhos(fit_folders, with_weight(w), groups))
-        if rho is None:
-            raise PanelError(f"no panel of {', '.join(f.name for f in fit_folders)} has network items to rank")
-        tried[w] = rho
+    for w in grid:  # a weight under which every item scores alike (clipped to the scale) ranks nothing
+        if (rho := _mean(panel_rhos(fit_folders, with_weight(w), groups))) is not None:
+            tried[w] = rho
+    if not tried:
+        raise PanelError(f"no panel of {', '.join(f.name for f in fit_folders)} has network items that the "
+                         f"curator tells apart with any {feature} weight of {', '.join(f'{w:g}' for w in grid)}")
     best = max(tried, key=lambda w: (round(tried[w], 9), -abs(w - was)))
     shipped_fit = _mean(panel_rhos(fit_folders, shipped, groups)) or 0.0
     pairs = [(t, s) for t, s in zip(panel_rhos(test_folders, with_weight(best), groups),
