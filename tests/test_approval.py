@@ -194,7 +194,13 @@ def test_owner_edit_is_posted_once_it_passes_every_filter(mastodon_server, datab
     assert [s["_text"] for s in posts(mastodon_server)] == [edit]
     row = bot.store.approval(SLOT)
     assert (row.decision, row.number, row.text) == ("edit", 3, edit)
-    assert bot.store.post_features()[0].choice == "edited"
+    posted = bot.store.post_features()[0]
+    assert posted.choice == "edited"
+    # the edit teaches the engagement learner as a pool candidate would: the same features
+    pooled = next(c for c in bank if c.text == edit).features
+    assert set(posted.features) == set(pooled) - {"temperature"}
+    assert all(posted.features[k] == pytest.approx(pooled[k], abs=1e-4) for k in posted.features)
+    assert posted.curator_score == pytest.approx(runtime.evidence.curator.score(posted.features))
     bot.close()
 
 

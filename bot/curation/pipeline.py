@@ -17,8 +17,8 @@ import numpy as np
 from . import filters, mashups, seams as seams_module
 from .candidates import Candidate, screen
 from .evidence import Evidence
-from .features import specific
-from .mashups import Half, Mashup
+from .features import features, specific
+from .mashups import Half, Mashup, half_traits, known_traits
 from .relatedness import relatedness_many
 from .wordcheck import WordCheck
 from .words import canonical
@@ -201,6 +201,31 @@ def build_pool(runtime, size: int, temperatures: Sequence[float], seed: int | No
     screened, stage = screen_candidates(joined, evidence, max_chars, posted)
     stages.append(stage)
     return Pool(rank(with_features(screened, joined, evidence), evidence), tuple(stages))
+
+
+def featurize(sampler: Sampler, evidence: Evidence, items: Sequence[tuple[str, str, str, str]]
+              ) -> list[dict[str, float]]:
+    """The curator's features of posts not sampled by a pool, given as (text, song half, paper
+    half, seam name): each scored as the pool scores the halves the network writes (fluency
+    under the model, what the evidence says of each half, relatedness), with no temperature
+    feature (no temperature wrote them). For the owner's edits in approval mode and for the
+    items of rated panels (bot/training/panel/features.py)."""
+    if not items:
+        return []
+    song_fluency = mean_log_likelihood(sampler, [song for _, song, _, _ in items], "song")
+    paper_fluency = mean_log_likelihood(sampler, [paper for _, _, paper, _ in items], "arxiv")
+    related = (relatedness_many(evidence.vectors, [(song, paper) for _, song, paper, _ in items])
+               if evidence.vectors is not None else np.zeros(len(items)))
+    out, cache = [], {}
+    for (text, song, paper, seam), sf, pf, rel in zip(items, song_fluency, paper_fluency, related):
+        found = features(song, paper, text, seam, float(sf), float(pf), 0.0)
+        del found["temperature"]
+        found.update(half_traits(song, "song", evidence.stats, evidence.halves, cache))
+        found.update(half_traits(paper, "arxiv", evidence.stats, evidence.halves, cache))
+        found.update(known_traits(found))
+        found["relatedness"] = float(rel)
+        out.append(found)
+    return out
 
 
 def raw_mashups(runtime, count: int, temperature: float, seed: int) -> list[str]:

@@ -35,7 +35,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..curation import picks
+from ..curation import picks, seams
 from ..curation.candidates import FILTER_ORDER, screen
 from ..curation.curator import Curator
 from ..curation.words import canonical
@@ -145,6 +145,21 @@ def edit_screen(evidence, max_chars: int) -> Callable[[str, frozenset[str]], str
     return check
 
 
+def edit_features(runtime) -> Callable[[str], dict[str, float]]:
+    """text -> the curator's features of an owner's edit, computed as for the halves the network
+    writes (pipeline.featurize), so the post it makes teaches the engagement learner like any
+    other; {} for a text that is not two halves at a seam (the learner then sees only its level)."""
+    from ..curation.pipeline import featurize
+
+    def describe(text: str) -> dict[str, float]:
+        parsed = seams.parse(text)
+        if not parsed:
+            return {}
+        seam, song, paper = parsed
+        return featurize(runtime.sampler, runtime.evidence, [(text, song, paper, seam)])[0]
+    return describe
+
+
 def when(slot: int) -> str:
     return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(slot))
 
@@ -251,12 +266,14 @@ class ApprovalQueue:
     """The approval job (run every CHECK_EVERY) and the worker's hook (for_slot)."""
 
     def __init__(self, settings, store: Store, gateway, publisher, worker, owner: Owner, shipped: Curator,
-                 check: Callable[[str, frozenset[str]], str | None], clock: Callable[[], float] = time.time):
+                 check: Callable[[str, frozenset[str]], str | None], describe: Callable[[str], dict[str, float]],
+                 clock: Callable[[], float] = time.time):
         """publisher: Mastodon only (messages are not sent to other networks); worker: the
         posting worker (its candidates, choice and schedule); shipped: the curator the refit
-        starts from; check: edit_screen's function."""
+        starts from; check: edit_screen's function; describe: edit_features' function."""
         self.settings, self.store, self.gateway, self.publisher = settings, store, gateway, publisher
         self.worker, self.owner, self.shipped, self.check, self.clock = worker, owner, shipped, check, clock
+        self.describe = describe
         self._lock = threading.Lock()  # the job's thread and the worker's (for_slot) read answers in turn
         self._said: set = set()  # things logged once (a slot with no room, a refused message)
         self._failing: str | None = None  # why reading answers fails, while it does
@@ -457,7 +474,9 @@ class ApprovalQueue:
             c = shown[row.number]
             return PooledCandidate(c.text, c.canonical, c.score, c.temperature, c.features), "approved"
         if row.decision == "edit":
-            return PooledCandidate(row.text, canonical(row.text), 0.0, 0.0, {}), "edited"
+            found = self.describe(row.text)
+            return PooledCandidate(row.text, canonical(row.text), self.shipped.score(found) if found else 0.0, 0.0,
+                                   found), "edited"
         if row.decision == "timeout-post":
             return pick, how
         return None  # "none", "timeout-skip"
@@ -622,7 +641,7 @@ def queue_for(settings, store: Store, gateway, publisher, worker, runtime, max_c
             raise ConfigError("stopped before APPROVAL_OWNER was looked up")
         store.set_meta({OWNER_KEY: json.dumps({"handle": handle, "id": owner.account_id, "acct": owner.acct})})
     return ApprovalQueue(settings, store, gateway, publisher, worker, owner, runtime.evidence.curator,
-                         edit_screen(runtime.evidence, max_chars), worker.clock)
+                         edit_screen(runtime.evidence, max_chars), edit_features(runtime), worker.clock)
 
 
 def is_answer(store: Store, in_reply_to_id: str | None) -> bool:

@@ -17,13 +17,10 @@ from pathlib import Path
 
 from ...curation import seams
 from ...curation.evidence import Evidence
-from ...curation.features import features
-from ...curation.mashups import half_traits, known_traits
-from ...curation.relatedness import relatedness_many
+from ...curation.pipeline import featurize
 from ...errors import PanelError
 from ...model.modelfile import ModelPaths, load_model
 from ...model.sampler import Sampler
-from ...model.scoring import mean_log_likelihood
 from .baseline import baseline, load_baseline_sources
 from .sheets import parse_key
 
@@ -67,25 +64,15 @@ def compute(folders: list[Path], model_dir: Path, songs_path: Path, arxiv_path: 
     paths = ModelPaths.in_directory(model_dir)
     sampler, evidence = Sampler(load_model(paths)), Evidence.load(model_dir, paths.name)
     songs, titles = load_baseline_sources(songs_path, arxiv_path)
-    cache: dict = {}
     done = []
     for folder in folders:
         if not (folder / "key.tsv").exists():
             raise PanelError(f"{folder} has no key.tsv: not a panel folder")
         key = parse_key((folder / "key.tsv").read_text(encoding="utf8"), f"{folder}/key.tsv")
         items = split_items(folder, key, songs, titles)
-        song_fl = mean_log_likelihood(sampler, [i[2] for i in items], "song")
-        paper_fl = mean_log_likelihood(sampler, [i[3] for i in items], "arxiv")
-        related = relatedness_many(evidence.vectors, [(i[2], i[3]) for i in items])
-        lines = []
-        for (group, text, song, paper, seam), sf, pf, rel in zip(items, song_fl, paper_fl, related):
-            feats = features(song, paper, text, seam, float(sf), float(pf), 0.0)
-            del feats["temperature"]
-            feats.update(half_traits(song, "song", evidence.stats, evidence.halves, cache))
-            feats.update(half_traits(paper, "arxiv", evidence.stats, evidence.halves, cache))
-            feats.update(known_traits(feats))
-            feats["relatedness"] = float(rel)
-            lines.append(json.dumps({"text": text, "group": group, "features": feats}, ensure_ascii=False) + "\n")
+        found = featurize(sampler, evidence, [(text, song, paper, seam) for _, text, song, paper, seam in items])
+        lines = [json.dumps({"text": text, "group": group, "features": feats}, ensure_ascii=False) + "\n"
+                 for (group, text, _, _, _), feats in zip(items, found)]
         (folder / FEATURES_FILE).write_text("".join(lines), encoding="utf8")
         done.append(Featured(folder, len(lines), len(key) - len(lines)))
     return done
