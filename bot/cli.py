@@ -579,6 +579,7 @@ def cmd_panel_candidates(args) -> int:
 def cmd_panel_fit(args) -> int:
     from .training.panel import fit
 
+    _out_path(args.out)
     groups = set(args.groups.split(",")) if args.groups else None
     fitted = fit.fit_curator(args.folders, groups, args.alpha)
     weights = fitted.curator.weights
@@ -626,19 +627,30 @@ def cmd_panel_rolling(args) -> int:
     return 0
 
 
+def _out_path(path: Path | None) -> None:
+    """Refuse, before any work, an --out that cannot be written: a folder, or in a missing one."""
+    if path is not None and (path.is_dir() or not path.parent.is_dir()):
+        raise BotError(f"cannot write {path}: " + ("it is a folder" if path.is_dir() else
+                                                   f"the folder {path.parent} does not exist"))
+
+
 def cmd_panel_tune(args) -> int:
     from .curation import curator
     from .training.panel import fit
 
+    _out_path(args.out)
+    if not args.curator.is_file():
+        raise BotError(f"no curator file {args.curator} (give the one to tune with --curator)")
     shipped = curator.load(args.curator)
     groups = set(args.groups.split(",")) if args.groups else None
     tuned = fit.tune(args.fit, args.test or [], shipped, args.feature, tuple(args.grid or fit.TUNE_GRID), groups)
-    number = lambda x: "n/a" if x is None else f"{x:+.3f}"  # noqa: E731
     print(f"{args.feature}: {tuned.was:+.3f} -> {tuned.weight:+.3f} (mean per-panel Spearman rho on the network "
-          f"items of {len(args.fit)} fit panels: {tuned.fit_rho_shipped:+.3f} -> {tuned.fit_rho:+.3f})")
-    if args.test:
-        print(f"held out ({tuned.test_panels} panels): {number(tuned.test_rho_shipped)} -> {number(tuned.test_rho)}, "
-              f"better on {tuned.test_better} of {tuned.test_panels}")
+          f"items of the fit panels: {tuned.fit_rho_shipped:+.3f} -> {tuned.fit_rho:+.3f})")
+    if args.test and tuned.test_panels:
+        print(f"held out ({tuned.test_panels} of {len(args.test)} panels): {tuned.test_rho_shipped:+.3f} -> "
+              f"{tuned.test_rho:+.3f}, better on {tuned.test_better} of {tuned.test_panels}")
+    elif args.test:
+        print(f"held out: none of the {len(args.test)} panels has {fit.MIN_RANKED} or more network items rated apart")
     if args.out is not None:
         from .files import atomic_write_text
 

@@ -198,8 +198,10 @@ def test_owner_edit_is_posted_once_it_passes_every_filter(mastodon_server, datab
     assert posted.choice == "edited"
     # the edit teaches the engagement learner as a pool candidate would: the same features
     pooled = next(c for c in bank if c.text == edit).features
-    assert set(posted.features) == set(pooled) - {"temperature"}
-    assert all(posted.features[k] == pytest.approx(pooled[k], abs=1e-4) for k in posted.features)
+    assert set(posted.features) == set(pooled)
+    assert all(posted.features[k] == pytest.approx(pooled[k], abs=1e-4) for k in posted.features if k != "temperature")
+    # no temperature wrote it: the worker's mean one, so it teaches nothing about temperature
+    assert posted.features["temperature"] == pytest.approx(sum(bot.settings.temperatures) / len(bot.settings.temperatures))
     assert posted.curator_score == pytest.approx(runtime.evidence.curator.score(posted.features))
     bot.close()
 

@@ -107,10 +107,11 @@ def test_tune_chooses_one_weight_on_earlier_panels_and_reports_it_on_held_out_on
     assert tuned.fit_rho > tuned.fit_rho_shipped and tuned.test_rho > tuned.test_rho_shipped
     assert tuned.test_better == tuned.test_panels == 2
     note = tuned.curator.notes["tuned"][-1]
-    assert note["feature"] == "rhyme" and note["fit_on"] == "panel-1..panel-2" and note["held_out"] == "panel-3..panel-4"
-    assert tuned.curator.notes["items"] == 9 and "rhyme tuned on panel-1..panel-2" in tuned.curator.source
-    # a feature the data says nothing about keeps the weight nearest the shipped one
-    assert panel_fit.tune(fit_on, [], shipped, "alliteration", grid=(-1.0, 0.0, 1.0)).weight == 0.0
+    assert note["feature"] == "rhyme" and note["fit_on"] == "panel-1, panel-2" and note["held_out"] == "panel-3, panel-4"
+    assert tuned.curator.notes["items"] == 9 and "rhyme tuned on panel-1, panel-2" in tuned.curator.source
+    # a feature no item has (a typo) is refused, not tuned to nothing
+    with pytest.raises(panel_fit.PanelError, match="has the feature 'alliteration'"):
+        panel_fit.tune(fit_on, [], shipped, "alliteration")
 
     path = tmp_path / "curator.json"
     path.write_text(shipped.to_json())
@@ -118,13 +119,42 @@ def test_tune_chooses_one_weight_on_earlier_panels_and_reports_it_on_held_out_on
     args = ["panel", "tune", "rhyme", "--curator", str(path), "--fit", *map(str, fit_on), "--test", *map(str, held)]
     assert cli.main(args + ["--out", str(out)]) == 0
     shown = capsys.readouterr().out
-    assert "rhyme: -0.500 -> +1.000" in shown and "better on 2 of 2" in shown
+    assert "rhyme: -0.500 -> +1.000" in shown and "held out (2 of 2 panels)" in shown and "better on 2 of 2" in shown
     assert json.loads(out.read_text())["weights"]["rhyme"] == 1.0
-    # a weight that pushes every score to the top of the scale orders nothing and is passed over
-    assert panel_fit.tune(fit_on, [], shipped, "words", grid=(0.25, 5.0)).weight == 0.25
-    assert cli.main(["panel", "tune", "words", "--curator", str(path), "--fit", *map(str, fit_on), "--grid", "5", "9"]) == 1
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "tells apart with any words weight of 5, 9" in err
+    # a weight that pushes every score to the top of the scale orders nothing: rho 0 on every panel
+    assert panel_fit.panel_rhos(fit_on, Curator({"words": 5.0}, 2.0)) == [0.0, 0.0]
+    right = Curator({"rhyme": 1.0, "words": 0.25}, 2.0)
+    assert panel_fit.tune(fit_on, [], right, "words", grid=(5.0, 9.0)).weight == 0.25  # the shipped one stays
     (tmp_path / "bare").mkdir()
     assert cli.main(["panel", "tune", "rhyme", "--curator", str(path), "--fit", str(tmp_path / "bare")]) == 1
     assert "bot panel features" in capsys.readouterr().err
+
+
+def test_tune_refuses_what_it_cannot_measure_in_one_line(tmp_path, capsys):
+    fit_on = [_panel(tmp_path / f"panel-{k}", _linear_items(k)) for k in (1, 2)]
+    path = tmp_path / "curator.json"
+    path.write_text(Curator({"rhyme": -0.5}, 2.0, "panel-0").to_json())
+    base = ["panel", "tune", "--curator", str(path), "--fit", *map(str, fit_on)]
+    cases = {
+        "every weight to try must be a finite number": ["rhyme", "--grid", "nan"],
+        "no network item of panel-1, panel-2 has the feature 'Rhyme'": ["Rhyme"],
+        "a panel folder is given twice": ["rhyme", "--test", str(fit_on[0])],
+        f"the folder {tmp_path / 'missing'} does not exist": ["rhyme", "--out", str(tmp_path / "missing" / "c.json")],
+        "it is a folder": ["rhyme", "--out", str(tmp_path)],
+    }
+    for said, extra in cases.items():
+        assert cli.main(base[:2] + extra[:1] + base[2:] + extra[1:]) == 1, said
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and said in err, err
+    assert cli.main(["panel", "tune", "rhyme", "--curator", str(tmp_path / "typo.json"), "--fit", str(fit_on[0])]) == 1
+    assert "no curator file" in capsys.readouterr().err
+    broken = _panel(tmp_path / "broken", _linear_items(3))
+    (broken / "features-all.jsonl").write_text('{"text": "T3-0", "features": {}}\n')
+    assert cli.main(["panel", "tune", "rhyme", "--curator", str(path), "--fit", str(broken)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "line 1 is not an item with features" in err
+    bad_notes = tmp_path / "notes.json"
+    bad_notes.write_text('{"weights": {}, "notes": [1, 2]}')
+    assert cli.main(["panel", "tune", "rhyme", "--curator", str(bad_notes), "--fit", str(fit_on[0])]) == 1
+    assert "notes is a list" in capsys.readouterr().err
+    assert not list(tmp_path.glob("*.tmp")) and not (tmp_path / "missing").exists()

@@ -60,9 +60,12 @@ def load(path: Path) -> Curator:
         data = json.loads(path.read_text(encoding="utf8"))
         weights = {str(k): float(v) for k, v in data["weights"].items()}
         bias = float(data.get("bias", 0.0))
+        notes = data.get("notes", {})
+        if not isinstance(notes, dict):
+            raise ValueError(f"notes is a {type(notes).__name__}, not an object")
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
         raise ModelFileError(f"curator file {path} is unreadable ({e}); fit it again with `bot panel fit` "
                              "or delete it to use the prior") from None
     if not all(math.isfinite(v) for v in [bias, *weights.values()]):
         raise ModelFileError(f"curator file {path} has a weight that is not a finite number")
-    return Curator(weights, bias, str(data.get("source", "")), dict(data.get("notes", {})))
+    return Curator(weights, bias, str(data.get("source", "")), dict(notes))

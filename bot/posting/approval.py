@@ -145,10 +145,12 @@ def edit_screen(evidence, max_chars: int) -> Callable[[str, frozenset[str]], str
     return check
 
 
-def edit_features(runtime) -> Callable[[str], dict[str, float]]:
+def edit_features(runtime, temperature: float) -> Callable[[str], dict[str, float]]:
     """text -> the curator's features of an owner's edit, computed as for the halves the network
     writes (pipeline.featurize), so the post it makes teaches the engagement learner like any
-    other; {} for a text that is not two halves at a seam (the learner then sees only its level)."""
+    other; {} for a text that is not two halves at a seam (the learner then sees only its level).
+    No temperature wrote an edit: it gets `temperature` (the worker's mean one), so how it does
+    teaches the learner nothing about temperature."""
     from ..curation.pipeline import featurize
 
     def describe(text: str) -> dict[str, float]:
@@ -156,7 +158,8 @@ def edit_features(runtime) -> Callable[[str], dict[str, float]]:
         if not parsed:
             return {}
         seam, song, paper = parsed
-        return featurize(runtime.sampler, runtime.evidence, [(text, song, paper, seam)])[0]
+        return {**featurize(runtime.sampler, runtime.evidence, [(text, song, paper, seam)])[0],
+                "temperature": temperature}
     return describe
 
 
@@ -467,16 +470,16 @@ class ApprovalQueue:
                         row.text, "posting the worker's pick instead" if self.settings.approval_timeout_action == "post"
                         else "skipping the slot")
             return (pick, how) if self.settings.approval_timeout_action == "post" else None
-        if row.decision in ("pick", "edit"):
-            self._handed.add(slot)
         if row.decision == "pick":
             shown = {c.number: c for c in self.store.approval_candidates(slot)}
             c = shown[row.number]
+            self._handed.add(slot)
             return PooledCandidate(c.text, c.canonical, c.score, c.temperature, c.features), "approved"
         if row.decision == "edit":
             found = self.describe(row.text)
-            return PooledCandidate(row.text, canonical(row.text), self.shipped.score(found) if found else 0.0, 0.0,
-                                   found), "edited"
+            self._handed.add(slot)
+            return PooledCandidate(row.text, canonical(row.text), self.shipped.score(found) if found else 0.0,
+                                   found.get("temperature", 0.0), found), "edited"
         if row.decision == "timeout-post":
             return pick, how
         return None  # "none", "timeout-skip"
@@ -641,7 +644,8 @@ def queue_for(settings, store: Store, gateway, publisher, worker, runtime, max_c
             raise ConfigError("stopped before APPROVAL_OWNER was looked up")
         store.set_meta({OWNER_KEY: json.dumps({"handle": handle, "id": owner.account_id, "acct": owner.acct})})
     return ApprovalQueue(settings, store, gateway, publisher, worker, owner, runtime.evidence.curator,
-                         edit_screen(runtime.evidence, max_chars), edit_features(runtime), worker.clock)
+                         edit_screen(runtime.evidence, max_chars),
+                         edit_features(runtime, sum(settings.temperatures) / len(settings.temperatures)), worker.clock)
 
 
 def is_answer(store: Store, in_reply_to_id: str | None) -> bool:

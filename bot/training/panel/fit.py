@@ -50,19 +50,29 @@ class Rows:
 def rated_rows(folders: list[Path], groups: set[str] | None) -> Rows:
     """Every rated item with features in the folders (groups: only these), the real titles'
     network-only features set to the network items' mean and their level marked by LEVEL.
-    Raises PanelError for a folder without features-all.jsonl."""
+    Raises PanelError for a folder without features-all.jsonl, or whose key, ratings or
+    features cannot be read."""
     rows, y, names, texts = [], [], [], []
     for folder in folders:
         if not (folder / FEATURES_FILE).exists():
             raise PanelError(f"{folder} has no {FEATURES_FILE}: run `bot panel features {folder}` first")
-        scores = rated_means(folder)
-        for line in (folder / FEATURES_FILE).read_text(encoding="utf8").splitlines():
+        try:
+            scores = rated_means(folder)
+            lines = (folder / FEATURES_FILE).read_text(encoding="utf8").splitlines()
+        except (OSError, UnicodeDecodeError) as e:
+            raise PanelError(f"{folder} is not a readable panel folder ({type(e).__name__}: {e})") from None
+        for number, line in enumerate(lines, 1):
             if not line.strip():
                 continue
-            obj = json.loads(line)
-            key = (obj["group"], obj["text"])
+            try:
+                obj = json.loads(line)
+                key = (obj["group"], obj["text"])
+                found = {str(k): float(v) for k, v in obj["features"].items()}
+            except (ValueError, KeyError, TypeError, AttributeError) as e:
+                raise PanelError(f"{folder / FEATURES_FILE} line {number} is not an item with features "
+                                 f"({type(e).__name__}: {e}); run `bot panel features {folder}` again") from None
             if key in scores and (groups is None or obj["group"] in groups):
-                rows.append({**obj["features"], LEVEL: float(obj["group"] == REAL)})
+                rows.append({**found, LEVEL: float(obj["group"] == REAL)})
                 y.append(scores[key])
                 names.append(obj["group"])
                 texts.append(obj["text"])
@@ -197,9 +207,10 @@ def rolling(folders: list[Path], shipped: Curator, alpha: float, groups: set[str
     return out
 
 
-# Weights tune tries, in score points per unit of the feature: past 1, one feature would swamp a
-# fitted curator, whose weights are all under 1 in magnitude.
+# Weights tune tries, in score points per unit of the feature, beside the shipped weight: past 1,
+# one feature would swamp a fitted curator, whose weights are all under 1 in magnitude.
 TUNE_GRID = (-1.0, -0.5, -0.25, 0.0, 0.25, 0.5, 1.0)
+MIN_RANKED = 3  # network items a panel needs for its rank correlation to count
 
 
 @dataclass(frozen=True)
@@ -213,20 +224,27 @@ class Tuned:
     weight: float
     fit_rho: float  # mean per-panel rho on the fit panels, tuned weight
     fit_rho_shipped: float
-    test_rho: float | None  # the same on the held-out panels (None: no held-out panel)
+    test_rho: float | None  # the same on the held-out panels (None: none given, or none rankable)
     test_rho_shipped: float | None
     test_better: int  # held-out panels the tuned weight ranks better than the shipped one
-    test_panels: int
+    test_panels: int  # held-out panels with enough network items to rank
 
 
 def panel_rhos(folders: list[Path], curator: Curator, groups: set[str] | None = None) -> list[float | None]:
     """Spearman rho of the curator's scores with the mean ratings, over each panel's network
-    items, one per folder (None where it is undefined: fewer than 3 items, or all alike)."""
+    items, one per folder: None for a panel with fewer than MIN_RANKED network items or whose
+    items were all rated alike; 0.0 where the curator scores them all alike (it orders nothing).
+    Raises PanelError as rated_rows does."""
     out = []
     for folder in folders:
         rows = rated_rows([folder], groups)
         net = rows.network
-        out.append(spearman([curator.score(f) for f, keep in zip(rows.features, net) if keep], rows.scores[net]))
+        y = rows.scores[net]
+        if len(y) < MIN_RANKED or y.std() == 0:
+            out.append(None)
+            continue
+        rho = spearman([curator.score(f) for f, keep in zip(rows.features, net) if keep], y)
+        out.append(0.0 if rho is None else rho)
     return out
 
 
@@ -235,40 +253,49 @@ def _mean(values: list[float | None]) -> float | None:
     return float(np.mean(known)) if known else None
 
 
+def _names(folders: list[Path]) -> str:
+    return ", ".join(f.name for f in folders)
+
+
 def tune(fit_folders: list[Path], test_folders: list[Path], shipped: Curator, feature: str,
          grid: tuple[float, ...] = TUNE_GRID, groups: set[str] | None = None) -> Tuned:
-    """The weight of feature, among grid, that orders the fit panels' network items best (mean
-    per-panel Spearman rho; ties go to the weight nearest the shipped one), every other weight
-    kept; with how it and the shipped curator order the held-out test panels. A weight under which
-    the curator scores every item alike (its scores are clipped to the rating scale) is passed
-    over. Raises PanelError when no weight of the grid orders any fit panel's network items, or
-    for a folder without features."""
+    """The weight of feature, among grid and the shipped weight, that orders the fit panels'
+    network items best (mean per-panel Spearman rho, panel_rhos; ties go to the weight nearest
+    the shipped one), every other weight kept; with how it and the shipped curator order the
+    held-out test panels. Raises PanelError for a weight that is not a finite number, a feature
+    no network item of the fit panels has, a folder given twice or both to fit and to test, no
+    fit panel with MIN_RANKED network items rated apart, or a folder rated_rows cannot read."""
+    if not all(np.isfinite(w) for w in grid):
+        raise PanelError(f"every weight to try must be a finite number, not {', '.join(f'{w:g}' for w in grid)}")
+    given = [f.resolve() for f in [*fit_folders, *test_folders]]
+    if len(set(given)) < len(given):
+        raise PanelError("a panel folder is given twice (a held-out panel must not be a fit panel)")
+    fit_rows = rated_rows(fit_folders, groups)
+    if not any(f.get(feature) for f, net in zip(fit_rows.features, fit_rows.network) if net):
+        raise PanelError(f"no network item of {_names(fit_folders)} has the feature {feature!r}; "
+                         "the features are the keys of features-all.jsonl")
+
     def with_weight(w: float) -> Curator:
         return Curator({**shipped.weights, feature: w}, shipped.bias, shipped.source, shipped.notes)
 
     was = shipped.weights.get(feature, 0.0)
-    tried = {}
-    for w in grid:  # a weight under which every item scores alike (clipped to the scale) ranks nothing
-        if (rho := _mean(panel_rhos(fit_folders, with_weight(w), groups))) is not None:
-            tried[w] = rho
-    if not tried:
-        raise PanelError(f"no panel of {', '.join(f.name for f in fit_folders)} has network items that the "
-                         f"curator tells apart with any {feature} weight of {', '.join(f'{w:g}' for w in grid)}")
+    tried = {w: _mean(panel_rhos(fit_folders, with_weight(w), groups)) for w in sorted({*grid, was})}
+    if tried[was] is None:
+        raise PanelError(f"no panel of {_names(fit_folders)} has {MIN_RANKED} or more network items rated apart")
     best = max(tried, key=lambda w: (round(tried[w], 9), -abs(w - was)))
-    shipped_fit = _mean(panel_rhos(fit_folders, shipped, groups)) or 0.0
     pairs = [(t, s) for t, s in zip(panel_rhos(test_folders, with_weight(best), groups),
                                     panel_rhos(test_folders, shipped, groups)) if t is not None and s is not None]
-    tuned_test, shipped_test = [t for t, _ in pairs], [s for _, s in pairs]
+    tuned_test, shipped_test = _mean([t for t, _ in pairs]), _mean([s for _, s in pairs])
     better = sum(t > s for t, s in pairs)
-    names = lambda fs: f"{fs[0].name}..{fs[-1].name}" if len(fs) > 1 else fs[0].name  # noqa: E731
-    note = {"feature": feature, "was": round(was, 4), "weight": best, "fit_on": names(fit_folders),
-            "fit_rho": round(tried[best], 3), "fit_rho_shipped": round(shipped_fit, 3)}
+    rounded = lambda x: None if x is None else round(x, 3)  # noqa: E731
+    note = {"feature": feature, "was": round(was, 4), "weight": best, "fit_on": _names(fit_folders),
+            "fit_rho": rounded(tried[best]), "fit_rho_shipped": rounded(tried[was])}
     if test_folders:
-        note.update({"held_out": names(test_folders), "test_rho": round(_mean(tuned_test) or 0.0, 3),
-                     "test_rho_shipped": round(_mean(shipped_test) or 0.0, 3), "test_better": better,
-                     "test_panels": len(tuned_test)})
+        note.update({"held_out": _names(test_folders), "test_rho": rounded(tuned_test),
+                     "test_rho_shipped": rounded(shipped_test), "test_better": better,
+                     "test_panels": len(pairs)})
+    earlier = shipped.notes.get("tuned")
     curator = Curator({**shipped.weights, feature: best}, shipped.bias,
-                      f"{shipped.source}; {feature} tuned on {names(fit_folders)}",
-                      {**shipped.notes, "tuned": [*shipped.notes.get("tuned", []), note]})
-    return Tuned(curator, feature, was, best, tried[best], shipped_fit, _mean(tuned_test), _mean(shipped_test),
-                 better, len(pairs))
+                      f"{shipped.source}; {feature} tuned on {_names(fit_folders)}",
+                      {**shipped.notes, "tuned": [*(earlier if isinstance(earlier, list) else []), note]})
+    return Tuned(curator, feature, was, best, tried[best], tried[was], tuned_test, shipped_test, better, len(pairs))
