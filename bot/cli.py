@@ -23,7 +23,7 @@ def _temperatures(text: str) -> list[float]:
         raise argparse.ArgumentTypeError(str(e).replace("temperatures=", "", 1)) from None
 
 
-def _whole(minimum: int):
+def _whole(minimum: int, maximum: int | None = None):
     def parse(text: str) -> int:
         try:
             value = int(text)
@@ -31,6 +31,8 @@ def _whole(minimum: int):
             raise argparse.ArgumentTypeError(f"must be a whole number, not {text!r}") from None
         if value < minimum:
             raise argparse.ArgumentTypeError(f"must be at least {minimum}, not {value}")
+        if maximum is not None and value > maximum:
+            raise argparse.ArgumentTypeError(f"must be at most {maximum}, not {value}")
         return value
     return parse
 
@@ -180,6 +182,8 @@ def cmd_dry_run(args) -> int:
             choice = learner.choose(candidates, history)
             pick = candidates[choice.index] if choice else None
             picks.append((pool, pick, choice))
+            if k == 0:
+                ranked = len(candidates)  # the first pick's choice.index ranks it among these
             if pick is not None:
                 history, posted = history.after(pick.text, choice.how), posted | {pick.canonical}
     finally:
@@ -217,7 +221,7 @@ def cmd_dry_run(args) -> int:
     if pick is None:
         print("would post: nothing (no candidate passed every filter; try a larger --pool-size)")
     else:
-        print(f"would post: {would}    ({_how(choice.how, pick.text)})")
+        print(f"would post: {would}    (#{choice.index + 1} of {ranked} by the curator; {_how(choice.how, pick.text)})")
     return 0
 
 
@@ -402,6 +406,10 @@ def cmd_queue(args) -> int:
             store.close()
         print("\n".join(lines))
         return 0
+    try:  # an answer needs a queue: never create the state database for one
+        open_store(settings.database_url, read_only=True).close()
+    except NoStateYetError as e:
+        raise NoStateYetError(f"no state yet: {e}") from None
     check = None
     if args.queue_command == "edit":
         from .curation.evidence import Evidence
@@ -825,7 +833,7 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--temperatures", type=_temperatures, default=None,
                     help=f"sampling temperatures, comma-separated (default: TEMPERATURES, else "
                          f"{','.join(map(str, worker.temperatures))})")
-    ap.add_argument("--pool-size", type=_positive, default=None,
+    ap.add_argument("--pool-size", type=_whole(1, settings_module.POOL_SIZE_MAX), default=None,
                     help=f"halves to sample, half song titles and half paper phrases, each of those kept from "
                          f"several sampled (default: POOL_SIZE, else {worker.pool_size})")
     ap.add_argument("--show", type=_positive, default=None, help="how many top candidates to print (default 10)")
@@ -841,17 +849,22 @@ def parser() -> argparse.ArgumentParser:
 
     e = sub.add_parser("evaluate", help="share of raw samples passing each filter, per temperature")
     e.add_argument("--temperatures", dest="eval_temperatures", type=_temperatures,
-                   default=[0.5, 0.7, 0.9, 1.1, 1.3, 1.5])
+                   default=[0.5, 0.7, 0.9, 1.1, 1.3, 1.5],
+                   help="sampling temperatures to measure, comma-separated (default 0.5,0.7,0.9,1.1,1.3,1.5)")
     e.add_argument("--samples", type=_positive, default=1000, help="samples per temperature")
-    e.add_argument("--seed", dest="eval_seed", type=_seed, default=0)
+    e.add_argument("--seed", dest="eval_seed", type=_seed, default=0, help="random seed of the samples (default 0)")
     e.add_argument("--plot", type=Path, default=None, help="also write a PNG plot here (needs matplotlib)")
     e.add_argument("--model-dir", type=Path, default=argparse.SUPPRESS, help="model directory")
     e.set_defaults(handler=cmd_evaluate)
 
-    c = sub.add_parser("check", help="verify the credentials; print the account, its bot flag and the server's limits")
+    c = sub.add_parser("check", help="verify the credentials; print the account, its bot flag and the server's limits",
+                       description="Log in with the settings' credentials (Mastodon, and Bluesky where set) and "
+                                   "print the account, its bot flag and the server's limits; posts nothing.")
     c.set_defaults(handler=cmd_check)
     h = sub.add_parser("health", help="is a worker running on the state database, and when did it last post "
-                       "(exit status 1: none is running)")
+                       "(exit status 1: none is running)",
+                       description="Whether a worker holds the state database (DATABASE_URL) and when it last posted; "
+                                   "exit status 1 when none is running (the container's health check).")
     h.set_defaults(handler=cmd_health)
 
     st = sub.add_parser("stats", help="posts and engagement by seam, tag, length and temperature; what the bot "
@@ -900,8 +913,10 @@ def parser() -> argparse.ArgumentParser:
     rp.set_defaults(handler=cmd_reply)
 
     d = sub.add_parser("derive", help="rebuild a model's word statistics and novelty index from the corpora")
-    d.add_argument("--song-titles", type=Path, default=Path("data/song_titles.txt"))
-    d.add_argument("--arxiv-titles", type=Path, default=Path("data/arxiv_titles.txt"))
+    d.add_argument("--song-titles", type=Path, default=Path("data/song_titles.txt"),
+                   help="the song-title corpus, one per line (default data/song_titles.txt)")
+    d.add_argument("--arxiv-titles", type=Path, default=Path("data/arxiv_titles.txt"),
+                   help="the paper-title corpus, one per line (default data/arxiv_titles.txt)")
     d.add_argument("--model-dir", type=Path, default=argparse.SUPPRESS, help="model directory")
     d.set_defaults(handler=cmd_derive)
     _add_panel_parser(sub)
@@ -973,7 +988,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = parser()
     args = ap.parse_args(argv)
     if not args.dry_run and args.command is None and (given := _preview_options_given(args)):
-        ap.error(f"{', '.join(given)} only apply to a preview: add --dry-run (without it, `bot` runs the live worker)")
+        ap.error(f"{', '.join(given)} only {'applies' if len(given) == 1 else 'apply'} to a preview: add --dry-run "
+                 "(without it, `bot` runs the live worker)")
     if argv is None and (args.dry_run or args.command is not None):
         _release_signals()
     try:

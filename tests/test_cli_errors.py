@@ -114,6 +114,12 @@ def test_plot_without_matplotlib_is_said_before_sampling(capsys, monkeypatch, tm
         "(or pip install matplotlib)")
 
 
+def test_preview_options_without_dry_run_say_so_in_one_line(capsys):
+    assert "--posts only applies to a preview: add --dry-run" in one_line(capsys, ["--posts", "2"], 2)
+    assert "--posts, --json only apply to a preview" in one_line(capsys, ["--posts", "2", "--json"], 2)
+    assert "--pool-size: must be at most 20000" in one_line(capsys, ["--dry-run", "--pool-size", "100000000"], 2)
+
+
 def test_version(capsys):
     with pytest.raises(SystemExit) as e:
         cli.main(["--version"])

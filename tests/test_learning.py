@@ -438,3 +438,9 @@ def test_bot_stats_without_state_is_one_line(tmp_path, monkeypatch, capsys):
     assert cli.main(["stats"]) == 1
     err = capsys.readouterr().err.strip()
     assert err.startswith("bot: error: no state yet") and "\n" not in err
+    # nor do the approval queue's commands create a state database for an answer with no queue
+    for args in (["queue"], ["queue", "approve", "2"], ["queue", "reject"], ["queue", "edit", "Stay (Remix)"]):
+        assert cli.main(args) == 1, args
+        err = capsys.readouterr().err.strip()
+        assert err.startswith("bot: error: no state yet") and "\n" not in err, args
+    assert list(tmp_path.iterdir()) == []

@@ -27,13 +27,14 @@ def test_durations(text, seconds):
 
 @pytest.mark.parametrize("name, value, message", [
     ("POST_INTERVAL", "soon", "POST_INTERVAL='soon' is not a duration"),
-    ("POST_INTERVAL", "0s", "POST_INTERVAL must be at least"),
+    ("POST_INTERVAL", "0s", "POST_INTERVAL='0s' must be at least 1 second"),
     ("POST_VISIBILITY", "loud", "POST_VISIBILITY='loud' must be one of"),
     ("POST_LANGUAGE", "English", "POST_LANGUAGE='English'"),
     ("MASTODON_API_BASE_URL", "example.social", "must be a server URL"),
     ("DATABASE_URL", "mysql://x", "DATABASE_URL must start with"),
     ("POOL_SIZE", "many", "POOL_SIZE='many' is not an integer"),
     ("POOL_SIZE", "0", "POOL_SIZE='0' must be at least 1"),
+    ("POOL_SIZE", "100000000", "POOL_SIZE='100000000' must be at most 20000"),
     ("TEMPERATURES", "warm", "TEMPERATURES='warm'"),
     ("LOG_LEVEL", "chatty", "LOG_LEVEL='CHATTY'"),
 ])

@@ -39,12 +39,12 @@ def duration(minimum: float = 0.0) -> Callable[[str, str], float]:
     def parse(name: str, text: str) -> float:
         value = parse_duration(name, text)
         if value < minimum:
-            raise ConfigError(f"{name} must be at least {minimum:g} seconds")
+            raise ConfigError(f"{name}={text!r} must be at least {minimum:g} second{'' if minimum == 1 else 's'}")
         return value
     return parse
 
 
-def integer(minimum: int = 0) -> Callable[[str, str], int]:
+def integer(minimum: int = 0, maximum: int | None = None) -> Callable[[str, str], int]:
     def parse(name: str, text: str) -> int:
         try:
             value = int(text)
@@ -52,8 +52,15 @@ def integer(minimum: int = 0) -> Callable[[str, str], int]:
             raise ConfigError(f"{name}={text!r} is not an integer") from None
         if value < minimum:
             raise ConfigError(f"{name}={text!r} must be at least {minimum}")
+        if maximum is not None and value > maximum:
+            raise ConfigError(f"{name}={text!r} must be at most {maximum}")
         return value
     return parse
+
+
+# Halves in one pool at most: about 90 CPU seconds a refresh and some hundreds of MB (a 1,000-half
+# pool takes 4.4 CPU s, bench/README.md); far past any use, short of running a machine out of memory.
+POOL_SIZE_MAX = 20_000
 
 
 def choice(options: tuple[str, ...], upper: bool = False) -> Callable[[str, str], str]:
@@ -312,7 +319,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DATABASE_URL", "sqlite:///bot.sqlite3", database_url, "state: sqlite:///path or postgresql://... (Heroku's Postgres add-on sets it)"),
     Setting("ALLOW_SQLITE_ON_HEROKU", "off", switch, "on: run on a Heroku dyno with SQLite anyway (its disk, and the bot's memory of what it posted, is wiped at every restart)"),
     Setting("BOT_MODEL_DIR", "", model_dir, "the model and its evidence files; empty: the shipped model, wherever the bot runs"),
-    Setting("POOL_SIZE", "300", integer(1), "halves sampled per pool refresh: half song titles, half paper phrases (each of those kept from several sampled)"),
+    Setting("POOL_SIZE", "300", integer(1, POOL_SIZE_MAX), "halves sampled per pool refresh: half song titles, half paper phrases (each of those kept from several sampled)"),
     Setting("TEMPERATURES", "0.5,0.7,0.9", temperatures, "sampling temperatures, comma-separated (chosen by `bot evaluate`: bench/README.md)"),
     Setting("SEED", "", optional_seed, "random seed of the pools and choices, for reproducible runs (`bot --dry-run --seed` shows what such a worker posts next); empty: random"),
     Setting("POOL_REFRESH", "1h", duration(1), "how often the pool is regenerated"),
