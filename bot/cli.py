@@ -784,12 +784,12 @@ def cmd_register_bluesky(args) -> int:
             elif not (password := sys.stdin.readline()):
                 raise EOFError
         except EOFError:
-            raise BotError("no app password was entered (end of input); run `bot register --bluesky` again, "
-                           "or pass it with --app-password") from None
+            raise BotError(f"no app password was entered (end of input); run `bot register --bluesky --handle {handle}` "
+                           "again, or pass it with --app-password") from None
     password = settings_module.app_password("the app password", password.strip())
     if not password:
         raise BotError("no app password was entered; make one in Bluesky's Settings > Privacy and security > "
-                       "App passwords and run `bot register --bluesky` again")
+                       f"App passwords and run `bot register --bluesky --handle {handle}` again")
     outlet = BlueskyOutlet(service, handle, password, MemorySessions())
     try:
         profile = outlet.profile()  # the one login: the credentials work

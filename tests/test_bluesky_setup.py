@@ -115,8 +115,8 @@ def test_register_without_a_handle_or_an_app_password_is_one_line(tmp_path):
                    "--handle is missing; pass the bot's Bluesky handle, e.g. --handle mashups.bsky.social")
     one_error_line(bot("register", "--bluesky", "--handle", "mashups.bsky.social", "--env-file",
                        str(tmp_path / ".env"), cwd=tmp_path),
-                   "no app password was entered (end of input); run `bot register --bluesky` again, "
-                   "or pass it with --app-password")
+                   "no app password was entered (end of input); run `bot register --bluesky --handle "
+                   "mashups.bsky.social` again, or pass it with --app-password")
 
 
 def test_register_needs_a_server_or_bluesky():

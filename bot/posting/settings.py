@@ -479,7 +479,8 @@ def with_hashtags(title: str, hashtags: tuple[str, ...]) -> str:
 def require_server(settings: Settings) -> None:
     """The daemon and `bot check` need a server and a token."""
     if not settings.api_base_url:
-        raise ConfigError("MASTODON_API_BASE_URL is not set; put your server's URL in .env (see .env.example)")
+        raise ConfigError("MASTODON_API_BASE_URL is not set; run `bot register --server https://your.server` "
+                          "(it writes .env), or put your server's URL in .env (see .env.example)")
     if not settings.access_token:
         raise ConfigError("MASTODON_ACCESS_TOKEN is not set; run `bot register` to get one (see README)")
 
