@@ -206,6 +206,7 @@ def cmd_dry_run(args) -> int:
                               for s in pool.stages],
                    "passed": len(pool.passing), "rejections": dict(pool.rejections.most_common()),
                    "top": [_candidate_json(c) for c in shown], "would_post": would,
+                   "content_warning": settings.content_warning or None,
                    "pool": "stored" if stored is not None else "sampled",
                    "how": choice.how if choice else None}, sys.stdout, ensure_ascii=False, indent=1)
         print()
@@ -222,6 +223,8 @@ def cmd_dry_run(args) -> int:
         print("would post: nothing (no candidate passed every filter; try a larger --pool-size)")
     else:
         print(f"would post: {would}    (#{choice.index + 1} of {ranked} by the curator; {_how(choice.how, pick.text)})")
+        if settings.content_warning:
+            print(f"  behind the content warning {settings.content_warning!r} (POST_CONTENT_WARNING)")
     return 0
 
 

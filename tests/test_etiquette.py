@@ -1,5 +1,6 @@
 """What servers ask of bots, honoured by the worker against the local server: hashtags on every
 post, quiet hours, a cap on posts per day (and the pure schedule functions behind them)."""
+import json
 import threading
 from datetime import datetime, timezone
 
@@ -116,6 +117,15 @@ def test_dry_run_shows_the_status_with_its_hashtags(capsys, monkeypatch, tmp_pat
         monkeypatch.delenv(s.name, raising=False)
     monkeypatch.setenv("POST_HASHTAGS", "#bot")
     assert cli.main(["--dry-run", "--seed", "1", "--pool-size", "30"]) == 0
-    [line] = [x for x in capsys.readouterr().out.splitlines() if x.startswith("would post: ")]
+    shown = capsys.readouterr().out
+    [line] = [x for x in shown.splitlines() if x.startswith("would post: ")]
     status = line.removeprefix("would post: ").split("    (")[0]  # then how it was chosen
     assert status.endswith(" #bot") and status.count("#bot") == 1
+    assert "content warning" not in shown
+    monkeypatch.setenv("POST_CONTENT_WARNING", "AI mashups")
+    assert cli.main(["--dry-run", "--seed", "1", "--pool-size", "30"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    at = next(k for k, x in enumerate(out) if x.startswith("would post: "))
+    assert out[at + 1] == "  behind the content warning 'AI mashups' (POST_CONTENT_WARNING)"
+    assert cli.main(["--dry-run", "--seed", "1", "--pool-size", "30", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["content_warning"] == "AI mashups"
