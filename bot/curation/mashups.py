@@ -68,12 +68,20 @@ class Mashup:
         evidence: whether each half is one the corpora hold (a bare song title, a paper phrase),
         and how common each half's content words are in its corpus. cache: a dict kept across
         the candidates of one pool, so each half's evidence is looked up once."""
-        found = features(self.song.text, self.paper.text, self.text, self.seam.name, self.song.fluency,
-                         self.paper.fluency, self.temperature)
-        found.update(half_traits(self.song.text, "song", stats, known, cache))
-        found.update(half_traits(self.paper.text, "arxiv", stats, known, cache))
-        found.update(known_traits(found))
-        return found
+        return post_features(self.text, self.song.text, self.paper.text, self.seam.name, self.song.fluency,
+                             self.paper.fluency, self.temperature, stats, known, cache)
+
+
+def post_features(text: str, song: str, paper: str, seam: str, song_fluency: float, paper_fluency: float,
+                  temperature: float, stats: WordStats, known: KnownHalves | None,
+                  cache: dict | None = None) -> dict[str, float]:
+    """The curator's features of a post made of these halves at this seam (Mashup.features; and
+    pipeline.featurize for posts no pool sampled), all but relatedness."""
+    found = features(song, paper, text, seam, song_fluency, paper_fluency, temperature)
+    found.update(half_traits(song, "song", stats, known, cache))
+    found.update(half_traits(paper, "arxiv", stats, known, cache))
+    found.update(known_traits(found))
+    return found
 
 
 def known_traits(found: dict[str, float]) -> dict[str, float]:

@@ -17,8 +17,8 @@ import numpy as np
 from . import filters, mashups, seams as seams_module
 from .candidates import Candidate, screen
 from .evidence import Evidence
-from .features import features, specific
-from .mashups import Half, Mashup, half_traits, known_traits
+from .features import specific
+from .mashups import Half, Mashup, post_features
 from .relatedness import relatedness_many
 from .wordcheck import WordCheck
 from .words import canonical
@@ -218,13 +218,10 @@ def featurize(sampler: Sampler, evidence: Evidence, items: Sequence[tuple[str, s
                if evidence.vectors is not None else np.zeros(len(items)))
     out, cache = [], {}
     for (text, song, paper, seam), sf, pf, rel in zip(items, song_fluency, paper_fluency, related):
-        found = features(song, paper, text, seam, float(sf), float(pf), 0.0)
+        found = post_features(text, song, paper, seam, float(sf), float(pf), 0.0, evidence.stats, evidence.halves,
+                              cache)
         del found["temperature"]
-        found.update(half_traits(song, "song", evidence.stats, evidence.halves, cache))
-        found.update(half_traits(paper, "arxiv", evidence.stats, evidence.halves, cache))
-        found.update(known_traits(found))
-        found["relatedness"] = float(rel)
-        out.append(found)
+        out.append({**found, "relatedness": float(rel)})
     return out
 
 

@@ -235,9 +235,13 @@ def panel_rhos(folders: list[Path], curator: Curator, groups: set[str] | None = 
     items, one per folder: None for a panel with fewer than MIN_RANKED network items or whose
     items were all rated alike; 0.0 where the curator scores them all alike (it orders nothing).
     Raises PanelError as rated_rows does."""
+    return _rhos([rated_rows([f], groups) for f in folders], curator)
+
+
+def _rhos(panels: list[Rows], curator: Curator) -> list[float | None]:
+    """panel_rhos over panels already read (one Rows each)."""
     out = []
-    for folder in folders:
-        rows = rated_rows([folder], groups)
+    for rows in panels:
         net = rows.network
         y = rows.scores[net]
         if len(y) < MIN_RANKED or y.std() == 0:
@@ -270,8 +274,9 @@ def tune(fit_folders: list[Path], test_folders: list[Path], shipped: Curator, fe
     given = [f.resolve() for f in [*fit_folders, *test_folders]]
     if len(set(given)) < len(given):
         raise PanelError("a panel folder is given twice (a held-out panel must not be a fit panel)")
-    fit_rows = rated_rows(fit_folders, groups)
-    if not any(f.get(feature) for f, net in zip(fit_rows.features, fit_rows.network) if net):
+    fit_panels = [rated_rows([f], groups) for f in fit_folders]  # each folder read once
+    test_panels = [rated_rows([f], groups) for f in test_folders]
+    if not any(f.get(feature) for rows in fit_panels for f, net in zip(rows.features, rows.network) if net):
         raise PanelError(f"no network item of {_names(fit_folders)} has the feature {feature!r}; "
                          "the features are the keys of features-all.jsonl")
 
@@ -279,12 +284,12 @@ def tune(fit_folders: list[Path], test_folders: list[Path], shipped: Curator, fe
         return Curator({**shipped.weights, feature: w}, shipped.bias, shipped.source, shipped.notes)
 
     was = shipped.weights.get(feature, 0.0)
-    tried = {w: _mean(panel_rhos(fit_folders, with_weight(w), groups)) for w in sorted({*grid, was})}
+    tried = {w: _mean(_rhos(fit_panels, with_weight(w))) for w in sorted({*grid, was})}
     if tried[was] is None:
         raise PanelError(f"no panel of {_names(fit_folders)} has {MIN_RANKED} or more network items rated apart")
     best = max(tried, key=lambda w: (round(tried[w], 9), -abs(w - was)))
-    pairs = [(t, s) for t, s in zip(panel_rhos(test_folders, with_weight(best), groups),
-                                    panel_rhos(test_folders, shipped, groups)) if t is not None and s is not None]
+    pairs = [(t, s) for t, s in zip(_rhos(test_panels, with_weight(best)), _rhos(test_panels, shipped))
+             if t is not None and s is not None]
     tuned_test, shipped_test = _mean([t for t, _ in pairs]), _mean([s for _, s in pairs])
     better = sum(t > s for t, s in pairs)
     rounded = lambda x: None if x is None else round(x, 3)  # noqa: E731
