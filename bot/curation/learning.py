@@ -21,6 +21,7 @@ import numpy as np
 
 from . import variety
 from .curator import Curator
+from .links import LINK_MIN, NO_LINK
 
 # A typical change of each feature (one-hot and 0/1 features: 1). The prior lets such a change
 # move the score by about PRIOR_SD panel points either way from the curator's weight.
@@ -173,6 +174,18 @@ def without_generic(texts: Sequence[str], indices: list[int], generic: frozenset
     return plain or indices
 
 
+def linked_first(texts: Sequence[str], features: Sequence[dict[str, float]], recent: Sequence[str],
+                 short: list[int]) -> list[int]:
+    """The LEARNED_SHORTLIST best of the candidates whose halves link (links.LINK_MIN) that the
+    variety rule allows after recent; short (the shortlist of all) if none does."""
+    linked = [i for i, f in enumerate(features) if f.get("link", NO_LINK) >= LINK_MIN]
+    if not linked:
+        return short
+    allowed = variety.shortlist([texts[i] for i in linked], recent, LEARNED_SHORTLIST)
+    found = [linked[k] for k in allowed if variety.allowed(texts[linked[k]], recent)]
+    return found or short
+
+
 def choose(texts: Sequence[str], features: Sequence[dict[str, float]], recent: Sequence[str],
            weights: dict[str, float], how: str = "learned", explore: bool = False,
            rng: random.Random | None = None, generic: frozenset[str] = frozenset()) -> Choice | None:
@@ -191,7 +204,7 @@ def choose(texts: Sequence[str], features: Sequence[dict[str, float]], recent: S
     if explore:
         return Choice(rng.choice(short), "explore", 0.0)
     if how == "curator":  # nothing learned (or frozen): the curator alone would pick one shape from every pool
-        short = without_generic(texts, one_shape(texts, short, rng), generic)
+        short = without_generic(texts, one_shape(texts, linked_first(texts, features, recent, short), rng), generic)
     scores = {i: score(weights, features[i]) for i in short}
     picked = min(short, key=lambda i: (-scores[i], i))
     return Choice(picked, how, scores[picked])

@@ -18,6 +18,7 @@ from . import filters, mashups, seams as seams_module
 from .candidates import Candidate, screen
 from .evidence import Evidence
 from .features import specific
+from .links import LINK_MIN, NO_LINK, Linker
 from .mashups import Half, Mashup, post_features
 from .relatedness import relatedness_many
 from .wordcheck import WordCheck
@@ -26,6 +27,9 @@ from ..model.scoring import mean_log_likelihood
 from ..model.sampler import Halves, Sampler
 
 PAPERS_PER_SONG = 6  # paper phrases tried with each song half
+# Besides those, each song half is joined to the paper phrase it links with best (links.py) when
+# they link (links.LINK_MIN); one phrase partners at most LINK_USES songs so.
+LINK_USES = 2
 # The worker samples this many paper phrases for each one its pool keeps, and keeps the specific
 # ones first: the network writes few (about 1 in 150 for the 2x128 model), and readers rate them
 # highest (issue 18). Sampling is cheap next to a slot (bench/README.md, pool refresh).
@@ -129,14 +133,42 @@ def select_papers(papers: list[Half], keep: int, evidence: Evidence) -> tuple[li
 # -- 3. join at seams ---------------------------------------------------------------------------
 def join(songs: list[Half], papers: list[Half], evidence: Evidence, seed: int | None) -> tuple[list[Mashup], Stage]:
     """Each song half joined to PAPERS_PER_SONG paper phrases at seams drawn from the shipped
-    seam table (mashups.pair); a text made twice is kept once."""
+    seam table (mashups.pair), and, where the model ships word vectors, to the phrase it links
+    with best (linked); a text made twice is kept once."""
     rng = np.random.default_rng(None if seed is None else seed + 7)
     joined = mashups.pair(songs, papers, list(evidence.seams), PAPERS_PER_SONG, rng)
+    if evidence.vectors is not None:
+        joined += linked(songs, papers, evidence, rng)
     unique: dict[str, Mashup] = {}
     for m in joined:
         unique.setdefault(canonical(m.text) or m.text, m)
     dropped = Counter({"duplicate": len(joined) - len(unique)}) if len(joined) > len(unique) else Counter()
     return list(unique.values()), Stage("seams", len(joined), len(unique), dropped)
+
+
+def linked(songs: list[Half], papers: list[Half], evidence: Evidence, rng: np.random.Generator) -> list[Mashup]:
+    """Each song half joined to the paper phrase it links with best (at least LINK_MIN), the
+    best links served first, one phrase to at most LINK_USES songs; seams drawn as in pair."""
+    if not songs or not papers:
+        return []
+    table = Linker(evidence.vectors, evidence.stats).matrix([s.text for s in songs], [p.text for p in papers])
+    seam_table = list(evidence.seams)
+    weights = seams_module.weights(seam_table)
+    uses: Counter = Counter()
+    done: set[int] = set()
+    out = []
+    order = np.argsort(-table, axis=None, kind="stable")
+    for flat in order:
+        i, j = divmod(int(flat), len(papers))
+        if table[i, j] < LINK_MIN:
+            break
+        if i in done or uses[j] >= LINK_USES:
+            continue
+        done.add(i)
+        uses[j] += 1
+        seam = seam_table[rng.choice(len(seam_table), p=weights)]
+        out.append(Mashup(seam.join(songs[i].text, papers[j].text), songs[i], papers[j], seam))
+    return out
 
 
 # -- 4. screen candidates -----------------------------------------------------------------------
@@ -155,9 +187,12 @@ def with_features(screened: list[Candidate], joined: list[Mashup], evidence: Evi
     passing = [i for i, c in enumerate(screened) if c.passed]
     pairs = [(joined[i].song.text, joined[i].paper.text) for i in passing]
     related = relatedness_many(evidence.vectors, pairs) if evidence.vectors is not None and pairs else [0.0] * len(pairs)
+    link = (Linker(evidence.vectors, evidence.stats).links(pairs) if evidence.vectors is not None and pairs
+            else [NO_LINK] * len(pairs))
     out, traits = list(screened), {}
-    for i, rel in zip(passing, related):
-        feats = {**joined[i].features(evidence.stats, evidence.halves, traits), "relatedness": float(rel)}
+    for i, rel, ln in zip(passing, related, link):
+        feats = {**joined[i].features(evidence.stats, evidence.halves, traits), "relatedness": float(rel),
+                 "link": float(ln)}
         out[i] = Candidate(screened[i].text, screened[i].temperature, screened[i].verdicts, 0.0, feats)
     return out
 
