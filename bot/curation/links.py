@@ -12,7 +12,7 @@ Denoyer and Jegou, "Word Translation Without Parallel Data", ICLR 2018, eq. 6):
 where r_paper(a) is the mean cosine of song word a to its HUB_NEIGHBOURS nearest paper-corpus
 words, and r_song(b) that of paper word b to its nearest song-corpus words: a word near many
 words of the other corpus ("time", "like") must be nearer still to link. Words of the same stem
-(the first four letters) do not link, nor each corpus' COMMON_WORDS most frequent content words.
+(the first four letters) do not link, nor numbers.
 A pair of texts links with its best word pair; texts without two linkable words get NO_LINK.
 """
 from __future__ import annotations
@@ -25,7 +25,6 @@ from .evidence import WordStats
 from .relatedness import WordVectors, content_words
 
 HUB_NEIGHBOURS = 30
-COMMON_WORDS = 150
 MIN_LETTERS = 3
 LINK_MIN = 0.0  # a pair of texts links when its best word pair scores at least this
 NO_LINK = -1.0  # below any link of two known words (links lie in about [-1, 0.5])
@@ -40,7 +39,6 @@ class Linker:
         self._unit = _unit(vectors.vectors.astype(np.float32) * np.float32(vectors.scale))
         self._corpus_rows = {source: self._known(counts) for source, counts in (("song", stats.song),
                                                                                   ("arxiv", stats.arxiv))}
-        self._common = frozenset(_most_common(stats.song)) | frozenset(_most_common(stats.arxiv))
         self._hub: dict[tuple[str, str], float] = {}
 
     def _known(self, counts: dict[str, int]) -> np.ndarray:
@@ -48,8 +46,10 @@ class Linker:
         return rows[rows >= 0]
 
     def linkable(self, text: str) -> list[str]:
-        """The text's content words that may link (known to the table, not common, 3+ letters)."""
-        found = [w for w in content_words(text) if len(w) >= MIN_LETTERS and w not in self._common]
+        """The text's content words that may link: known to the table, letters only (no numbers),
+        MIN_LETTERS or more."""
+        found = [w for w in content_words(text)
+                 if len(w) >= MIN_LETTERS and w.replace("-", "").replace("'", "").isalpha()]
         rows = self.vectors.rows(found)
         return [w for w, r in zip(found, rows) if r >= 0]
 
@@ -116,8 +116,3 @@ class Linker:
 def _unit(matrix: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(matrix, axis=1, keepdims=True)
     return matrix / np.where(norms > 0, norms, 1.0)
-
-
-def _most_common(counts: dict[str, int], n: int = COMMON_WORDS) -> list[str]:
-    ranked = sorted((w for w in counts if content_words(w) == [w]), key=lambda w: (-counts[w], w))
-    return ranked[:n]
