@@ -96,6 +96,25 @@ def test_the_learned_choice_ranks_by_the_weights_through_the_variety_rule():
     assert c.index == 0  # a remix may not follow a remix
 
 
+
+def test_a_pick_comes_from_the_linked_candidates_while_the_variety_rule_allows_one():
+    texts = ["A Song (feat. Vision)", "Stay Lost (Loss Functions Remix)", "C Song (Graph Remix)",
+             "Read My Lips (feat. Text Detection)"]
+    feats = [{"seam=feat": 1.0, "link": -0.5}, {"seam=tag:remix": 1.0, "link": 0.2}, {"seam=tag:remix": 1.0},
+             {"seam=feat": 1.0, "link": 0.1}]
+    weights = {"seam=feat": 2.0, "seam=tag:remix": 1.0}
+    for how in ("learned", "curator"):
+        for seed in range(10):
+            c = learning.choose(texts, feats, [], weights, how=how, rng=random.Random(seed))
+            assert c.index in (1, 3), (how, seed)  # never the unlinked A or C, though A scores best
+    c = learning.choose(texts, feats, [], weights)
+    assert c.index == 3  # among the linked, the weights decide
+    # Once the variety rule keeps both linked ones out, the others are chosen from again.
+    recent = ["Lost (feat. Loss)", "Lips (Text Remix)"]
+    allowed = [i for i, t in enumerate(texts) if variety.allowed(t, recent)]
+    assert 1 not in allowed and 3 not in allowed and allowed
+    assert learning.choose(texts, feats, recent, weights).index in allowed
+
 # -- state ---------------------------------------------------------------------------------------
 
 def test_features_readings_and_snapshots_are_stored(database_url):

@@ -191,8 +191,9 @@ def choose(texts: Sequence[str], features: Sequence[dict[str, float]], recent: S
            rng: random.Random | None = None, generic: frozenset[str] = frozenset()) -> Choice | None:
     """The post among the candidates (given best first by the curator), always one the curator
     ranks high among those the variety rule allows after recent (variety.shortlist): with
-    explore, a random one of the SHORTLIST best; else, among the LEARNED_SHORTLIST best, the best
-    under weights (ties keep the given order): for the curator's choice ("curator": nothing
+    explore, a random one of the SHORTLIST best; else, among the LEARNED_SHORTLIST best whose
+    halves link (linked_first; of all, where none does), the best under weights (ties keep the
+    given order): for the curator's choice ("curator": nothing
     learned yet, or frozen), the best of one shape drawn at random (one_shape), preferring posts
     without generic words (without_generic); a learned choice ranks them all (the variety rule's
     shape and word limits still hold). rng: the draws (reproducible for a seeded one). None for no
@@ -203,8 +204,9 @@ def choose(texts: Sequence[str], features: Sequence[dict[str, float]], recent: S
     rng = rng or random.Random(0)
     if explore:
         return Choice(rng.choice(short), "explore", 0.0)
+    short = linked_first(texts, features, recent, short)
     if how == "curator":  # nothing learned (or frozen): the curator alone would pick one shape from every pool
-        short = without_generic(texts, one_shape(texts, linked_first(texts, features, recent, short), rng), generic)
+        short = without_generic(texts, one_shape(texts, short, rng), generic)
     scores = {i: score(weights, features[i]) for i in short}
     picked = min(short, key=lambda i: (-scores[i], i))
     return Choice(picked, how, scores[picked])

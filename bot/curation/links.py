@@ -97,6 +97,23 @@ class Linker:
                 out[:, j] = by_song[:, paper_words[p]].max(axis=1)
         return np.maximum(out, NO_LINK)
 
+    def best_pair(self, song: str, paper: str) -> tuple[str, str, float] | None:
+        """The word pair (song word, paper word, link) through which the two texts link best,
+        or None where they have no linkable pair."""
+        found = self._table([song], [paper])
+        if found is None:
+            return None
+        song_words, paper_words, table = found
+        a, b = song_words[song], paper_words[paper]
+        if not a or not b:
+            return None
+        sub = table[np.ix_(a, b)]
+        i, j = np.unravel_index(int(sub.argmax()), sub.shape)
+        if sub[i, j] <= NO_LINK:
+            return None
+        names_song, names_paper = self.linkable(song), self.linkable(paper)
+        return names_song[i], names_paper[j], float(sub[i, j])
+
     def links(self, pairs: Iterable[tuple[str, str]]) -> np.ndarray:
         """The link of each (song title, paper phrase) pair, float64 array; NO_LINK where either
         side has no linkable word or only same-stem pairs."""

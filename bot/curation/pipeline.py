@@ -182,8 +182,8 @@ def screen_candidates(joined: list[Mashup], evidence: Evidence, max_chars: int =
 
 # -- 5. features --------------------------------------------------------------------------------
 def with_features(screened: list[Candidate], joined: list[Mashup], evidence: Evidence) -> list[Candidate]:
-    """The curator's features (mashups.Mashup.features, and how related the halves are) of the
-    candidates that passed; a rejected one keeps none. screened[i] is joined[i] screened."""
+    """The curator's features (mashups.Mashup.features, how related the halves are, and how
+    their best word pair links: links.py) of the candidates that passed; a rejected one keeps none. screened[i] is joined[i] screened."""
     passing = [i for i, c in enumerate(screened) if c.passed]
     pairs = [(joined[i].song.text, joined[i].paper.text) for i in passing]
     related = relatedness_many(evidence.vectors, pairs) if evidence.vectors is not None and pairs else [0.0] * len(pairs)
@@ -242,21 +242,22 @@ def featurize(sampler: Sampler, evidence: Evidence, items: Sequence[tuple[str, s
               ) -> list[dict[str, float]]:
     """The curator's features of posts not sampled by a pool, given as (text, song half, paper
     half, seam name): each scored as the pool scores the halves the network writes (fluency
-    under the model, what the evidence says of each half, relatedness), with no temperature
+    under the model, what the evidence says of each half, relatedness, link), with no temperature
     feature (no temperature wrote them). For the owner's edits in approval mode and for the
     items of rated panels (bot/training/panel/features.py)."""
     if not items:
         return []
     song_fluency = mean_log_likelihood(sampler, [song for _, song, _, _ in items], "song")
     paper_fluency = mean_log_likelihood(sampler, [paper for _, _, paper, _ in items], "arxiv")
-    related = (relatedness_many(evidence.vectors, [(song, paper) for _, song, paper, _ in items])
-               if evidence.vectors is not None else np.zeros(len(items)))
+    halves = [(song, paper) for _, song, paper, _ in items]
+    related, link = (relatedness_many(evidence.vectors, halves), Linker(evidence.vectors, evidence.stats).links(halves)
+                     ) if evidence.vectors is not None else (np.zeros(len(items)), np.full(len(items), NO_LINK))
     out, cache = [], {}
-    for (text, song, paper, seam), sf, pf, rel in zip(items, song_fluency, paper_fluency, related):
+    for (text, song, paper, seam), sf, pf, rel, ln in zip(items, song_fluency, paper_fluency, related, link):
         found = post_features(text, song, paper, seam, float(sf), float(pf), 0.0, evidence.stats, evidence.halves,
                               cache)
         del found["temperature"]
-        out.append({**found, "relatedness": float(rel)})
+        out.append({**found, "relatedness": float(rel), "link": float(ln)})
     return out
 
 
