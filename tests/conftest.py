@@ -162,3 +162,61 @@ def pds():
         pytest.skip(reason)
     with PdsNetwork() as network:
         yield network
+
+
+@pytest.fixture(scope="session")
+def redis_host():
+    """A private Redis on loopback for the session (the AppView's cache), as host:port. Skipped
+    only where redis-server is not installed (Debian package redis-server; .ci/run installs it)."""
+    import shutil
+    import socket
+    import subprocess
+    import time
+
+    server = shutil.which("redis-server")
+    if server is None:
+        pytest.skip("redis-server not found (Debian package redis-server); .ci/run installs it")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    process = subprocess.Popen([server, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                                "--appendonly", "no", "--daemonize", "no"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60  # a deadline, not a wait: it serves as soon as it listens
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                pytest.fail(f"redis-server did not start on port {port}")
+            time.sleep(0.05)
+    yield f"127.0.0.1:{port}"
+    process.terminate()
+    process.wait(10)
+
+
+@pytest.fixture(scope="session")
+def bsky_network(request):
+    """The real PDS, PLC and Bluesky AppView on loopback (network.process() makes the AppView index
+    what was written), its database in the session's PostgreSQL and its cache in redis_host.
+    Skipped where the PDS, PostgreSQL or Redis is not installed (.ci/run installs them)."""
+    import random
+    import string
+
+    import psycopg
+    from pds_network import PdsNetwork, missing
+
+    reason = missing()
+    if reason:
+        pytest.skip(reason)
+    sockets = request.getfixturevalue("postgres_cluster")
+    redis = request.getfixturevalue("redis_host")
+    name = "appview_" + "".join(random.choices(string.ascii_lowercase, k=10))
+    with psycopg.connect(f"postgresql://postgres@/postgres?host={sockets}", autocommit=True) as c:
+        c.execute(f"CREATE DATABASE {name}")
+    schema = "".join(random.choices(string.ascii_lowercase, k=8))  # letters and '_' only
+    with PdsNetwork(appview={"DB_POSTGRES_URL": f"postgresql://postgres@localhost/{name}?host={sockets}",
+                             "DB_POSTGRES_SCHEMA": schema, "REDIS_HOST": redis}) as network:
+        yield network

@@ -1,7 +1,8 @@
 """The reference Bluesky PDS for the tests: @atproto/pds and a PLC directory started on loopback by
 tests/pds/start.mjs with the Node and packages that tests/pds/install.sh put in .pds/ (or
 $BOT_PDS_DIR), and accounts made on it through its real API (createAccount, then an app password,
-as a bot's owner would make one)."""
+as a bot's owner would make one). With `appview` (PostgreSQL and Redis for it), the Bluesky AppView
+too, which serves notifications and threads; process() makes it index what was written."""
 from __future__ import annotations
 
 import json
@@ -43,13 +44,17 @@ class Account:
 class PdsNetwork:
     """A running PDS + PLC; `url` is the PDS's. Use as a context manager, or close()."""
 
-    def __init__(self, timeout: float = 300.0):
+    def __init__(self, timeout: float = 300.0, appview: dict | None = None):
+        """appview: None (PDS and PLC only), or the AppView's DB_POSTGRES_URL, DB_POSTGRES_SCHEMA
+        and REDIS_HOST (see start.mjs)."""
         self._data = Path(tempfile.mkdtemp(prefix="bot-test-pds-"))
-        env = {**os.environ, "TMPDIR": str(self._data), "LOG_ENABLED": "false"}
-        self._process = subprocess.Popen([str(PDS_DIR / "bin" / "node"), str(START), str(PDS_DIR)],
+        env = {**os.environ, "TMPDIR": str(self._data), "LOG_ENABLED": "false", **(appview or {})}
+        self._process = subprocess.Popen([str(PDS_DIR / "bin" / "node"), str(START), str(PDS_DIR),
+                                          *(["appview"] if appview else [])],
                                          stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                          stderr=open(self._data / "pds.log", "wb"), env=env)
         lines: queue.Queue = queue.Queue()
+        self._answers: queue.Queue = queue.Queue()  # start.mjs's answers to commands
         threading.Thread(target=self._read_output, args=(lines,), daemon=True).start()
         try:
             line = lines.get(timeout=timeout)  # a deadline, not a wait: the line comes when it serves
@@ -60,7 +65,7 @@ class PdsNetwork:
             log = (self._data / "pds.log").read_text(errors="replace")[-2000:]
             raise RuntimeError(f"the PDS did not start within {timeout:g} s:\n{log}")
         urls = json.loads(line)
-        self.url, self.plc_url = urls["pds"], urls["plc"]
+        self.url, self.plc_url, self.appview_url = urls["pds"], urls["plc"], urls.get("appview")
         self.http = httpx.Client(base_url=self.url + "/xrpc", timeout=60)
 
     def _read_output(self, lines: queue.Queue) -> None:
@@ -69,9 +74,25 @@ class PdsNetwork:
             for line in self._process.stdout:
                 if line.startswith(b'{"pds"'):
                     lines.put(line)
+                elif line.startswith((b'{"processed"', b'{"error"')):
+                    self._answers.put(json.loads(line))
                 else:
                     log.write(line)
         lines.put(b"")  # it ended
+        self._answers.put({"error": "start.mjs ended"})
+
+    def process(self, timeout: float = 120.0) -> None:
+        """Make the AppView index every record written so far (network.processAll())."""
+        if self.appview_url is None:
+            raise RuntimeError("this network has no AppView")
+        self._process.stdin.write(b"process\n")
+        self._process.stdin.flush()
+        try:
+            answer = self._answers.get(timeout=timeout)  # a deadline: the answer comes when it is done
+        except queue.Empty:
+            raise RuntimeError(f"the AppView did not finish indexing within {timeout:g} s") from None
+        if "error" in answer:
+            raise RuntimeError(f"start.mjs: {answer['error']}")
 
     def __enter__(self) -> PdsNetwork:
         return self
