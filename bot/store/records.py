@@ -34,6 +34,7 @@ class Reply:
     url: str | None
     created_at: int
     posted_at: int | None
+    network: str = "mastodon"  # where the mention was made, and the reply goes
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,14 @@
 """replies: one row per mention (bot/posting/replier.py): an intent to reply ('pending', written
-before the server is called), 'posted', or 'skipped' with its reason."""
+before the server is called), 'posted', or 'skipped' with its reason. Each row names its network;
+a mention's id is the network's (Mastodon: the status id; Bluesky: the post's at:// URI), so the
+ids of two networks never meet."""
 from __future__ import annotations
 
 from .base import StoreBase
 from .records import Reply
 
 _COLUMNS = ("mention_id, notification_id, account_id, acct, bot, state, reason, text, canonical, "
-            "visibility, idempotency_key, status_id, url, created_at, posted_at")
+            "visibility, idempotency_key, status_id, url, created_at, posted_at, network")
 
 
 class RepliesTable(StoreBase):
@@ -21,8 +23,11 @@ class RepliesTable(StoreBase):
     def replies(self) -> list[Reply]:
         return self._replies("ORDER BY created_at, mention_id")
 
-    def pending_replies(self) -> list[Reply]:
-        return self._replies("WHERE state = 'pending' ORDER BY created_at")
+    def pending_replies(self, network: str | None = None) -> list[Reply]:
+        """Unfinished replies, oldest first: of every network, or of one."""
+        if network is None:
+            return self._replies("WHERE state = 'pending' ORDER BY created_at")
+        return self._replies("WHERE state = 'pending' AND network = ? ORDER BY created_at", (network,))
 
     def replies_since(self, since: int) -> list[Reply]:
         """Replies sent or being sent (not skipped) from since on: what the rate limits count."""
@@ -32,14 +37,16 @@ class RepliesTable(StoreBase):
         return frozenset(r[0] for r in self._rows("SELECT canonical FROM replies WHERE canonical IS NOT NULL"))
 
     def record_reply(self, mention, state: str, now: int, reason: str | None = None, text: str | None = None,
-                     canonical: str | None = None, visibility: str | None = None, key: str | None = None) -> bool:
-        """Durably note a decision about a mention: an intent to reply ('pending', before the server
-        is called) or a skip. False if the mention was decided already (a retry, or another instance)."""
+                     canonical: str | None = None, visibility: str | None = None, key: str | None = None,
+                     network: str = "mastodon") -> bool:
+        """Durably note a decision about a mention on network: an intent to reply ('pending', before
+        the server is called) or a skip. False if the mention was decided already (a retry, or
+        another instance)."""
         try:
             self._run([(f"INSERT INTO replies ({_COLUMNS}) VALUES "
-                        "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, ?, NULL)",
+                        "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, ?, NULL, ?)",
                         (mention.status_id, mention.notification_id, mention.account_id, mention.acct,
-                         int(mention.bot), state, reason, text, canonical, visibility, key, now))])
+                         int(mention.bot), state, reason, text, canonical, visibility, key, now, network))])
         except self.integrity_errors:
             return False
         return True

@@ -82,6 +82,12 @@ MIGRATIONS = [
             PRIMARY KEY (slot, number))""",
         "CREATE INDEX IF NOT EXISTS deliveries_by_remote_id ON deliveries (remote_id)",
     ],
+    [
+        # Replies on more than one network: each row names the network of its mention (a Bluesky
+        # mention's id is its at:// URI, a Mastodon one's the status id), so each network's reply
+        # job settles only its own unfinished replies.
+        "ALTER TABLE replies ADD COLUMN network TEXT NOT NULL DEFAULT 'mastodon'",
+    ],
 ]
 VERSION = len(MIGRATIONS)
 
