@@ -205,6 +205,9 @@ class BlueskyOutlet:
         """The app.bsky.feed.post record for a status under key; the same for every attempt."""
         record: dict[str, Any] = {"$type": POST, "text": outbound.text, "createdAt": record_time(key)}
         facets = richtext.tag_facets(outbound.text, self.hashtags)
+        if outbound.reply_to:  # a reply starts with its parent's author's handle: a mention of them
+            mention = richtext.mention_facet(outbound.text, split_uri(outbound.reply_to)[0])
+            facets = [mention, *facets] if mention else facets
         if facets:
             record["facets"] = facets
         if self.language:

@@ -5,7 +5,8 @@ maxGraphemes 300, maxLength 3000). The reference PDS counts graphemes with Intl.
 extended grapheme clusters of Unicode's UAX #29; `regex`'s \\X matches the same clusters.
 A hashtag is plain text on Bluesky unless a facet marks it: a byte range of the UTF-8 text
 (start inclusive, end exclusive) and an app.bsky.richtext.facet#tag feature holding the tag
-without its '#'. Source: https://docs.bsky.app/docs/advanced-guides/post-richtext
+without its '#'; a mention likewise, an app.bsky.richtext.facet#mention feature holding the
+account's DID. Source: https://docs.bsky.app/docs/advanced-guides/post-richtext
 """
 from __future__ import annotations
 
@@ -45,3 +46,13 @@ def tag_facets(text: str, hashtags: tuple[str, ...]) -> list[dict]:
                            "features": [{"$type": "app.bsky.richtext.facet#tag", "tag": word[1:]}]})
         offset += size
     return facets
+
+
+def mention_facet(text: str, did: str) -> dict | None:
+    """The facet that makes text's leading @handle (a reply's "@annie.bsky.social ...") a mention
+    of the account did, or None when text does not start with one."""
+    found = regex.match(r"@[\w.-]*\w", text)
+    if found is None:
+        return None
+    return {"index": {"byteStart": 0, "byteEnd": len(found.group(0).encode("utf-8"))},
+            "features": [{"$type": "app.bsky.richtext.facet#mention", "did": did}]}

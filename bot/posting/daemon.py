@@ -71,6 +71,42 @@ def replier_for(settings: Settings, runtime: Runtime, store, gateway, account: d
     return Replier(settings, store, gateway, account["id"], composer, stop, status_limit=limit, publisher=publisher)
 
 
+def bluesky_replier_for(settings: Settings, runtime: Runtime, store, outlet, stop: threading.Event,
+                        retry: RetryPolicy):
+    """The reply job's object for Bluesky mentions (REPLIES=on, NETWORKS naming bluesky): the same
+    Replier, reading mentions from the AppView (BlueskyMentions) and answering through a publisher
+    whose one outlet is Bluesky's. Logs in if need be (to learn the account's DID)."""
+    from .bluesky_mentions import BlueskyMentions
+    from .replier import Replier
+    from .replies import Composer
+
+    source = BlueskyMentions(outlet)
+    return Replier(settings, store, source, source.account_id(), Composer(runtime, settings.temperatures), stop,
+                   status_limit=outlet.limit(), publisher=Publisher(store, [outlet], retry, time.time),
+                   network="bluesky")
+
+
+class LateJob:
+    """A job on a network other than the main one: its object is made at its first run (a network
+    that is down at the start delays only it), and refused credentials stop only this job (one
+    error line) instead of the worker."""
+
+    def __init__(self, name: str, make):
+        self.__name__, self.make, self.job, self.off = name, make, None, False
+
+    def __call__(self):
+        if self.off:
+            return None
+        try:
+            if self.job is None:
+                self.job = self.make()
+            return self.job.check()
+        except AuthError as e:
+            self.off = True
+            log.error("%s: %s; this job stops until the worker restarts (the others go on)", self.__name__, e)
+            return None
+
+
 def connect(settings: Settings, stop: threading.Event):
     """The gateway, our account and the server's status limit; waits out an unreachable server."""
     gateway = ReplyGateway(settings.api_base_url, settings.access_token, settings.request_timeout)
@@ -114,11 +150,14 @@ def run(settings: Settings, stop: threading.Event) -> bool:
                  store.description, _when(worker.next_post_time()))
         if len(publisher.networks) > 1:
             log.info("posting to %s", " and ".join(publisher.networks))
-        # Replies answer Mastodon mentions, so they leave through Mastodon only (Bluesky's mentions
-        # need an AppView: not read yet).
+        # Each network's mentions are answered on that network: Mastodon's through Mastodon only,
+        # Bluesky's (read from its AppView) through Bluesky only.
         on_mastodon = Publisher(store, [o for o in publisher.outlets if o.network == "mastodon"], publisher.retry,
                                 time.time)
         replier = replier_for(settings, runtime, store, gateway, account, limit, stop, on_mastodon) if settings.replies else None
+        bluesky = publisher.outlet("bluesky")
+        bluesky_replier = LateJob("answer Bluesky mentions", lambda: bluesky_replier_for(
+            settings, runtime, store, bluesky, stop, publisher.retry)) if settings.replies and bluesky else None
         if settings.approval:  # the owner's messages are Mastodon direct messages
             from .approval import queue_for
 
@@ -127,7 +166,7 @@ def run(settings: Settings, stop: threading.Event) -> bool:
             log.info("approval mode: @%s picks each post, asked %s before its slot; no answer: %s",
                      worker.approval.owner.acct, _duration(settings.approval_ahead),
                      "the worker's pick is posted" if settings.approval_timeout_action == "post" else "the slot is skipped")
-        finished = _schedule(settings, worker, stop, replier, engagement)
+        finished = _schedule(settings, worker, stop, replier, engagement, bluesky_replier)
         return finished
     finally:
         if finished:
@@ -143,7 +182,7 @@ def _when(t: float) -> str:
 
 
 def _schedule(settings: Settings, worker: Worker, stop: threading.Event, replier=None,
-              engagement: EngagementJob | None = None) -> bool:
+              engagement: EngagementJob | None = None, bluesky_replier=None) -> bool:
     fatal: list[BotError] = []
     active = []
 
@@ -179,6 +218,9 @@ def _schedule(settings: Settings, worker: Worker, stop: threading.Event, replier
     if replier is not None:
         scheduler.add_job(guarded(replier.check), "interval", seconds=settings.reply_check, id="replies",
                           name="answer mentions", next_run_time=now)
+    if bluesky_replier is not None:
+        scheduler.add_job(guarded(bluesky_replier), "interval", seconds=settings.reply_check, id="replies-bluesky",
+                          name="answer Bluesky mentions", next_run_time=now)
     if worker.approval is not None:
         scheduler.add_job(guarded(worker.approval.run_queue), "interval", seconds=settings.check_every, id="approval",
                           name="approval queue", next_run_time=now)

@@ -1,10 +1,18 @@
-"""The reply job the daemon runs every REPLY_CHECK: fetch new mentions, decide, answer each once.
+"""The reply job the daemon runs every REPLY_CHECK, one per network: fetch new mentions, decide,
+answer each once.
+
+A network's mention source (Mastodon: ReplyGateway, bot/posting/gateway.py; Bluesky:
+BlueskyMentions, bot/posting/bluesky_mentions.py) gives its mentions, the authors above one in
+its thread and the account's own recent replies; the reply leaves through the publisher, whose
+one outlet is that network's.
 
 Exactly once per mention: the decision (an intent to reply, or a skip) is stored under the
-mention's id before the server is called; the reply goes out with an Idempotency-Key derived from
-that id; an intent left by a crash is settled against the account's own recent replies
-(in_reply_to_id), else sent again with the same key. The last handled notification id is kept in
-the state store, so a restart starts where the last run stopped.
+mention's id (the network's own: a Mastodon status id, a Bluesky at:// URI) and the network before
+the server is called; the reply is a delivery of the publisher (Mastodon: an Idempotency-Key
+derived from that id; Bluesky: a record key stored before the first attempt); an intent left by a
+crash is settled by asking the network whether it holds the reply, else sent again with the same
+key. The last handled notification is kept in the state store per network, so a restart starts
+where the last run stopped.
 """
 from __future__ import annotations
 
@@ -27,17 +35,24 @@ from .settings import Settings
 from ..store import Store
 
 log = logging.getLogger("bot")
-AFTER_KEY = "replies_after"  # bot_meta: the last handled notification id
+AFTER_KEY = "replies_after"  # bot_meta: the last handled notification id (Mastodon; other networks: after_key)
+
+
+def after_key(network: str) -> str:
+    """The bot_meta key of a network's last handled notification."""
+    return AFTER_KEY if network == "mastodon" else f"{AFTER_KEY}_{network}"
 
 
 class Replier:
     def __init__(self, settings: Settings, store: Store, gateway: ReplyGateway, account_id: str,
                  composer: replies.Composer, stop: threading.Event, status_limit: int | None = None,
                  clock: Callable[[], float] = time.time, rng: random.Random | None = None,
-                 publisher: Publisher | None = None):
-        """publisher: the one door (default: Mastodon through gateway); replies never wait in it:
-        one attempt per check, a reply that fails for now stays pending for the next check."""
+                 publisher: Publisher | None = None, network: str = "mastodon"):
+        """gateway: the network's mention source; publisher: the one door (default: Mastodon
+        through gateway), with that network's outlet first; replies never wait in it: one attempt
+        per check, a reply that fails for now stays pending for the next check."""
         self.settings, self.store, self.gateway, self.account_id = settings, store, gateway, str(account_id)
+        self.network, self.after_key = network, after_key(network)
         self.composer, self.stop, self.clock = composer, stop, clock
         self.status_limit = status_limit
         self.limits = replies.Limits.of(settings)
@@ -53,9 +68,9 @@ class Replier:
         if self.disabled or not self.reconcile():
             return []
         try:
-            mentions = self.gateway.mentions(self.store.get_meta(AFTER_KEY))
+            mentions = self.gateway.mentions(self.store.get_meta(self.after_key))
         except MissingScopeError as e:
-            log.error("%s; replies are off until then (posting goes on)", e)
+            log.error("%s: %s; replies are off until then (posting goes on)", self.network, e)
             self.disabled = True
             return []
         sent = []
@@ -65,27 +80,29 @@ class Replier:
                 break
             if mention.status_id in answered and self.store.reply(mention.status_id) is None:
                 # Answered by an earlier state (a lost or restored database, an unclear failure).
-                self.store.record_reply(mention, "posted", int(self.clock()), text=answered[mention.status_id].text)
+                self.store.record_reply(mention, "posted", int(self.clock()), text=answered[mention.status_id].text,
+                                        network=self.network)
                 self.store.mark_reply_posted(mention.status_id, answered[mention.status_id].status_id,
                                              answered[mention.status_id].url, int(self.clock()))
                 log.info("mention %s from @%s was answered before (%s); not again", mention.status_id, mention.acct,
                          answered[mention.status_id].url)
-                self.store.set_meta({AFTER_KEY: mention.notification_id})
+                self.store.set_meta({self.after_key: mention.notification_id})
                 continue
             try:
                 published = self.handle(mention)
             except NotReadableError as e:  # its thread is hidden or gone: no depth to check, no reply
                 published = None
-                if self.store.record_reply(mention, "skipped", int(self.clock()), reason=replies.UNREADABLE):
+                if self.store.record_reply(mention, "skipped", int(self.clock()), reason=replies.UNREADABLE,
+                                           network=self.network):
                     log.info("skipped mention %s from @%s: %s", mention.status_id, mention.acct, e)
             if published is None and self.stop.is_set() and self.store.reply(mention.status_id) is None:
                 break  # undecided: the next check sees it again
             if published:
                 sent.append(published)
-            self.store.set_meta({AFTER_KEY: mention.notification_id})
+            self.store.set_meta({self.after_key: mention.notification_id})
         else:  # all decided: past the notifications that were no answerable mention too (never backwards)
             if getattr(mentions, "newest", None) is not None:
-                self.store.set_meta({AFTER_KEY: mentions.newest})
+                self.store.set_meta({self.after_key: mentions.newest})
         return sent
 
     def handle(self, mention: Mention) -> Published | None:
@@ -104,7 +121,7 @@ class Replier:
             return None
         if reason is None:
             return self._answer(mention, now)
-        if self.store.record_reply(mention, "skipped", int(now), reason=reason):
+        if self.store.record_reply(mention, "skipped", int(now), reason=reason, network=self.network):
             log.info("skipped mention %s from @%s: %s", mention.status_id, mention.acct, reason)
         return None
 
@@ -115,7 +132,8 @@ class Replier:
         request = self.composer.request(replies.mention_text(mention.content))
         handle = len(replies.reply_text(mention.acct, ""))
         limit = self.status_limit or 500
-        max_chars = min(filters.MAX_CHARS, limit - handle - len(self.settings.content_warning or ""))
+        warning = len(self.settings.content_warning or "") if self.network == "mastodon" else 0  # Bluesky has none
+        max_chars = min(filters.MAX_CHARS, limit - handle - warning)
         posted = self.store.posted_canonicals() | self.store.reply_canonicals()
         composed = self.composer(request, max_chars, posted)
         self.timings.append(composed.seconds)
@@ -132,7 +150,7 @@ class Replier:
     def _answer(self, mention: Mention, now: float) -> Published | None:
         request, composed = self.compose(mention)
         if composed.mashup is None:
-            if self.store.record_reply(mention, "skipped", int(now), reason="no-candidate"):
+            if self.store.record_reply(mention, "skipped", int(now), reason="no-candidate", network=self.network):
                 log.warning("skipped mention %s from @%s: no candidate passed the filters", mention.status_id,
                             mention.acct)
             return None
@@ -141,7 +159,7 @@ class Replier:
         outbound = Outbound("reply", mention.status_id, text, reply_to=mention.status_id, visibility=visibility)
         key = self.publisher.outlets[0].key(outbound)
         if not self.store.record_reply(mention, "pending", int(now), text=text, canonical=canonical(composed.mashup),
-                                       visibility=visibility, key=key):
+                                       visibility=visibility, key=key, network=self.network):
             return None
         published = self._send(mention.status_id, outbound)
         if published is None:
@@ -176,7 +194,7 @@ class Replier:
     def reconcile(self) -> bool:
         """Settle replies left unfinished (a crash, a stop, a failure for now): the publisher asks
         the server for the account's reply before sending again. False only when stopping."""
-        for intent in self.store.pending_replies():
+        for intent in self.store.pending_replies(self.network):
             if self.stop.is_set():
                 return False
             outbound = Outbound("reply", intent.mention_id, intent.text, reply_to=intent.mention_id,
