@@ -19,6 +19,7 @@ from ...curation import seams
 from ...curation.evidence import Evidence
 from ...curation.pipeline import featurize
 from ...errors import PanelError
+from ...files import atomic_write_text
 from ...model.modelfile import ModelPaths, load_model
 from ...model.sampler import Sampler
 from .baseline import baseline, load_baseline_sources
@@ -73,6 +74,6 @@ def compute(folders: list[Path], model_dir: Path, songs_path: Path, arxiv_path: 
         found = featurize(sampler, evidence, [(text, song, paper, seam) for _, text, song, paper, seam in items])
         lines = [json.dumps({"text": text, "group": group, "features": feats}, ensure_ascii=False) + "\n"
                  for (group, text, _, _, _), feats in zip(items, found)]
-        (folder / FEATURES_FILE).write_text("".join(lines), encoding="utf8")
+        atomic_write_text(folder / FEATURES_FILE, "".join(lines))
         done.append(Featured(folder, len(lines), len(key) - len(lines)))
     return done
