@@ -142,7 +142,8 @@ def run(settings: Settings, stop: threading.Event) -> bool:
                         pool_maker(settings, runtime, post_budget(settings, limit), stop), stop,
                         learner=learner_for(settings, store, runtime), publisher=publisher)
         worker.adopt_history()
-        engagement = EngagementJob(settings, store, gateway, account["id"], worker.learner, time.time)
+        engagement = EngagementJob(settings, store, gateway, account["id"], worker.learner, time.time,
+                                   bluesky=publisher.outlet("bluesky"))
         if stop.is_set():
             return True
         log.info("started as @%s on %s (bot account: %s, status limit %s); state in %s; next post at %s",

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..curation import learning, variety
 from ..curation.curator import Curator
-from ..errors import DatabaseLostError, NotReadableError, RejectedError, StateError, TemporaryServerError
+from ..errors import AuthError, DatabaseLostError, NotReadableError, RejectedError, StateError, TemporaryServerError
 from .gateway import MAX_COUNT, Gateway, read_counts
 from .settings import Settings
 from ..store import PooledCandidate, Reading, Store
@@ -160,9 +160,11 @@ class EngagementJob:
     ENGAGEMENT_FINAL, within the server's rate limits; stores only the counts."""
 
     def __init__(self, settings: Settings, store: Store, gateway: Gateway, account_id, learner: Learner,
-                 clock: Callable[[], float]):
+                 clock: Callable[[], float], bluesky=None):
+        """bluesky: the Bluesky outlet when posts go there too: each reading adds the post's
+        Bluesky counts (bluesky_engagement.py) to its Mastodon ones."""
         self.settings, self.store, self.gateway, self.account_id = settings, store, gateway, account_id
-        self.learner, self.clock = learner, clock
+        self.learner, self.clock, self.bluesky = learner, clock, bluesky
         self.state: str | None = None  # a state that persists across passes, logged once (_note)
         self.unstored: set[tuple[int, str]] = set()  # readings the database refused (logged once)
 
@@ -201,6 +203,7 @@ class EngagementJob:
         try:
             newest = due[-1][3] + PAGE_MARGIN  # enough of the latest posts to hold every due one
             counts = read_counts(self.gateway, self.account_id, [d[0] for d in due], MAX_SINGLE_READS, newest)
+            counts = self._with_bluesky(due, counts)
         except (TemporaryServerError, NotReadableError, RejectedError) as e:
             self._note(type(e).__name__, logging.WARNING, "engagement: %s; reading later", e)
             return 0
@@ -222,6 +225,29 @@ class EngagementJob:
             learned = f"learned from {posterior.observations} posts" if posterior else "the weights stay as they were"
             log.info("engagement: %d readings stored; %s", stored, learned)
         return stored
+
+    def _with_bluesky(self, due: list[tuple[str, int, str, int]], counts: dict) -> dict:
+        """counts with each due post's Bluesky counts added, where it was posted there (its
+        delivery was sent). A failure for now raises (the pass reads later, both networks
+        together); refused Bluesky credentials stop reading Bluesky (logged once), not learning."""
+        from .bluesky_engagement import add, read_bluesky_counts
+
+        if self.bluesky is None:
+            return counts
+        uris = {}
+        for status_id, slot, _, _ in due:
+            d = self.store.delivery("post", str(slot), "bluesky")
+            if status_id in counts and d is not None and d.state == "sent" and d.remote_id:
+                uris[status_id] = d.remote_id
+        if not uris:
+            return counts
+        try:
+            found = read_bluesky_counts(self.bluesky, sorted(set(uris.values())))
+        except AuthError as e:
+            log.error("engagement: %s; Bluesky's counts are left out until the worker restarts", e)
+            self.bluesky = None
+            return counts
+        return {k: add(v, found.get(uris[k])) if k in uris else v for k, v in counts.items()}
 
     def _store(self, r: Reading, status_id: str) -> bool:
         """Store one reading; a row the database refuses is logged once and skipped, so one bad
