@@ -386,7 +386,8 @@ def test_the_worker_answers_a_bluesky_mention_on_bluesky_once(bsky_network, peop
 
     worker = _daemon(mastodon_server, bsky_network, bot.account, database, tmp_path, REPLIES="on",
                      REPLY_CHECK="0.2s")
-    _wait_for(lambda: answered() and "replied to @" in _output(worker), worker)
+    _wait_for(lambda: answered() and f"replied to @{annie.handle} (mention {mention['uri']}, bluesky," in _output(worker),
+              worker)
     worker.send_signal(signal.SIGTERM)
     assert worker.wait(60) == 0, _output(worker)
     [reply] = answered()

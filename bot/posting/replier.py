@@ -167,7 +167,8 @@ class Replier:
         steer = f"steered by {composed.steered_by!r}" if composed.steered_by else (
             "fresh: request refused" if request.refused else "fresh: no request word worked" if request.words
             else "fresh: no request")
-        log.info("replied to @%s (mention %s, %s, %s, %.2f s): %r %s", mention.acct, mention.status_id, visibility,
+        where = visibility if self.network == "mastodon" else self.network  # Bluesky has no visibility
+        log.info("replied to @%s (mention %s, %s, %s, %.2f s): %r %s", mention.acct, mention.status_id, where,
                  steer, composed.seconds, text, published.url)
         return published
 
