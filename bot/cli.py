@@ -130,26 +130,27 @@ HOW = {"curator": "the curator's pick", "learned": "the learned ranking's pick (
        "explore": "exploration: a random one of the curator's top few"}
 
 
-def _how(how: str, text: str, runtime) -> str:
-    """How a pick was made, in words. The curator's pick is the best post of one shape drawn at
-    random among its 30 best whose halves link (learning.linked_first, one_shape), often not its
-    first: say which shape, and through which word pair the halves link."""
+def _how(choice, text: str, runtime) -> str:
+    """How a pick was made, in words (choice: learning.Choice). The curator's pick is the best
+    post of one shape drawn at random among its 30 best, of those whose halves link where any is
+    allowed (learning.linked_first, one_shape), often not its first: say which shape, and through
+    which word pair the halves link."""
     from .curation import learning, variety
-    from .curation.links import LINK_MIN, Linker
+    from .curation.links import Linker
     from .curation.seams import parse
 
     parsed = parse(text)
     pair = None
-    if parsed and runtime.evidence.vectors is not None:
+    if choice.linked and parsed and runtime.evidence.vectors is not None:
         pair = Linker(runtime.evidence.vectors, runtime.evidence.stats).best_pair(parsed[1], parsed[2])
-    link = f"its halves link through {pair[0]} ~ {pair[1]}" if pair and pair[2] >= LINK_MIN else ""
+    link = f"its halves link through {pair[0]} ~ {pair[1]}" if pair else ""
     shape = variety.shape_of(text)
-    if how != "curator" or shape == "other":
-        return "; ".join(filter(None, [HOW[how], link]))
-    among = "whose halves link" if link else ""
+    if choice.how != "curator" or shape == "other":
+        return "; ".join(filter(None, [HOW[choice.how], link]))
+    among = " whose halves link" if choice.linked else ""
     return "; ".join(filter(None, [
-        f"the curator's pick: its best of the shape {shape}, drawn among its {learning.LEARNED_SHORTLIST} best "
-        f"{among + ' ' if among else ''}so no formula wins every pool", link]))
+        f"the curator's pick: its best of the shape {shape}, drawn among its {learning.LEARNED_SHORTLIST} best"
+        f"{among} so no formula wins every pool", link]))
 
 
 def _preview_store(settings):
@@ -232,7 +233,7 @@ def cmd_dry_run(args) -> int:
     if pick is None:
         print("would post: nothing (no candidate passed every filter; try a larger --pool-size)")
     else:
-        print(f"would post: {would}    (#{choice.index + 1} of {ranked} by the curator; {_how(choice.how, pick.text, runtime)})")
+        print(f"would post: {would}    (#{choice.index + 1} of {ranked} by the curator; {_how(choice, pick.text, runtime)})")
         if settings.content_warning:
             print(f"  behind the content warning {settings.content_warning!r} (POST_CONTENT_WARNING)")
     return 0

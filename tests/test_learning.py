@@ -34,6 +34,15 @@ def test_with_no_data_the_learned_weights_are_the_curators():
     assert posterior.sd()["words"] == pytest.approx(learning.PRIOR_SD / learning.FEATURE_SCALES["words"])
 
 
+def test_the_link_is_a_gate_not_a_learned_weight():
+    obs = [learning.Observation({"seam=feat": 1.0, "link": 0.3}, 30, 30),
+           learning.Observation({"seam=colon": 1.0}, 10, 10)]
+    posterior = learning.fit(obs, PRIOR, extra_names=["link"])
+    assert "link" not in posterior.weights()
+    assert learning.fit(obs[1:], PRIOR).weights() == learning.fit(
+        [learning.Observation({"seam=colon": 1.0, "link": -1.0}, 10, 10)], PRIOR).weights()
+
+
 def test_a_feature_the_audience_likes_gains_weight_and_certainty():
     rng = np.random.default_rng(0)
     obs = []
@@ -108,12 +117,13 @@ def test_a_pick_comes_from_the_linked_candidates_while_the_variety_rule_allows_o
             c = learning.choose(texts, feats, [], weights, how=how, rng=random.Random(seed))
             assert c.index in (1, 3), (how, seed)  # never the unlinked A or C, though A scores best
     c = learning.choose(texts, feats, [], weights)
-    assert c.index == 3  # among the linked, the weights decide
+    assert c.index == 3 and c.linked  # among the linked, the weights decide
     # Once the variety rule keeps both linked ones out, the others are chosen from again.
     recent = ["Lost (feat. Loss)", "Lips (Text Remix)"]
     allowed = [i for i, t in enumerate(texts) if variety.allowed(t, recent)]
     assert 1 not in allowed and 3 not in allowed and allowed
-    assert learning.choose(texts, feats, recent, weights).index in allowed
+    c = learning.choose(texts, feats, recent, weights)
+    assert c.index in allowed and not c.linked
 
 # -- state ---------------------------------------------------------------------------------------
 

@@ -37,27 +37,41 @@ def test_a_word_close_to_every_paper_word_links_less_than_an_equally_close_speci
     assert found[2] < found[0]
 
 
-def test_same_stem_number_and_unknown_words_do_not_link(monkeypatch):
+def test_forms_of_one_word_numbers_and_unknown_words_do_not_link(monkeypatch):
     monkeypatch.setattr(links, "HUB_NEIGHBOURS", 1)
-    vectors = table({"dreams": [1, 0, 0], "dreaming": [1, 0.1, 0], "heart": [0.1, 0.9, 0.1],
-                     "loving": [0, 1, 0.1], "1999": [0, 0.2, 1], "iii": [0, 0.25, 1]})
-    stats = WordStats({"dreams": 2, "heart": 1, "1999": 1}, {"dreaming": 2, "loving": 1, "iii": 1})
+    vectors = table({"dreams": [1, 0, 0], "dreaming": [1, 0.1, 0], "map": [0, 0.3, 1], "maps": [0, 0.35, 1],
+                     "heart": [0.1, 0.9, 0.1], "loving": [0, 1, 0.1], "1999": [0, 0.2, 1], "iii": [0, 0.25, 1],
+                     "mother": [0.3, 0.3, 0.3], "mama": [0.3, 0.3, 0.31]})
+    stats = WordStats({"dreams": 2, "heart": 1, "1999": 1, "maps": 1, "mother": 1},
+                      {"dreaming": 2, "loving": 1, "iii": 1, "map": 1, "mama": 1})
     linker = Linker(vectors, stats)
-    # dreams/dreaming share a stem; "1999" is a number; "zzyzx" is not in the table.
-    assert list(linker.links([("Dreams", "Dreaming"), ("1999", "III"), ("Zzyzx", "Loving")])) == [NO_LINK] * 3
+    # Two forms of one word (long, and three letters plus an ending), numbers (Roman too), unknown words.
+    assert list(linker.links([("Dreams", "Dreaming"), ("Maps", "Map Inference"), ("1999", "III"),
+                              ("Zzyzx", "Loving")])) == [NO_LINK] * 4
     assert linker.links([("Heart", "Loving")])[0] >= links.LINK_MIN  # a mutual nearest pair links
+    assert linker.best_pair("Mother's Day", "Mama") == ("mother", "mama", pytest.approx(linker.links([("Mother", "Mama")])[0]))
 
 
-def test_matrix_agrees_with_pairwise_links_on_the_shipped_table():
+def test_a_corpus_without_words_in_the_table_gives_finite_links():
+    vectors = table({"lost": [1, 0], "loss": [0.9, 0.1]})
+    found = Linker(vectors, WordStats({"lost": 1}, {})).links([("Stay Lost", "Loss")])
+    assert np.isfinite(found).all() and found[0] > NO_LINK
+
+
+def test_best_agrees_with_pairwise_links_on_the_shipped_table(monkeypatch):
     runtime = Runtime.load(ROOT / "model_weights")
     linker = Linker(runtime.evidence.vectors, runtime.evidence.stats)
-    songs = ["Stay Lost", "Read My Lips", "Here Comes the Sun", "Money", "1999"]
+    songs = ["Stay Lost", "Read My Lips", "Here Comes the Sun", "Money", "1999", "Heaven's Door"]
     papers = ["Structured Loss Function", "Visual Question Answering", "Solar Irradiance Forecasting",
-              "Stock Price Prediction", "Part III"]
-    matrix = linker.matrix(songs, papers)
+              "Stock Price Prediction", "Part III", "Paradise Search"]
     pairwise = linker.links([(s, p) for s in songs for p in papers]).reshape(len(songs), len(papers))
-    assert matrix.shape == (5, 5)
-    np.testing.assert_allclose(matrix, pairwise, atol=1e-6)
-    assert (matrix[4] == NO_LINK).all()  # a number links nothing
+    assert (pairwise[4] == NO_LINK).all()  # a number links nothing
     # Each song links best with the phrase written for it (hand-made, before any measurement).
-    assert [int(j) for j in matrix[:4].argmax(axis=1)] == [0, 1, 2, 3]
+    assert [int(j) for j in pairwise[[0, 1, 2, 3, 5]].argmax(axis=1)] == [0, 1, 2, 3, 5]
+    monkeypatch.setattr(links, "CHUNK", 4)  # several chunks of songs, and of words for the hubs
+    fresh = Linker(runtime.evidence.vectors, runtime.evidence.stats)
+    indices, values = fresh.best(songs, papers, 3)
+    assert indices.shape == values.shape == (6, 3)
+    for i in range(len(songs)):
+        np.testing.assert_allclose(values[i], np.sort(pairwise[i])[::-1][:3], atol=1e-5)
+        np.testing.assert_allclose(pairwise[i, indices[i]], values[i], atol=1e-5)

@@ -13,7 +13,7 @@ from functools import lru_cache
 from importlib import resources
 
 from .evidence import NoveltyIndex, WordStats
-from .words import STOPWORDS, words
+from .words import STOPWORDS, one_word, words
 
 
 @dataclass(frozen=True)
@@ -258,7 +258,6 @@ def fresh(title: str, posted: frozenset[str]) -> Verdict:
 
 # --- whole posts -----------------------------------------------------------------------------
 
-STEM = 5  # letters two words share when they are forms of one word ("recognize", "recognition")
 MAX_WORDS = 12  # past about 8 to 10 words readers found everything drifting into salad
 # Song-title tags: a post has at most one, and never an empty one ("(feat. Remix)").
 TAG_WORDS = frozenset("feat prod remix edit mix cover version bootleg rework flip edition dub vip".split())
@@ -274,9 +273,8 @@ def whole(title: str, stats: WordStats) -> Verdict:
     if invented:
         return Verdict.reject("invented-word", f"{invented[0]!r} is in neither corpus")
     content = [w for w in tokens if w not in STOPWORDS]
-    # The same word twice, or two forms of one ("Recognize (Recognition Edit)"): same first letters.
-    stems = [w[:STEM] if len(w) > STEM else w for w in content]
-    repeated = next((w for w, stem in zip(content, stems) if stems.count(stem) > 1), None)
+    # The same word twice, or two forms of one ("Recognize (Recognition Edit)", "Maps (Map Remix)").
+    repeated = next((w for i, w in enumerate(content) for v in content[i + 1:] if one_word(w, v)), None)
     if repeated:
         return Verdict.reject("repeated-word", f"{repeated!r} is used twice (or in two forms)")
     tags = [w for w in tokens if w in TAG_WORDS]

@@ -21,7 +21,7 @@ import numpy as np
 
 from . import variety
 from .curator import Curator
-from .links import LINK_MIN, NO_LINK
+from .links import LINK_FEATURE, LINK_MIN, NO_LINK
 
 # A typical change of each feature (one-hot and 0/1 features: 1). The prior lets such a change
 # move the score by about PRIOR_SD panel points either way from the curator's weight.
@@ -31,6 +31,9 @@ FEATURE_SCALES = {"song_fluency": 0.5, "paper_fluency": 0.5, "words": 3.0, "char
 PRIOR_SD = 0.5  # panel points per typical change of a feature
 BIAS_SD = 10.0  # the intercept is free: engagement targets are centred, panel scores are not
 NOISE_SD = 1.0  # target units (panel points); targets have spread ENGAGEMENT_SCALE
+# Features the choice uses as a gate, not as a weight: within linked picks, blind panels found no
+# order by link strength (docs/decisions.md, panels 43-45), and posts stored before links lack it.
+NOT_LEARNED = frozenset({LINK_FEATURE})
 ENGAGEMENT_SCALE = 1.0  # panel points per standard deviation of relative log engagement
 NEIGHBOURS = 15  # posts on each side that a post's engagement is compared with
 MIN_SPREAD = 0.05  # floor of the relative log engagement's spread (all posts alike)
@@ -110,7 +113,8 @@ def fit(observations: Sequence[Observation], prior: Curator, extra_names: Sequen
     weights. Names: the curator's, the observations' and extra_names (a candidate's feature no
     post had yet keeps its prior). Raises ValueError (or numpy's LinAlgError) when the data
     cannot be fitted: a count below 0, a feature or result that is not a finite number."""
-    names = sorted(set(prior.weights) | {k for o in observations for k in o.features} | set(extra_names))
+    names = sorted((set(prior.weights) | {k for o in observations for k in o.features} | set(extra_names))
+                   - NOT_LEARNED)
     mean0 = np.array([prior.bias] + [prior.weights.get(n, 0.0) for n in names])
     precision0 = np.diag([BIAS_SD ** -2] + [prior_sd(n) ** -2 for n in names])
     if not observations:
@@ -120,7 +124,8 @@ def fit(observations: Sequence[Observation], prior: Curator, extra_names: Sequen
     x[:, 0] = 1.0
     for row, o in enumerate(observations):
         for k, v in o.features.items():
-            x[row, index[k]] = v
+            if k in index:
+                x[row, index[k]] = v
     y = targets(observations)
     precision = precision0 + x.T @ x / NOISE_SD ** 2
     cov = np.linalg.inv(precision)
@@ -151,6 +156,7 @@ class Choice:
     index: int  # into the candidates
     how: str  # "learned" (a Thompson draw), "explore" (random in the shortlist) or "curator" (frozen)
     score: float  # the candidate's score under the weights used (0 for "explore")
+    linked: bool = False  # drawn among the candidates whose halves link (linked_first)
 
 
 def one_shape(texts: Sequence[str], indices: list[int], rng: random.Random) -> list[int]:
@@ -175,15 +181,14 @@ def without_generic(texts: Sequence[str], indices: list[int], generic: frozenset
 
 
 def linked_first(texts: Sequence[str], features: Sequence[dict[str, float]], recent: Sequence[str],
-                 short: list[int]) -> list[int]:
+                 short: list[int]) -> tuple[list[int], bool]:
     """The LEARNED_SHORTLIST best of the candidates whose halves link (links.LINK_MIN) that the
-    variety rule allows after recent; short (the shortlist of all) if none does."""
-    linked = [i for i, f in enumerate(features) if f.get("link", NO_LINK) >= LINK_MIN]
-    if not linked:
-        return short
-    allowed = variety.shortlist([texts[i] for i in linked], recent, LEARNED_SHORTLIST)
-    found = [linked[k] for k in allowed if variety.allowed(texts[linked[k]], recent)]
-    return found or short
+    variety rule allows after recent, and True; short (the shortlist of all) and False if none
+    does (a candidate without the feature, as in pools stored before links, does not link)."""
+    linked = [i for i, f in enumerate(features) if f.get(LINK_FEATURE, NO_LINK) >= LINK_MIN]
+    found = [linked[k] for k in variety.shortlist([texts[i] for i in linked], recent, LEARNED_SHORTLIST)
+             if variety.allowed(texts[linked[k]], recent)]
+    return (found, True) if found else (short, False)
 
 
 def choose(texts: Sequence[str], features: Sequence[dict[str, float]], recent: Sequence[str],
@@ -204,9 +209,9 @@ def choose(texts: Sequence[str], features: Sequence[dict[str, float]], recent: S
     rng = rng or random.Random(0)
     if explore:
         return Choice(rng.choice(short), "explore", 0.0)
-    short = linked_first(texts, features, recent, short)
+    short, linked = linked_first(texts, features, recent, short)
     if how == "curator":  # nothing learned (or frozen): the curator alone would pick one shape from every pool
         short = without_generic(texts, one_shape(texts, short, rng), generic)
     scores = {i: score(weights, features[i]) for i in short}
     picked = min(short, key=lambda i: (-scores[i], i))
-    return Choice(picked, how, scores[picked])
+    return Choice(picked, how, scores[picked], linked)

@@ -22,7 +22,7 @@ from typing import Sequence
 import numpy as np
 
 from .curator import Curator
-from .learning import prior_sd, score
+from .learning import NOT_LEARNED, prior_sd, score
 
 MIN_PICKS = 8  # picks before a refit may be used (fewer: the shipped curator)
 FOLDS = 10  # held-out folds (by slot) when judging a refit
@@ -66,7 +66,7 @@ class Refit:
 
 
 def _names(examples: Sequence[Example], prior: Curator) -> list[str]:
-    return sorted(set(prior.weights) | {k for e in examples for x in e.shown for k in x})
+    return sorted((set(prior.weights) | {k for e in examples for x in e.shown for k in x}) - NOT_LEARNED)
 
 
 def fit(examples: Sequence[Example], prior: Curator) -> Curator:
@@ -88,7 +88,8 @@ def fit(examples: Sequence[Example], prior: Curator) -> Curator:
     for row, e in enumerate(examples):
         for j, x in enumerate(e.shown):
             for k, v in x.items():
-                z[row, j, index[k]] = v
+                if k in index:
+                    z[row, j, index[k]] = v
         z[row, width - 1, d] = 1.0
         present[row, : len(e.shown)] = present[row, width - 1] = True
         chosen[row] = width - 1 if e.picked is None else e.picked

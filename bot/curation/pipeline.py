@@ -18,7 +18,7 @@ from . import filters, mashups, seams as seams_module
 from .candidates import Candidate, screen
 from .evidence import Evidence
 from .features import specific
-from .links import LINK_MIN, NO_LINK, Linker
+from .links import LINK_FEATURE, LINK_MIN, NO_LINK, Linker
 from .mashups import Half, Mashup, post_features
 from .relatedness import relatedness_many
 from .wordcheck import WordCheck
@@ -30,6 +30,7 @@ PAPERS_PER_SONG = 6  # paper phrases tried with each song half
 # Besides those, each song half is joined to the paper phrase it links with best (links.py) when
 # they link (links.LINK_MIN); one phrase partners at most LINK_USES songs so.
 LINK_USES = 2
+LINK_CHOICES = 4  # a song's best-linked phrases it may take, best first, while they are free
 # The worker samples this many paper phrases for each one its pool keeps, and keeps the specific
 # ones first: the network writes few (about 1 in 150 for the 2x128 model), and readers rate them
 # highest (issue 18). Sampling is cheap next to a slot (bench/README.md, pool refresh).
@@ -147,20 +148,22 @@ def join(songs: list[Half], papers: list[Half], evidence: Evidence, seed: int | 
 
 
 def linked(songs: list[Half], papers: list[Half], evidence: Evidence, rng: np.random.Generator) -> list[Mashup]:
-    """Each song half joined to the paper phrase it links with best (at least LINK_MIN), the
-    best links served first, one phrase to at most LINK_USES songs; seams drawn as in pair."""
+    """Each song half joined to the paper phrase it links with best (at least LINK_MIN), the best
+    links served first, among each song's LINK_CHOICES best-linked phrases; one phrase to at most
+    LINK_USES songs; seams drawn as in pair."""
     if not songs or not papers:
         return []
-    table = Linker(evidence.vectors, evidence.stats).matrix([s.text for s in songs], [p.text for p in papers])
+    best, link = Linker(evidence.vectors, evidence.stats).best([s.text for s in songs], [p.text for p in papers],
+                                                             LINK_CHOICES)
     seam_table = list(evidence.seams)
     weights = seams_module.weights(seam_table)
     uses: Counter = Counter()
     done: set[int] = set()
     out = []
-    order = np.argsort(-table, axis=None, kind="stable")
-    for flat in order:
-        i, j = divmod(int(flat), len(papers))
-        if table[i, j] < LINK_MIN:
+    for flat in np.argsort(-link, axis=None, kind="stable"):
+        i, rank = divmod(int(flat), link.shape[1])
+        j = int(best[i, rank])
+        if link[i, rank] < LINK_MIN:
             break
         if i in done or uses[j] >= LINK_USES:
             continue
@@ -192,7 +195,7 @@ def with_features(screened: list[Candidate], joined: list[Mashup], evidence: Evi
     out, traits = list(screened), {}
     for i, rel, ln in zip(passing, related, link):
         feats = {**joined[i].features(evidence.stats, evidence.halves, traits), "relatedness": float(rel),
-                 "link": float(ln)}
+                 LINK_FEATURE: float(ln)}
         out[i] = Candidate(screened[i].text, screened[i].temperature, screened[i].verdicts, 0.0, feats)
     return out
 
@@ -257,7 +260,7 @@ def featurize(sampler: Sampler, evidence: Evidence, items: Sequence[tuple[str, s
         found = post_features(text, song, paper, seam, float(sf), float(pf), 0.0, evidence.stats, evidence.halves,
                               cache)
         del found["temperature"]
-        out.append({**found, "relatedness": float(rel), "link": float(ln)})
+        out.append({**found, "relatedness": float(rel), LINK_FEATURE: float(ln)})
     return out
 
 

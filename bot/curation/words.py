@@ -64,3 +64,26 @@ def fold(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", normalise(text))
     bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return unicodedata.normalize("NFKC", bare.translate(_LOOKALIKES))
+
+
+STEM = 5  # letters two long words share when they are forms of one word ("recognize", "recognition")
+# Endings that make another form of a short word ("map" -> "maps", "run" -> "running").
+_ENDINGS = ("s", "es", "d", "ed", "ing", "er", "ers", "est", "ly")
+
+
+def one_word(a: str, b: str) -> bool:
+    """Whether two lower-case words are one word or forms of one: equal; sharing their first STEM
+    letters, the shorter having at least STEM ("recognize", "recognition"); or the shorter plus an
+    ending, its last consonant doubled ("run", "running"), a final e dropped ("fire", "firing")
+    or a final y made ie ("sky", "skies")."""
+    if a == b:
+        return True
+    short, long = sorted((a, b), key=len)
+    if len(short) >= STEM:
+        return long[:STEM] == short[:STEM]
+    stems = {short, short + short[-1:]}
+    if short.endswith("y"):
+        stems |= {short[:-1] + "ie", short[:-1] + "i"}
+    if short.endswith("e"):
+        stems.add(short[:-1])
+    return any(long == stem + ending for stem in stems for ending in _ENDINGS)
