@@ -130,19 +130,26 @@ HOW = {"curator": "the curator's pick", "learned": "the learned ranking's pick (
        "explore": "exploration: a random one of the curator's top few"}
 
 
+def _link_pair(choice, text: str, runtime) -> tuple[str, str] | None:
+    """The word pair through which a pick drawn among linked candidates links, else None."""
+    from .curation.links import Linker
+    from .curation.seams import parse
+
+    parsed = parse(text)
+    if not (choice and choice.linked and parsed and runtime.evidence.vectors is not None):
+        return None
+    found = Linker(runtime.evidence.vectors, runtime.evidence.stats).best_pair(parsed[1], parsed[2])
+    return (found[0], found[1]) if found else None
+
+
 def _how(choice, text: str, runtime) -> str:
     """How a pick was made, in words (choice: learning.Choice). The curator's pick is the best
     post of one shape drawn at random among its 30 best, of those whose halves link where any is
     allowed (learning.linked_first, one_shape), often not its first: say which shape, and through
     which word pair the halves link."""
     from .curation import learning, variety
-    from .curation.links import Linker
-    from .curation.seams import parse
 
-    parsed = parse(text)
-    pair = None
-    if choice.linked and parsed and runtime.evidence.vectors is not None:
-        pair = Linker(runtime.evidence.vectors, runtime.evidence.stats).best_pair(parsed[1], parsed[2])
+    pair = _link_pair(choice, text, runtime)
     link = f"its halves link through {pair[0]} ~ {pair[1]}" if pair else ""
     shape = variety.shape_of(text)
     if choice.how != "curator" or shape == "other":
@@ -151,6 +158,25 @@ def _how(choice, text: str, runtime) -> str:
     return "; ".join(filter(None, [
         f"the curator's pick: its best of the shape {shape}, drawn among its {learning.LEARNED_SHORTLIST} best"
         f"{among} so no formula wins every pool", link]))
+
+
+def _rank(choice, candidates) -> dict[str, int]:
+    """Where the pick ranks by the curator (1 = its first): among all candidates, and among those
+    whose halves link when it was drawn among them (their 30 best are often far down the order)."""
+    from .curation.links import LINK_FEATURE, LINK_MIN, NO_LINK
+
+    rank = {"rank": choice.index + 1, "of": len(candidates)}
+    if choice.linked:
+        linked = [i for i, c in enumerate(candidates) if c.features.get(LINK_FEATURE, NO_LINK) >= LINK_MIN]
+        rank.update(linked_rank=linked.index(choice.index) + 1, linked_of=len(linked))
+    return rank
+
+
+def _rank_words(rank: dict[str, int]) -> str:
+    line = f"#{rank['rank']} of {rank['of']} by the curator"
+    if "linked_rank" in rank:
+        line += f", #{rank['linked_rank']} of the {rank['linked_of']} whose halves link"
+    return line
 
 
 def _preview_store(settings):
@@ -194,7 +220,7 @@ def cmd_dry_run(args) -> int:
             pick = candidates[choice.index] if choice else None
             picks.append((pool, pick, choice))
             if k == 0:
-                ranked = len(candidates)  # the first pick's choice.index ranks it among these
+                rank = _rank(choice, candidates) if choice else None  # the first pick among its pool's candidates
             if pick is not None:
                 history, posted = history.after(pick.text, choice.how), posted | {pick.canonical}
     finally:
@@ -219,7 +245,10 @@ def cmd_dry_run(args) -> int:
                    "top": [_candidate_json(c) for c in shown], "would_post": would,
                    "content_warning": settings.content_warning or None,
                    "pool": "stored" if stored is not None else "sampled",
-                   "how": choice.how if choice else None}, sys.stdout, ensure_ascii=False, indent=1)
+                   "how": choice.how if choice else None, "rank": rank,
+                   "shape": variety.shape_of(pick.text) if pick else None,
+                   "link": _link_pair(choice, pick.text, runtime) if pick else None},
+                  sys.stdout, ensure_ascii=False, indent=1)
         print()
         return 0
     print(runtime.describe())
@@ -233,7 +262,7 @@ def cmd_dry_run(args) -> int:
     if pick is None:
         print("would post: nothing (no candidate passed every filter; try a larger --pool-size)")
     else:
-        print(f"would post: {would}    (#{choice.index + 1} of {ranked} by the curator; {_how(choice, pick.text, runtime)})")
+        print(f"would post: {would}    ({_rank_words(rank)}; {_how(choice, pick.text, runtime)})")
         if settings.content_warning:
             print(f"  behind the content warning {settings.content_warning!r} (POST_CONTENT_WARNING)")
     return 0
@@ -244,14 +273,16 @@ def _print_posts(args, runtime, picks, summary) -> int:
 
     if args.json:
         json.dump({"model": str(runtime.paths.config),
-                   "posts": [p and {"text": p.text, "score": p.score, "features": p.features, "how": c.how}
-                             for p, c in picks],
+                   "posts": [p and {"text": p.text, "score": p.score, "features": p.features, "how": c.how,
+                                    "link": _link_pair(c, p.text, runtime)} for p, c in picks],
                    "variety": summary.__dict__}, sys.stdout, ensure_ascii=False, indent=1)
         print()
         return 0
     for k, (p, c) in enumerate(picks, 1):
-        print(f"{k:3d}. " + (f"{p.text}    [{p.score:.2f}; {HOW[c.how]}, shape {variety.shape_of(p.text)}]" if p else
-                             "(nothing: no candidate passed every filter)"))
+        pair = _link_pair(c, p.text, runtime) if p else None
+        link = f", link {pair[0]} ~ {pair[1]}" if pair else ""
+        print(f"{k:3d}. " + (f"{p.text}    [{p.score:.2f}; {HOW[c.how]}, shape {variety.shape_of(p.text)}{link}]" if p
+                             else "(nothing: no candidate passed every filter)"))
     print(f"variety over {summary.posts} posts: top word {summary.top_word[0]!r} {summary.top_word[1]:.0%}, "
           f"top tag {summary.top_tag[0]!r} {summary.top_tag[1]:.0%}, top seam type "
           f"{summary.top_seam_type[0]!r} {summary.top_seam_type[1]:.0%}, mean Jaccard {summary.mean_jaccard:.3f}")
@@ -468,12 +499,13 @@ def cmd_check(args) -> int:
           f"{settings.quiet_hours or 'none'}, at most {settings.max_posts_per_day or 'any number of'} posts a day")
     if not settings.replies:
         print("replies: off (REPLIES=off)")
-    elif not mastodon:
-        print("replies: mentions on Bluesky are not answered yet (Mastodon only)")
-    elif gateway.can_read_mentions():
+    elif mastodon and gateway.can_read_mentions():
         print(f"replies: on, mentions checked every {settings.reply_check:g} s (the token has read:notifications)")
-    else:
+    elif mastodon:
         print("replies: the token lacks read:notifications, so mentions go unanswered; run `bot register` again")
+    if settings.replies and "bluesky" in settings.networks:
+        print(f"replies on Bluesky: on, mentions checked every {settings.reply_check:g} s through the account's server")
+    settings_module.require_mastodon(settings)  # after the report: the worker would refuse to start
     return 0
 
 
@@ -847,7 +879,7 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--temperatures", type=_temperatures, default=None,
                     help=f"sampling temperatures, comma-separated (default: TEMPERATURES, else "
                          f"{','.join(map(str, worker.temperatures))})")
-    ap.add_argument("--pool-size", type=_whole(1, settings_module.POOL_SIZE_MAX), default=None,
+    ap.add_argument("--pool-size", type=_whole(settings_module.POOL_SIZE_MIN, settings_module.POOL_SIZE_MAX), default=None,
                     help=f"halves to sample, half song titles and half paper phrases, each of those kept from "
                          f"several sampled (default: POOL_SIZE, else {worker.pool_size})")
     ap.add_argument("--show", type=_positive, default=None, help="how many top candidates to print (default 10)")

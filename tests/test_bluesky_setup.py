@@ -76,7 +76,11 @@ def test_register_checks_the_app_password_labels_the_profile_and_writes_env(pds,
     assert "labelled the profile as a bot" in done.stdout
 
     checked = bot("check", cwd=tmp_path, env={"NETWORKS": "bluesky", "DATABASE_URL": f"sqlite:///{tmp_path / 's.db'}"})
-    assert checked.returncode == 0, checked.stderr
+    # The Bluesky account is checked and reported; Bluesky alone is not a configuration the worker runs.
+    assert checked.returncode == 1 and checked.stderr.strip() == (
+        "bot: error: NETWORKS=bluesky: the worker needs Mastodon too for now (it reads its history, engagement "
+        "and mentions there); set NETWORKS=mastodon,bluesky")
+    assert f"replies on Bluesky: on, mentions checked every" in checked.stdout
     assert f"bluesky account: @{account.handle} on {pds.url}, {account.did}" in checked.stdout
     assert "bluesky bot label: set" in checked.stdout and "300 graphemes" in checked.stdout
     assert "30 logins per 5 minutes" in checked.stdout and not (tmp_path / "s.db").exists()
@@ -88,7 +92,7 @@ def test_check_says_when_the_label_is_missing(pds, tmp_path):
                                            "BLUESKY_HANDLE": account.handle,
                                            "BLUESKY_APP_PASSWORD": account.app_password,
                                            "DATABASE_URL": f"sqlite:///{tmp_path / 's.db'}"})
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 1 and "the worker needs Mastodon too" in done.stderr
     assert "bluesky bot label: NOT set (run `bot register --bluesky` again" in done.stdout
 
 

@@ -88,6 +88,14 @@ def test_dry_run_json_reports_pool_and_choice(shipped_model_dir, evidence):
     plain = [t for t in same if not variety.post_words(t) & variety.generic_words(evidence.stats.arxiv)]
     assert report["how"] == "curator"
     assert report["would_post"] == (plain or same)[0]
+    # The report says where the pick ranks, and through which words its halves link.
+    texts = [c["text"] for c in report["top"]]
+    assert report["rank"] == {"rank": texts.index(report["would_post"]) + 1, "of": report["passed"],
+                              "linked_rank": [c["text"] for c in linked].index(report["would_post"]) + 1,
+                              "linked_of": sum(c["features"]["link"] >= LINK_MIN for c in report["top"])}
+    assert report["shape"] == shape
+    song_word, paper_word = report["link"]
+    assert song_word in report["would_post"].lower() and paper_word in report["would_post"].lower()
     assert _bot("--dry-run", "--seed", "4", "--pool-size", "150", "--json").stdout.count(report["would_post"]) >= 1
 
 

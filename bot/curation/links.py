@@ -3,9 +3,10 @@ meaning, scored so that words close to everything do not link everything. Numpy 
 
 Readers rate highest the posts whose halves comment on each other ("Stay Lost (Structured Loss
 Function Remix)", "Read My Lips (prod. Text Detection)"), and the mean-vector relatedness of
-relatedness.py picks pairs of everyday words instead (docs/decisions.md, panels 40-45). A link is
-one word pair, scored by cross-domain similarity local scaling (CSLS; Conneau, Lample, Ranzato,
-Denoyer and Jegou, "Word Translation Without Parallel Data", ICLR 2018, eq. 6):
+relatedness.py picks pairs of everyday words instead (docs/decisions.md: panels 40-41; links:
+panels 43-46). A link is one word pair, scored by cross-domain similarity local scaling (CSLS;
+Conneau, Lample, Ranzato, Denoyer and Jegou, "Word Translation Without Parallel Data", ICLR 2018,
+eq. 6):
 
     link(a, b) = 2 cos(a, b) - r_paper(a) - r_song(b)
 

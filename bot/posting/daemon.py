@@ -17,11 +17,12 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from ..curation import filters, variety
 from ..curation.pipeline import PAPER_VOLUME, build_pool
-from ..errors import AuthError, BotError, ConfigError, DatabaseLostError
+from ..errors import AuthError, BotError, DatabaseLostError
 from .gateway import ReplyGateway
 from ..runtime import Runtime
 from .retry import RetryPolicy
-from .settings import Settings, require_bluesky, require_durable_state, require_server, with_hashtags
+from .settings import (Settings, require_bluesky, require_durable_state, require_mastodon, require_server,
+                       with_hashtags)
 from ..store import open_store, wait_to_lead
 from .worker import Worker
 from .learner import EngagementJob, Learner
@@ -118,9 +119,7 @@ def run(settings: Settings, stop: threading.Event) -> bool:
     """Run until stop is set; raises AuthError (and other BotErrors) that need a person.
     Returns False if a job was still running when it gave up waiting (the store is left open
     for it: the caller should exit the process at once)."""
-    if "mastodon" not in settings.networks:
-        raise ConfigError(f"NETWORKS={','.join(settings.networks)}: the worker needs Mastodon too for now (it reads "
-                          "its history, engagement and mentions there); set NETWORKS=mastodon,bluesky")
+    require_mastodon(settings)
     require_server(settings)
     if "bluesky" in settings.networks:
         require_bluesky(settings)

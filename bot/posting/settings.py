@@ -60,6 +60,7 @@ def integer(minimum: int = 0, maximum: int | None = None) -> Callable[[str, str]
 
 # Halves in one pool at most: about 90 CPU seconds a refresh and some hundreds of MB (a 1,000-half
 # pool takes 4.4 CPU s, bench/README.md); far past any use, short of running a machine out of memory.
+POOL_SIZE_MIN = 2  # one song half and one paper phrase
 POOL_SIZE_MAX = 20_000
 
 
@@ -304,7 +305,7 @@ class Setting:
 SETTINGS: tuple[Setting, ...] = (
     Setting("MASTODON_API_BASE_URL", "", server_url, "the server's URL, e.g. https://mastodon.example (`bot register` sets it)"),
     Setting("MASTODON_ACCESS_TOKEN", "", optional_text, "the bot account's access token (`bot register` sets it)"),
-    Setting("NETWORKS", "mastodon", networks, "where the bot posts: mastodon, bluesky, or mastodon,bluesky"),
+    Setting("NETWORKS", "mastodon", networks, "where the bot posts: mastodon, or mastodon,bluesky (bluesky alone: `bot check` and the dry run only; the worker needs Mastodon too for now)"),
     Setting("BLUESKY_SERVICE", "https://bsky.social", server_url, "the Bluesky account's server: https://bsky.social for accounts made in the app"),
     Setting("BLUESKY_HANDLE", "", bluesky_handle, "the bot's Bluesky handle, e.g. mashups.bsky.social (`bot register --bluesky` sets it)"),
     Setting("BLUESKY_APP_PASSWORD", "", app_password, "an app password of that account, never its own password (`bot register --bluesky` sets it)"),
@@ -319,7 +320,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DATABASE_URL", "sqlite:///bot.sqlite3", database_url, "state: sqlite:///path or postgresql://... (Heroku's Postgres add-on sets it)"),
     Setting("ALLOW_SQLITE_ON_HEROKU", "off", switch, "on: run on a Heroku dyno with SQLite anyway (its disk, and the bot's memory of what it posted, is wiped at every restart)"),
     Setting("BOT_MODEL_DIR", "", model_dir, "the model and its evidence files; empty: the shipped model, wherever the bot runs"),
-    Setting("POOL_SIZE", "300", integer(1, POOL_SIZE_MAX), "halves sampled per pool refresh: half song titles, half paper phrases (each of those kept from several sampled)"),
+    Setting("POOL_SIZE", "300", integer(POOL_SIZE_MIN, POOL_SIZE_MAX), "halves sampled per pool refresh: half song titles, half paper phrases (each of those kept from several sampled)"),
     Setting("TEMPERATURES", "0.5,0.7,0.9", temperatures, "sampling temperatures, comma-separated (chosen by `bot evaluate`: bench/README.md)"),
     Setting("SEED", "", optional_seed, "random seed of the pools and choices, for reproducible runs (`bot --dry-run --seed` shows what such a worker posts next); empty: random"),
     Setting("POOL_REFRESH", "1h", duration(1), "how often the pool is regenerated"),
@@ -483,6 +484,13 @@ def require_server(settings: Settings) -> None:
                           "(it writes .env), or put your server's URL in .env (see .env.example)")
     if not settings.access_token:
         raise ConfigError("MASTODON_ACCESS_TOKEN is not set; run `bot register` to get one (see README)")
+
+
+def require_mastodon(settings: Settings) -> None:
+    """The worker needs Mastodon too for now: it reads its history, engagement and mentions there."""
+    if "mastodon" not in settings.networks:
+        raise ConfigError(f"NETWORKS={','.join(settings.networks)}: the worker needs Mastodon too for now (it reads "
+                          "its history, engagement and mentions there); set NETWORKS=mastodon,bluesky")
 
 
 def require_bluesky(settings: Settings) -> None:
