@@ -869,7 +869,7 @@ class _Parser(argparse.ArgumentParser):
 
 def parser() -> argparse.ArgumentParser:
     worker = settings_module.defaults()
-    ap = _Parser(prog="bot", description="Song x arXiv title mashups on Mastodon. "
+    ap = _Parser(prog="bot", description="Song x arXiv title mashups on Mastodon (and Bluesky). "
                                  "With no command, runs the posting worker (settings: .env.example).")
     ap.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     ap.add_argument("--dry-run", action="store_true", help="print what the bot would post, post nothing")

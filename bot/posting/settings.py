@@ -116,7 +116,8 @@ def server_url(name: str, text: str) -> str | None:
         return None
     parsed = urlparse(text)
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
-        raise ConfigError(f"{name}={text!r} must be a server URL like https://mastodon.example")
+        example = "https://bsky.social" if name.startswith("BLUESKY") else "https://mastodon.example"
+        raise ConfigError(f"{name}={text!r} must be a server URL like {example}")
     if parsed.path.strip("/") or parsed.query or parsed.fragment:
         origin = f"{parsed.scheme}://{parsed.netloc}"
         raise ConfigError(f"{name}={text} is the address of a page on {origin}, not of the server: use {origin}")
