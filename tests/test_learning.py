@@ -411,12 +411,16 @@ def test_a_learning_bot_beats_a_frozen_one_on_a_simulated_audience(bench, bank, 
     prior = bench.unaware(shipped_curator(bench.ROOT / "model_weights"))  # the taste is the audience's alone
     # Named models are about 2% of the bank, a rare taste: one seed's 120 posts see too few of them
     # to judge by (seed 0 alone ranged from +6% to +16% as the shipped weights changed), so four.
+    # Both bots choose among the candidates whose halves link where any is allowed (about 3% of the
+    # bank, learning.linked_first), which leaves the taste few posts to show in: before links the
+    # learning bot gained at least 10% and posted named models 1.5 times as often; with them, about
+    # 8% and 1.2 times (docs/decisions.md, "Panels 43-46").
     runs = [bench.compare(bank, bench.likes_named_models, days=30, seed=seed, workdir=tmp_path, label="pref",
                           prior=prior) for seed in range(4)]
-    lift = np.mean([r["lift"] for r in runs])
+    lifts = [round(r["lift"], 3) for r in runs]
     learned, frozen = (np.mean([r["preferred"][arm] for r in runs]) for arm in (0, 1))
-    assert lift >= 0.10, [round(r["lift"], 3) for r in runs]
-    assert learned >= 1.5 * frozen, (learned, frozen)
+    assert min(lifts) > 0 and np.mean(lifts) >= 0.05, lifts
+    assert learned >= 1.1 * frozen, (learned, frozen)
     for r in runs:
         assert abs(r["explore"] - 0.15) <= 1.5 / len(r["runs"]["learning"].texts)
         assert r["variety"] == (True, True)
