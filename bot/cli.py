@@ -132,13 +132,12 @@ HOW = {"curator": "the curator's pick", "learned": "the learned ranking's pick (
 
 def _link_pair(choice, text: str, runtime) -> tuple[str, str] | None:
     """The word pair through which a pick drawn among linked candidates links, else None."""
-    from .curation.links import Linker
     from .curation.seams import parse
 
     parsed = parse(text)
-    if not (choice and choice.linked and parsed and runtime.evidence.vectors is not None):
+    if not (choice and choice.linked and parsed and runtime.evidence.linker is not None):
         return None
-    found = Linker(runtime.evidence.vectors, runtime.evidence.stats).best_pair(parsed[1], parsed[2])
+    found = runtime.evidence.linker.best_pair(parsed[1], parsed[2])
     return (found[0], found[1]) if found else None
 
 

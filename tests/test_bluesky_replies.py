@@ -224,6 +224,17 @@ def test_a_mention_under_a_deleted_post_is_answered_under_the_mention(bsky_netwo
 
 # -- exactly once across a crash ------------------------------------------------------------------
 
+def _dying(bsky_network, people, database, runtime):
+    """annie mentions the bot, and a replier reads the mention and stores its intent to reply, then
+    dies: (annie, her mention, the dying replier, the reply it decided)."""
+    bot, annie = people
+    mention = annie.post(f"@{bot.handle} robots", mention=bot)
+    bsky_network.process()
+    dying = make_replier(bsky_network, bot, database, runtime)
+    _, outbound, _ = _decided(dying)
+    return annie, mention, dying, outbound
+
+
 def _decided(replier):
     """What the dying process had done by its decision: the mention read and the intent stored."""
     [mention] = replier.gateway.mentions(None)
@@ -237,12 +248,9 @@ def _decided(replier):
 
 
 def test_killed_between_the_decision_and_the_send_a_restart_replies_once(bsky_network, people, tmp_path, runtime):
-    bot, annie = people
+    bot = people[0]
     database = f"sqlite:///{tmp_path / 'state.sqlite3'}"
-    mention = annie.post(f"@{bot.handle} robots", mention=bot)
-    bsky_network.process()
-    dying = make_replier(bsky_network, bot, database, runtime)
-    _, outbound, _ = _decided(dying)
+    annie, mention, dying, outbound = _dying(bsky_network, people, database, runtime)
     close(dying)  # killed here: nothing was sent
     restarted = make_replier(bsky_network, bot, database, runtime)
     restarted.check()  # settles the intent: sends the reply decided before, once
@@ -257,14 +265,11 @@ def test_killed_between_the_decision_and_the_send_a_restart_replies_once(bsky_ne
 
 def test_killed_after_the_pds_took_the_reply_a_restart_finds_it_and_sends_nothing(bsky_network, people, tmp_path,
                                                                                   runtime):
-    bot, annie = people
+    bot = people[0]
     database = f"sqlite:///{tmp_path / 'state.sqlite3'}"
-    mention = annie.post(f"@{bot.handle} robots", mention=bot)
-    bsky_network.process()
-    dying = make_replier(bsky_network, bot, database, runtime)
-    _, outbound, _ = _decided(dying)
+    annie, mention, dying, outbound = _dying(bsky_network, people, database, runtime)
     outlet = dying.publisher.outlets[0]
-    key = outlet.key(outbound)
+    key = outlet.key(outbound)  # the publisher's own key, made at its first attempt
     dying.store.record_delivery(Delivery("reply", outbound.ref, "bluesky", outbound.text, key, outbound.reply_to,
                                          "pending", created_at=int(dying.clock())))
     landed = outlet.send(outbound, key)  # the PDS took it; the answer never reached the store

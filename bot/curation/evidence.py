@@ -13,6 +13,7 @@ import math
 import zipfile
 from collections import Counter
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,7 @@ import numpy as np
 from ..errors import ModelFileError
 from . import curator as curator_module, seams as seams_module
 from .curator import Curator
+from .links import Linker
 from .relatedness import WordVectors
 from .words import canonical, compact, fold, words
 
@@ -226,6 +228,12 @@ class Evidence:
     curator: Curator
     halves: KnownHalves
     vectors: WordVectors | None = None  # how related two halves are; optional
+
+    @cached_property
+    def linker(self) -> Linker | None:
+        """Word links between halves (links.py) under the word vectors, made once so that each
+        word's hub score is computed once; None without word vectors."""
+        return None if self.vectors is None else Linker(self.vectors, self.stats)
 
     @staticmethod
     def optional_files(name: str) -> tuple[str, ...]:

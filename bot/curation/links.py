@@ -21,13 +21,15 @@ without two linkable words: most pairs of unrelated words score below it.
 from __future__ import annotations
 
 import re
-from typing import Iterable, Sequence
+from typing import TYPE_CHECKING, Iterable, Sequence
 
 import numpy as np
 
-from .evidence import WordStats
 from .relatedness import WordVectors, content_words
 from .words import one_word
+
+if TYPE_CHECKING:
+    from .evidence import WordStats
 
 HUB_NEIGHBOURS = 30
 MIN_LETTERS = 3
@@ -42,9 +44,10 @@ _POSSESSIVE = re.compile(r"['’]s$")
 class Linker:
     """Links between song titles and paper phrases under one word-vector table and the corpora's
     word counts (for each word's hub score, cached: about 0.1 MB per 1,000 words). Holds the
-    table's unit vectors as float32 (about 2.5 MB for the shipped table)."""
+    table's unit vectors as float32 (about 2.5 MB for the shipped table). The pipeline uses the
+    evidence's one (Evidence.linker), so each word's hub score is computed once."""
 
-    def __init__(self, vectors: WordVectors, stats: WordStats):
+    def __init__(self, vectors: WordVectors, stats: "WordStats"):
         self.vectors = vectors
         self._unit = _unit(vectors.vectors.astype(np.float32) * np.float32(vectors.scale))
         self._corpus_rows = {source: self._known(counts) for source, counts in (("song", stats.song),

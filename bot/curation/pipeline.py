@@ -18,7 +18,7 @@ from . import filters, mashups, seams as seams_module
 from .candidates import Candidate, screen
 from .evidence import Evidence
 from .features import specific
-from .links import LINK_FEATURE, LINK_MIN, NO_LINK, Linker
+from .links import LINK_FEATURE, LINK_MIN, NO_LINK
 from .mashups import Half, Mashup, post_features
 from .relatedness import relatedness_many
 from .wordcheck import WordCheck
@@ -138,7 +138,7 @@ def join(songs: list[Half], papers: list[Half], evidence: Evidence, seed: int | 
     with best (linked); a text made twice is kept once."""
     rng = np.random.default_rng(None if seed is None else seed + 7)
     joined = mashups.pair(songs, papers, list(evidence.seams), PAPERS_PER_SONG, rng)
-    if evidence.vectors is not None:
+    if evidence.linker is not None:
         joined += linked(songs, papers, evidence, rng)
     unique: dict[str, Mashup] = {}
     for m in joined:
@@ -153,8 +153,7 @@ def linked(songs: list[Half], papers: list[Half], evidence: Evidence, rng: np.ra
     LINK_USES songs; seams drawn as in pair."""
     if not songs or not papers:
         return []
-    best, link = Linker(evidence.vectors, evidence.stats).best([s.text for s in songs], [p.text for p in papers],
-                                                             LINK_CHOICES)
+    best, link = evidence.linker.best([s.text for s in songs], [p.text for p in papers], LINK_CHOICES)
     seam_table = list(evidence.seams)
     weights = seams_module.weights(seam_table)
     uses: Counter = Counter()
@@ -190,8 +189,7 @@ def with_features(screened: list[Candidate], joined: list[Mashup], evidence: Evi
     passing = [i for i, c in enumerate(screened) if c.passed]
     pairs = [(joined[i].song.text, joined[i].paper.text) for i in passing]
     related = relatedness_many(evidence.vectors, pairs) if evidence.vectors is not None and pairs else [0.0] * len(pairs)
-    link = (Linker(evidence.vectors, evidence.stats).links(pairs) if evidence.vectors is not None and pairs
-            else [NO_LINK] * len(pairs))
+    link = evidence.linker.links(pairs) if evidence.linker is not None and pairs else [NO_LINK] * len(pairs)
     out, traits = list(screened), {}
     for i, rel, ln in zip(passing, related, link):
         feats = {**joined[i].features(evidence.stats, evidence.halves, traits), "relatedness": float(rel),
@@ -253,8 +251,8 @@ def featurize(sampler: Sampler, evidence: Evidence, items: Sequence[tuple[str, s
     song_fluency = mean_log_likelihood(sampler, [song for _, song, _, _ in items], "song")
     paper_fluency = mean_log_likelihood(sampler, [paper for _, _, paper, _ in items], "arxiv")
     halves = [(song, paper) for _, song, paper, _ in items]
-    related, link = (relatedness_many(evidence.vectors, halves), Linker(evidence.vectors, evidence.stats).links(halves)
-                     ) if evidence.vectors is not None else (np.zeros(len(items)), np.full(len(items), NO_LINK))
+    related, link = ((relatedness_many(evidence.vectors, halves), evidence.linker.links(halves))
+                     if evidence.vectors is not None else (np.zeros(len(items)), np.full(len(items), NO_LINK)))
     out, cache = [], {}
     for (text, song, paper, seam), sf, pf, rel, ln in zip(items, song_fluency, paper_fluency, related, link):
         found = post_features(text, song, paper, seam, float(sf), float(pf), 0.0, evidence.stats, evidence.halves,
